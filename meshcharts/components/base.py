@@ -1,0 +1,127 @@
+"""What a component type is: one chart's coordinates, schemas per chart line, defaults and version rules.
+
+Each built-in type lives in its own module beside this one and exposes ``COMPONENT_TYPE``; the registry
+(``meshcharts.components``) finds them by scanning the package, so adding a chart means adding one
+module and one schema in ``meshcharts/schemas/`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import semver
+
+from meshcharts.versions import VersionRange, parse_chart_version, upstream_version
+
+
+@dataclass(frozen=True)
+class SchemaLine:
+    """One JSON schema and the chart versions it describes."""
+
+    schema: str  # file name under meshcharts/schemas/
+    versions: VersionRange
+    label: str
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    """A release that must be installed before the component's own (a CRD chart, say)."""
+
+    chart: str
+    release: str
+    description: str
+    same_version: bool = True  # installed at the component's chart version
+
+
+@dataclass(frozen=True)
+class KeyRule:
+    """A key that a chart or app version ignores, dropped or renamed: found in values, reported.
+
+    ``pattern`` is a dotted key path; ``*`` matches one key. ``app_versions`` is the range of the
+    *application* version (Kiali 1.35, 2.29 ...) the rule applies to, because that is where the key
+    behaviour changes, not the chart packaging version.
+    """
+
+    pattern: str
+    app_versions: VersionRange
+    message: str
+    rule: str
+    severity: str = "error"  # "error" or "warning"
+    replacement: str | None = None
+
+    def matches(self, dotted_path: str) -> bool:
+        """Segment by segment, so ``*`` stands for exactly one key and never crosses a dot."""
+        wanted = self.pattern.split(".")
+        actual = dotted_path.split(".")
+        return len(wanted) == len(actual) and all(
+            fnmatch.fnmatchcase(part, glob) for part, glob in zip(actual, wanted)
+        )
+
+
+@dataclass(frozen=True)
+class SchemaChoice:
+    """Which schema applies to a chart version, and the warning to show when it is a guess."""
+
+    line: SchemaLine
+    warning: str | None = None
+
+
+@dataclass
+class ComponentType:
+    """A built-in component type. Subclasses override behaviour that differs per chart."""
+
+    name: str
+    chart: str
+    repo: str
+    default_release: str
+    default_namespace: str
+    description: str
+    schema_lines: tuple[SchemaLine, ...]
+    prerequisites: tuple[Prerequisite, ...] = ()
+    key_rules: tuple[KeyRule, ...] = ()
+    defaults: dict[str, Any] = field(default_factory=dict)
+    generated: bool = False  # meshcharts writes this chart itself (charts-out/)
+
+    # Types the wiring treats alike (e.g. every Kiali chart consumes the same endpoints).
+    family: ClassVar[str] = ""
+
+    def app_version(self, chart_version: str) -> semver.Version:
+        """The application version a chart version ships; charts that track their app 1:1 return it as is."""
+        parsed = parse_chart_version(chart_version)
+        return upstream_version(parsed) or parsed.replace(build=None)
+
+    def choose_schema(self, chart_version: str) -> SchemaChoice:
+        """The schema line for a chart version; outside every line, the nearest one with a warning."""
+        parsed = parse_chart_version(chart_version)
+        for line in self.schema_lines:
+            if parsed in line.versions:
+                return SchemaChoice(line)
+        nearest = self._nearest_line(parsed)
+        return SchemaChoice(
+            nearest,
+            f"{self.name} chart version {chart_version} is not one meshcharts knows; "
+            f"validating against the {nearest.label} schema ({nearest.schema}) instead",
+        )
+
+    def _nearest_line(self, version: semver.Version) -> SchemaLine:
+        def distance(line: SchemaLine) -> tuple[int, int]:
+            low = line.versions.minimum
+            high = line.versions.below
+            if low is not None and version.replace(build=None) < parse_chart_version(low).replace(build=None):
+                return (0, parse_chart_version(low).major - version.major)
+            if high is not None:
+                return (1, version.major - parse_chart_version(high).major)
+            return (2, 0)
+
+        return min(self.schema_lines, key=distance)
+
+    def default_values(self, chart_version: str) -> dict[str, Any]:
+        """Values meshcharts starts every composition with (layer 1). A fresh copy each call."""
+        return copy.deepcopy(self.defaults)
+
+    def rules_for(self, chart_version: str) -> list[KeyRule]:
+        app = self.app_version(chart_version)
+        return [rule for rule in self.key_rules if app in rule.app_versions]

@@ -1,0 +1,108 @@
+"""The upstream Kiali server chart (kiali-server 1.x and 2.x), and the Kiali key rules every Kiali type shares.
+
+The Kiali charts copy their values into Kiali's config.yaml, so a key the server does not read is
+silently ignored: nothing in Helm rejects it. The rules below are the ones the write-ups trip over
+(see docs/validation.md for why each is an error or a warning).
+"""
+
+from __future__ import annotations
+
+from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
+from meshcharts.versions import VersionRange
+
+KIALI_REPO = "https://kiali.org/helm-charts"
+
+_BEFORE_2 = VersionRange(None, "2.0.0")
+_FROM_2 = VersionRange("2.0.0", None)
+
+KIALI_KEY_RULES: tuple[KeyRule, ...] = (
+    KeyRule(
+        "external_services.prometheus.custom_metrics_url",
+        VersionRange("1.22.1", None),
+        "Kiali removed custom_metrics_url in 1.22.1; this Kiali ignores it silently",
+        "kiali.removed-key",
+        replacement="external_services.custom_dashboards.prometheus.url",
+    ),
+    KeyRule(
+        "deployment.accessible_namespaces",
+        _FROM_2,
+        "Kiali 2.x dropped accessible_namespaces and ignores it",
+        "kiali.removed-key",
+        replacement="deployment.cluster_wide_access (with deployment.discovery_selectors)",
+    ),
+    *(
+        KeyRule(
+            f"external_services.{service}.in_cluster_url",
+            _FROM_2,
+            "Kiali 2.x renamed in_cluster_url to internal_url (the old key still works, with a deprecation notice)",
+            "kiali.deprecated-key",
+            severity="warning",
+            replacement=f"external_services.{service}.internal_url",
+        )
+        for service in ("grafana", "tracing")
+    ),
+    *(
+        KeyRule(
+            f"external_services.{service}.url",
+            _FROM_2,
+            "Kiali 2.x renamed url to external_url (the old key still works, with a deprecation notice)",
+            "kiali.deprecated-key",
+            severity="warning",
+            replacement=f"external_services.{service}.external_url",
+        )
+        for service in ("grafana", "tracing")
+    ),
+    KeyRule(
+        "istio_namespace",
+        VersionRange("2.14.0", None),
+        "Kiali 2.14 removed istio_namespace (the Istio namespace is autodetected); this value is ignored",
+        "kiali.removed-key",
+        severity="warning",
+    ),
+    KeyRule(
+        "external_services.istio.root_namespace",
+        VersionRange("2.12.0", None),
+        "deprecated after Kiali 2.11 and ignored",
+        "kiali.deprecated-key",
+        severity="warning",
+    ),
+    *(
+        KeyRule(
+            f"external_services.{service}.{new}",
+            _BEFORE_2,
+            f"{new} is a Kiali 2.x key; Kiali 1.x ignores it silently",
+            "kiali.unknown-in-version",
+            replacement=f"external_services.{service}.{old}",
+        )
+        for service in ("grafana", "tracing")
+        for new, old in (("internal_url", "in_cluster_url"), ("external_url", "url"))
+    ),
+    KeyRule(
+        "deployment.discovery_selectors",
+        _BEFORE_2,
+        "discovery_selectors is a Kiali 2.x key; Kiali 1.x ignores it silently",
+        "kiali.unknown-in-version",
+        replacement="deployment.accessible_namespaces",
+    ),
+    KeyRule(
+        "deployment.cluster_wide_access",
+        VersionRange(None, "1.67.0"),
+        "cluster_wide_access exists from Kiali 1.67 on; this Kiali ignores it silently",
+        "kiali.unknown-in-version",
+        replacement="deployment.accessible_namespaces",
+    ),
+)
+
+COMPONENT_TYPE = ComponentType(
+    name="kiali-server",
+    chart="kiali-server",
+    repo=KIALI_REPO,
+    default_release="kiali-server",
+    default_namespace="istio-system",
+    description="The upstream Kiali server chart, 1.x (1.35-1.89) and 2.x",
+    schema_lines=(
+        SchemaLine("kiali-server-1.schema.json", VersionRange("1.0.0", "2.0.0"), "kiali-server 1.x"),
+        SchemaLine("kiali-server-2.schema.json", VersionRange("2.0.0", "3.0.0"), "kiali-server 2.x"),
+    ),
+    key_rules=KIALI_KEY_RULES,
+)
