@@ -84,6 +84,7 @@ class ComponentType:
     key_rules: tuple[KeyRule, ...] = ()
     defaults: dict[str, Any] = field(default_factory=dict)
     generated: bool = False  # meshcharts writes this chart itself (charts-out/)
+    default_version: str = "1.0.0"  # generated charts only: the values format when the stack pins none
 
     # Types the wiring treats alike (e.g. every Kiali chart consumes the same endpoints).
     family: ClassVar[str] = ""

@@ -1,0 +1,316 @@
+"""The stack file, ``meshcharts.yaml``: read it, check it, and turn it into typed objects.
+
+Checks come in two passes. The JSON schema (``schemas/stack.schema.json``) catches shape errors with
+did-you-mean; then the cross-references a schema cannot express: component types that exist, clusters a
+component names, chart versions that parse, vars that exist.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshcharts.checker import schema_diagnostics
+from meshcharts.components import ComponentType, catalog
+from meshcharts.diagnostics import ConfigError, Diagnostic, Location
+from meshcharts.loaders import YList, YMap, load_file, to_plain
+from meshcharts.suggest import did_you_mean
+from meshcharts.versions import InvalidVersion, parse_chart_version
+
+STACK_FILE = "meshcharts.yaml"
+STACK_SCHEMA = "stack.schema.json"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    context: str
+    kubeconfig: str | None
+    env: str | None
+    labels: dict[str, Any]
+    vars: dict[str, Any]
+    location: Location
+    var_locations: dict[str, Location] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    type: ComponentType
+    version: str
+    namespace: str
+    release: str
+    repo: str
+    chart: str
+    clusters: tuple[str, ...]
+    needs: tuple[str, ...]
+    source: str | None
+    location: Location
+
+    def chart_ref(self, stack_root: Path) -> str:
+        """Where helm finds the chart: a local path (made absolute against the stack) or a repo name."""
+        if self.chart.startswith(("oci://", "http://", "https://")):
+            return self.chart
+        local = stack_root / self.chart
+        if self.chart.startswith((".", "/")) or self.chart.endswith(".tgz") or local.exists():
+            return str(local.resolve())
+        return self.chart
+
+
+@dataclass(frozen=True)
+class External:
+    name: str
+    provides: str
+    url: str
+    public_url: str | None
+    grpc: bool | None
+    monitors: dict[str, Any]
+    grafana_dashboards: dict[str, str]
+    clusters: tuple[str, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A loaded, checked stack file."""
+
+    name: str
+    path: Path
+    clusters: dict[str, Cluster]
+    components: dict[str, Component]
+    external: dict[str, External]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def display_root(self) -> Path:
+        return self.root
+
+    def display(self, path: Path) -> str:
+        """A path as errors show it: relative to the current directory when it is below it."""
+        try:
+            return os.path.relpath(path, Path.cwd()) if path.is_absolute() else str(path)
+        except ValueError:
+            return str(path)
+
+    def components_on(self, cluster: str) -> list[Component]:
+        return [component for component in self.components.values() if cluster in component.clusters]
+
+
+def find_stack_file(start: Path | None = None) -> Path:
+    """``meshcharts.yaml`` in ``start`` or the nearest parent folder, as git finds ``.git``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / STACK_FILE
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        Diagnostic(
+            message=f"no {STACK_FILE} here or in any parent folder; run in a stack folder, pass --stack PATH, "
+            "or create one with `meshcharts init`",
+            rule="stack.not-found",
+            location=Location(str(here)),
+        )
+    )
+
+
+def load_stack(path: Path | str | None = None) -> Stack:
+    """Load and check a stack file (a path to the file or to its folder; default: search upwards)."""
+    if path is None:
+        stack_path = find_stack_file()
+    else:
+        stack_path = Path(path)
+        if stack_path.is_dir():
+            stack_path = stack_path / STACK_FILE
+    display = _display(stack_path)
+    if not stack_path.exists():
+        raise ConfigError(Diagnostic(message="stack file not found", rule="stack.not-found", location=Location(display)))
+    loaded = load_file(stack_path, display)
+    document = loaded.content
+    if not isinstance(document, YMap):
+        where = getattr(document, "location", Location(display, 1, 1))
+        raise ConfigError(
+            Diagnostic(message="the stack file must be a mapping (name, clusters, components)", rule="stack.shape", location=where)
+        )
+    problems = schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document), label="")
+    if problems:
+        raise ConfigError(problems)
+    return _build(stack_path.resolve(), document)
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path) if path.is_absolute() else str(path)
+    except ValueError:
+        return str(path)
+
+
+def _yaml_locator(document: YMap):  # type: ignore[no-untyped-def]
+    """Map a path in the stack document to the key or value position in the file."""
+
+    def locate(path: tuple[str | int, ...], is_key: bool) -> Location | None:
+        node: Any = document
+        best: Location | None = document.location
+        for index, part in enumerate(path):
+            last = index == len(path) - 1
+            if isinstance(node, YMap) and part in node:
+                best = node.key_locations[str(part)] if (last and is_key) else node.value_locations[str(part)]
+                node = node[part]
+            elif isinstance(node, YList) and isinstance(part, int) and part < len(node):
+                best = node.item_locations[part]
+                node = node[part]
+            else:
+                break
+        return best
+
+    return locate
+
+
+def _build(path: Path, document: YMap) -> Stack:
+    locate = _yaml_locator(document)
+    problems: list[Diagnostic] = []
+    clusters = {name: _cluster(name, spec, locate) for name, spec in document["clusters"].items()}
+    components: dict[str, Component] = {}
+    for name, spec in document["components"].items():
+        component = _component(name, spec, clusters, locate, problems)
+        if component is not None:
+            components[name] = component
+    for component in components.values():
+        for needed in component.needs:
+            if needed not in document["components"]:
+                index = list(component.needs).index(needed)
+                problems.append(
+                    Diagnostic(
+                        message=f'needs "{needed}", which is not a component of this stack',
+                        rule="stack.unknown-component",
+                        location=locate(("components", component.name, "needs", index), False),
+                        component=component.name,
+                        path="needs",
+                        hint=did_you_mean(needed, document["components"]),
+                    )
+                )
+    external = {
+        name: _external(name, spec, clusters, locate, problems) for name, spec in (document.get("external") or {}).items()
+    }
+    if problems:
+        raise ConfigError(problems)
+    return Stack(name=document["name"], path=path, clusters=clusters, components=components, external=external)
+
+
+def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyped-def]
+    variables = spec.get("vars") or {}
+    return Cluster(
+        name=name,
+        context=spec.get("context", name),
+        kubeconfig=spec.get("kubeconfig"),
+        env=spec.get("env"),
+        labels=to_plain(spec.get("labels") or {}),
+        vars=to_plain(variables),
+        location=locate(("clusters", name), True),
+        var_locations=dict(getattr(variables, "value_locations", {})),
+    )
+
+
+def _component(name, spec, clusters, locate, problems) -> Component | None:  # type: ignore[no-untyped-def]
+    here = ("components", name)
+    types = catalog()
+    component_type = types.get(spec["type"])
+    if component_type is None:
+        problems.append(
+            Diagnostic(
+                message=f'unknown component type "{spec["type"]}"; built-in types: {", ".join(types)}',
+                rule="stack.unknown-type",
+                location=locate(here + ("type",), False),
+                component=name,
+                path="type",
+                hint=did_you_mean(spec["type"], types),
+            )
+        )
+        return None
+    version = spec.get("version")
+    if version is None:
+        if not component_type.generated:
+            problems.append(
+                Diagnostic(
+                    message="version is required: pin the chart version (e.g. version: 1.89.3)",
+                    rule="stack.version-required",
+                    location=locate(here, True),
+                    component=name,
+                    path="version",
+                )
+            )
+            return None
+        version = component_type.default_version
+    try:
+        parse_chart_version(str(version))
+    except InvalidVersion as exc:
+        problems.append(
+            Diagnostic(message=str(exc), rule="stack.version", location=locate(here + ("version",), False), component=name, path="version")
+        )
+        return None
+    targets = list(spec.get("clusters") or clusters)
+    for index, cluster in enumerate(targets):
+        if cluster not in clusters:
+            problems.append(
+                Diagnostic(
+                    message=f'cluster "{cluster}" is not declared under clusters:',
+                    rule="stack.unknown-cluster",
+                    location=locate(here + ("clusters", index), False),
+                    component=name,
+                    path=f"clusters[{index}]",
+                    hint=did_you_mean(cluster, clusters),
+                )
+            )
+    return Component(
+        name=name,
+        type=component_type,
+        version=str(version),
+        namespace=spec.get("namespace", component_type.default_namespace),
+        release=spec.get("release", component_type.default_release),
+        repo=spec.get("repo", component_type.repo),
+        chart=spec.get("chart", component_type.chart),
+        clusters=tuple(cluster for cluster in targets if cluster in clusters),
+        needs=tuple(spec.get("needs") or ()),
+        source=spec.get("source"),
+        location=locate(here, True),
+    )
+
+
+def _external(name, spec, clusters, locate, problems) -> External:  # type: ignore[no-untyped-def]
+    targets = list(spec.get("clusters") or clusters)
+    for index, cluster in enumerate(targets):
+        if cluster not in clusters:
+            problems.append(
+                Diagnostic(
+                    message=f'cluster "{cluster}" is not declared under clusters:',
+                    rule="stack.unknown-cluster",
+                    location=locate(("external", name, "clusters", index), False),
+                    path=f"external.{name}.clusters[{index}]",
+                    hint=did_you_mean(cluster, clusters),
+                )
+            )
+    provides = spec.get("provides", name)
+    if provides not in ("prometheus", "grafana", "tracing", "zipkin", "alertmanager"):
+        problems.append(
+            Diagnostic(
+                message=f'cannot tell what external "{name}" provides; set provides: prometheus|grafana|tracing|zipkin|alertmanager',
+                rule="stack.external-provides",
+                location=locate(("external", name), True),
+                path=f"external.{name}",
+            )
+        )
+    return External(
+        name=name,
+        provides=provides,
+        url=spec["url"],
+        public_url=spec.get("publicUrl"),
+        grpc=spec.get("grpc"),
+        monitors=to_plain(spec.get("monitors") or {}),
+        grafana_dashboards=to_plain(spec.get("grafanaDashboards") or {}),
+        clusters=tuple(cluster for cluster in targets if cluster in clusters),
+        location=locate(("external", name), True),
+    )
