@@ -10,11 +10,19 @@ from __future__ import annotations
 import copy
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import semver
 
 from meshcharts.versions import VersionRange, parse_chart_version, upstream_version
+
+if TYPE_CHECKING:
+    from meshcharts.compose import DerivedValue
+    from meshcharts.diagnostics import Diagnostic
+    from meshcharts.endpoints import Endpoint, Need
+    from meshcharts.project import Composition
+    from meshcharts.stack import Component
+    from meshcharts.wiring import ClusterWiring
 
 
 @dataclass(frozen=True)
@@ -126,3 +134,29 @@ class ComponentType:
     def rules_for(self, chart_version: str) -> list[KeyRule]:
         app = self.app_version(chart_version)
         return [rule for rule in self.key_rules if app in rule.app_versions]
+
+    # --- wiring: what a release creates and what it expects of others. Types override what applies. ---
+
+    def endpoints(self, component: Component, values: dict[str, Any]) -> list[Endpoint]:
+        """The Services this release creates that others may consume (none by default)."""
+        return []
+
+    def needs(self, component: Component, values: dict[str, Any]) -> list[Need]:
+        """The addresses of other releases this one expects in its values (none by default)."""
+        return []
+
+    def provided_crds(self, component: Component, values: dict[str, Any]) -> set[str]:
+        """CRD API groups this release installs (monitoring.coreos.com, ...)."""
+        return set()
+
+    def required_crds(self, component: Component, values: dict[str, Any]) -> dict[str, list[str]]:
+        """CRD API groups this release's objects need, with the kinds, e.g. {"monitoring.coreos.com": ["PodMonitor"]}."""
+        return {}
+
+    def derive_extra(self, composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+        """Wired values that are not a plain address (monitor labels, scrape jobs ...)."""
+        return []
+
+    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+        """Checks of those values against the cluster's providers."""
+        return []

@@ -1,0 +1,5 @@
+"""``python -m meshcharts`` runs the CLI."""
+
+from meshcharts.cli import main
+
+main()

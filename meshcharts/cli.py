@@ -1,0 +1,150 @@
+"""The command line: a thin click layer over the Python API.
+
+Each command parses its options, calls the API, and hands the result to the reporter. Errors that the
+API raises as MeshchartsError become one line per finding and the exit code DESIGN.md gives; anything
+else is a bug, reported in one line too (set MESHCHARTS_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from meshcharts.diagnostics import ExitCode, MeshchartsError
+from meshcharts.reporter import error_document, format_diagnostic, print_diagnostics, print_json
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OUTPUT = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+STACK = click.option("--stack", "stack_path", type=click.Path(path_type=Path), default=None, help="Stack file or its folder (default: search upwards for meshcharts.yaml).")
+
+
+def handles_errors(command: F) -> F:
+    """Turn MeshchartsError into diagnostics + exit code; never let a traceback reach the user."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        output = kwargs.get("output", "text")
+        try:
+            return command(*args, **kwargs)
+        except MeshchartsError as error:
+            if output == "json":
+                print_json(error_document(error.diagnostics))
+            else:
+                print_diagnostics(error.diagnostics)
+            sys.exit(int(error.exit_code))
+        except KeyboardInterrupt:
+            click.echo("meshcharts: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the one place that keeps tracebacks from users
+            if os.environ.get("MESHCHARTS_DEBUG"):
+                raise
+            click.echo(f"meshcharts: internal error: {type(error).__name__}: {error} (set MESHCHARTS_DEBUG=1 for details)", err=True)
+            sys.exit(int(ExitCode.INVALID))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="meshcharts")
+def main() -> None:
+    """meshcharts: compose, validate, wire and deploy Kiali, Jaeger, Prometheus and Grafana for Istio on many clusters."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@STACK
+@OUTPUT
+@handles_errors
+def validate(files: tuple[Path, ...], stack_path: Path | None, output: str) -> None:
+    """Compose and check the stack: YAML, schemas, version rules, wiring.
+
+    With FILES (as pre-commit passes them), only the compositions those files take part in.
+    Exit 0 valid, 1 invalid, 2 usage or config error.
+    """
+    from meshcharts.api import open_project, validate_project
+
+    if stack_path is None and files:
+        stack_path = _stack_for_files(files)
+    project = open_project(stack_path)
+    report = validate_project(project, list(files) or None)
+    if output == "json":
+        print_json(report.as_json())
+    else:
+        for diagnostic in report.diagnostics:
+            click.echo(format_diagnostic(diagnostic), err=True)
+        summary = f"{len(report.checked)} compositions checked: {len(report.errors)} errors, {len(report.warnings)} warnings"
+        click.echo(("ok: " if report.valid else "invalid: ") + summary)
+    sys.exit(int(ExitCode.OK if report.valid else ExitCode.INVALID))
+
+
+def _stack_for_files(files: tuple[Path, ...]) -> Path | None:
+    """pre-commit runs from the repo root: find the stack above the first file given."""
+    from meshcharts.stack import find_stack_file
+
+    for file in files:
+        try:
+            return find_stack_file(file.resolve().parent)
+        except MeshchartsError:
+            continue
+    return None
+
+
+@main.command()
+@click.argument("cluster")
+@click.argument("component")
+@click.argument("key_path", required=False)
+@STACK
+@OUTPUT
+@handles_errors
+def explain(cluster: str, component: str, key_path: str | None, stack_path: Path | None, output: str) -> None:
+    """Composed values of COMPONENT on CLUSTER, each with the layer and file:line that set it."""
+    from meshcharts.api import explain_values, open_project
+    from meshcharts.explain import format_explained
+
+    project = open_project(stack_path)
+    entries = explain_values(project, cluster, component, key_path)
+    if output == "json":
+        print_json({"cluster": cluster, "component": component, "path": key_path or "", "values": [entry.as_json() for entry in entries]})
+    else:
+        click.echo(format_explained(entries))
+
+
+@main.command()
+@OUTPUT
+@handles_errors
+def types(output: str) -> None:
+    """The built-in component types: chart, repository, default release and namespace, schemas."""
+    from meshcharts.components import catalog
+
+    rows = [
+        {
+            "type": component_type.name,
+            "chart": component_type.chart,
+            "repo": component_type.repo or "(generated by meshcharts)",
+            "release": component_type.default_release,
+            "namespace": component_type.default_namespace,
+            "schemas": {line.label: line.schema for line in component_type.schema_lines},
+            "prerequisites": [prerequisite.release for prerequisite in component_type.prerequisites],
+            "description": component_type.description,
+        }
+        for component_type in catalog().values()
+    ]
+    if output == "json":
+        print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['type']:<24} {row['description']}")
+        click.echo(f"{'':<24} chart {row['chart']} from {row['repo']}; release {row['release']} in {row['namespace']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,172 @@
+"""Which values files exist, which composition each belongs to, and which ones belong to none.
+
+Layers, lower first (DESIGN.md): type defaults and wired values, then ``values/<component>.yaml``,
+``values/env/<env>/<component>.yaml``, ``values/clusters/<cluster>/<component>.yaml``. A file whose
+folder or name matches no declared cluster, env or component would be silently ignored by a naive
+tool (``values/clusters/eats/kiali.yaml``); here it is an error with a suggestion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from meshcharts.diagnostics import Diagnostic, Location
+from meshcharts.loaders import LoadedYAML, load_file
+from meshcharts.stack import Stack
+from meshcharts.suggest import did_you_mean
+
+VALUES_DIR = "values"
+YAML_SUFFIXES = (".yaml", ".yml")
+LAYER_ORDER = ("values", "env", "cluster")
+
+
+@dataclass(frozen=True)
+class LayerFile:
+    """One values file and the layer it forms."""
+
+    layer: str  # "values" | "env" | "cluster"
+    component: str
+    path: Path
+    display: str
+    env: str | None = None
+    cluster: str | None = None
+
+    @property
+    def rank(self) -> int:
+        return LAYER_ORDER.index(self.layer)
+
+
+@dataclass
+class LayerIndex:
+    """Every values file of a stack, found once; files parsed on first use and cached."""
+
+    stack: Stack
+    files: list[LayerFile] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+    _cache: dict[Path, LoadedYAML] = field(default_factory=dict)
+
+    def for_composition(self, cluster: str, component: str) -> list[LayerFile]:
+        """The files of one (cluster, component), lowest layer first."""
+        env = self.stack.clusters[cluster].env
+        chosen = [
+            layer
+            for layer in self.files
+            if layer.component == component
+            and (layer.layer == "values" or (layer.layer == "env" and layer.env == env) or layer.cluster == cluster)
+        ]
+        return sorted(chosen, key=lambda layer: layer.rank)
+
+    def load(self, layer: LayerFile) -> LoadedYAML:
+        loaded = self._cache.get(layer.path)
+        if loaded is None:
+            loaded = load_file(layer.path, layer.display)
+            self._cache[layer.path] = loaded
+        return loaded
+
+    def compositions_of(self, paths: list[Path]) -> tuple[set[tuple[str, str]], list[Path]]:
+        """The (cluster, component) pairs the given files take part in, and the files that are no layer."""
+        wanted = {path.resolve() for path in paths}
+        pairs: set[tuple[str, str]] = set()
+        matched: set[Path] = set()
+        for layer in self.files:
+            resolved = layer.path.resolve()
+            if resolved in wanted:
+                matched.add(resolved)
+                for cluster in self.stack.components[layer.component].clusters:
+                    if layer.layer == "values" or layer.cluster == cluster or (
+                        layer.layer == "env" and self.stack.clusters[cluster].env == layer.env
+                    ):
+                        pairs.add((cluster, layer.component))
+        return pairs, [path for path in paths if path.resolve() not in matched]
+
+
+def index_layers(stack: Stack) -> LayerIndex:
+    """Find the values files of a stack and report those that fit no declared composition."""
+    index = LayerIndex(stack)
+    root = stack.root / VALUES_DIR
+    if not root.is_dir():
+        return index
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir():
+            if entry.name == "env":
+                _scan_named(index, entry, "env")
+            elif entry.name == "clusters":
+                _scan_named(index, entry, "cluster")
+            elif _has_yaml(entry):
+                index.problems.append(
+                    _stray(stack, entry, 'values/ holds component files, "env/" and "clusters/" only', "layers.unknown-folder")
+                )
+        elif entry.suffix in YAML_SUFFIXES:
+            _add(index, entry, "values")
+    _refuse_twins(index)
+    return index
+
+
+def _scan_named(index: LayerIndex, folder: Path, layer: str) -> None:
+    stack = index.stack
+    if layer == "env":
+        known = {cluster.env for cluster in stack.clusters.values() if cluster.env}
+        noun = "env"
+    else:
+        known = set(stack.clusters)
+        noun = "cluster"
+    for entry in sorted(folder.iterdir()):
+        if not entry.is_dir():
+            if entry.suffix in YAML_SUFFIXES:
+                index.problems.append(
+                    _stray(stack, entry, f"values/{folder.name}/ holds one folder per {noun}", "layers.misplaced-file")
+                )
+            continue
+        if entry.name not in known:
+            if _has_yaml(entry):
+                what = "no cluster uses env" if layer == "env" else "the stack declares no cluster"
+                index.problems.append(
+                    _stray(stack, entry, f'{what} "{entry.name}", so these values would be ignored', f"layers.unknown-{noun}", did_you_mean(entry.name, known))
+                )
+            continue
+        for file in sorted(entry.iterdir()):
+            if file.suffix in YAML_SUFFIXES and not file.is_dir():
+                _add(index, file, layer, env=entry.name if layer == "env" else None, cluster=entry.name if layer == "cluster" else None)
+
+
+def _add(index: LayerIndex, path: Path, layer: str, *, env: str | None = None, cluster: str | None = None) -> None:
+    stack = index.stack
+    component = path.stem
+    if component not in stack.components:
+        index.problems.append(
+            _stray(stack, path, f'the stack declares no component "{component}", so this file would be ignored', "layers.unknown-component", did_you_mean(component, stack.components))
+        )
+        return
+    if cluster is not None and cluster not in stack.components[component].clusters:
+        index.problems.append(
+            _stray(stack, path, f'component "{component}" is not installed on cluster "{cluster}" (see its clusters: list)', "layers.component-not-on-cluster")
+        )
+        return
+    index.files.append(LayerFile(layer, component, path, stack.display(path), env=env, cluster=cluster))
+
+
+def _refuse_twins(index: LayerIndex) -> None:
+    seen: dict[tuple[str, str | None, str | None, str], LayerFile] = {}
+    for layer in list(index.files):
+        key = (layer.layer, layer.env, layer.cluster, layer.component)
+        if key in seen:
+            index.problems.append(
+                Diagnostic(
+                    message=f"both {seen[key].display} and this file set the same layer; keep one",
+                    rule="layers.duplicate-file",
+                    location=Location(layer.display),
+                    component=layer.component,
+                )
+            )
+            index.files.remove(layer)
+        else:
+            seen[key] = layer
+
+
+def _has_yaml(folder: Path) -> bool:
+    return any(path.suffix in YAML_SUFFIXES for path in folder.rglob("*") if not path.is_dir())
+
+
+def _stray(stack: Stack, path: Path, message: str, rule: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(message=message, rule=rule, location=Location(stack.display(path)), hint=hint)

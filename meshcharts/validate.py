@@ -1,0 +1,128 @@
+"""``validate``: every composition (or those some files take part in) through schema, key rules and wiring.
+
+Order of findings per composition: composing problems (missing vars, bad !append), the schema, then the
+version key rules. A key rule explains a key better than the schema's "unknown key", so a schema error
+at a path a key rule already reported is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshcharts.checker import dotted, schema_diagnostics, warning
+from meshcharts.components.base import KeyRule
+from meshcharts.diagnostics import Diagnostic, DiagnosticList, Severity
+from meshcharts.project import Composition, Project
+from meshcharts.stack import STACK_FILE
+
+
+@dataclass
+class ValidationReport:
+    """What ``validate`` found; ``valid`` ignores warnings."""
+
+    diagnostics: list[Diagnostic]
+    checked: list[str] = field(default_factory=list)  # "cluster/component" labels
+
+    @property
+    def valid(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "errors": [d.as_json() for d in self.errors],
+            "warnings": [d.as_json() for d in self.warnings],
+            "checked": self.checked,
+        }
+
+
+def validate_project(project: Project, files: list[Path] | None = None) -> ValidationReport:
+    """Validate the whole stack, or with ``files`` only the compositions those files take part in."""
+    found = DiagnosticList()
+    pairs = project.pairs()
+    layer_problems = project.layers.problems
+    if files:
+        touches_stack = any(path.resolve() == project.stack.path for path in files)
+        if not touches_stack:
+            selected, _other = project.layers.compositions_of(files)
+            pairs = [pair for pair in pairs if pair in selected]
+            wanted = {str(path.resolve()) for path in files}
+            layer_problems = [
+                problem for problem in layer_problems if problem.location and str(Path(problem.location.file).resolve()) in wanted
+            ]
+    found.extend(layer_problems)
+    compositions = [project.compose(*pair) for pair in pairs]
+    for composition in compositions:
+        found.extend(check_composition(composition))
+    from meshcharts.wiring import check_wiring
+
+    found.extend(check_wiring(project, compositions))
+    return ValidationReport(found.sorted(), [composition.label for composition in compositions])
+
+
+def check_composition(composition: Composition) -> list[Diagnostic]:
+    """Schema and version rules for one composition."""
+    component = composition.component
+    context = {"cluster": composition.cluster.name, "component": component.name}
+    found: list[Diagnostic] = list(composition.problems)
+    choice = component.type.choose_schema(component.version)
+    if choice.warning:
+        found.append(warning(choice.warning, "schema.version-guessed", component.location, **context))
+    values = composition.validation_values()
+    rule_findings = _key_rule_findings(composition, values, component.type.rules_for(component.version))
+    covered = {d.path for d in rule_findings}
+    for diagnostic in schema_diagnostics(choice.line.schema, values, composition.locate, **context):
+        if diagnostic.path not in covered:
+            found.append(diagnostic)
+    found.extend(rule_findings)
+    return found
+
+
+def _key_rule_findings(composition: Composition, values: dict[str, Any], rules: list[KeyRule]) -> list[Diagnostic]:
+    if not rules:
+        return []
+    found: list[Diagnostic] = []
+    for path in _key_paths(values, ()):
+        text = dotted(path)
+        for rule in rules:
+            if rule.matches(text):
+                origin = composition.origin(path)
+                if origin is not None and origin.layer == "defaults":
+                    continue  # meshcharts' own defaults never trip a rule the user cannot act on
+                found.append(
+                    Diagnostic(
+                        message=rule.message,
+                        rule=rule.rule,
+                        location=composition.locate(path, True),
+                        cluster=composition.cluster.name,
+                        component=composition.component.name,
+                        path=text,
+                        severity=Severity(rule.severity),
+                        hint=f"use {rule.replacement}" if rule.replacement else None,
+                    )
+                )
+    return found
+
+
+def _key_paths(value: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = prefix + (key,)
+            paths.append(path)
+            paths.extend(_key_paths(item, path))
+    return paths
+
+
+def is_stack_file(path: Path) -> bool:
+    return path.name == STACK_FILE
