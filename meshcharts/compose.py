@@ -33,20 +33,14 @@ class Origin:
     detail: str = ""
 
     def describe(self) -> str:
-        where = str(self.location) if self.location else ""
-        label = {
-            "defaults": "type defaults",
-            "derived": "derived",
-            "values": "values",
-            "env": "env layer",
-            "cluster": "cluster layer",
-        }.get(self.layer, self.layer)
-        parts = [label]
-        if self.detail:
-            parts.append(self.detail)
-        if where:
-            parts.append(where)
-        return ": ".join(parts[:1]) + (" (" + ", ".join(parts[1:]) + ")" if parts[1:] else "")
+        """One phrase for explain: ``values/kiali.yaml:3:5 (values layer)``, ``derived from component x (...)``."""
+        if self.layer == "defaults":
+            return self.detail or "meshcharts type defaults"
+        if self.layer == "derived":
+            return self.detail or "derived by the wiring"
+        label = {"values": "values layer", "env": "env layer", "cluster": "cluster layer"}.get(self.layer, self.layer)
+        extra = f", {self.detail}" if self.detail else ""
+        return f"{self.location or '?'} ({label}{extra})"
 
     def as_json(self) -> dict[str, Any]:
         loc = self.location

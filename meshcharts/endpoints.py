@@ -49,7 +49,11 @@ class Endpoint:
 
     def describe(self) -> str:
         protocol = "gRPC" if self.grpc else self.scheme.upper()
-        return f"{self.service}.{self.namespace}:{self.port}{self.path} ({protocol}, from {self.provider})"
+        return f"{self.service}.{self.namespace}:{self.port}{self.path}, {protocol}"
+
+    def source(self) -> str:
+        """Who provides it, as explain shows it: ``component tracing`` or ``external prometheus``."""
+        return self.provider if self.external else f"component {self.provider}"
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def format_explained(values: list[ExplainedValue]) -> str:
     lines: list[str] = []
     for item in values:
         lines.append(f"{item.path} = {json.dumps(item.value, default=str)}")
-        lines.append(f"    set by {item.origin.describe()}")
+        lines.append(f"    source:   {item.origin.describe()}")
         for earlier in reversed(item.overridden):
-            lines.append(f"    overrides {earlier.describe()}")
+            lines.append(f"    overrode: {earlier.describe()}")
     return "\n".join(lines)

@@ -77,8 +77,7 @@ def choose_provider(need: Need, providers: list[Endpoint], wants_grpc: bool | No
     if not providers:
         return None
     in_stack = [e for e in providers if not e.external] or providers
-    services = {(e.service, e.namespace) for e in in_stack}
-    if len(services) > 1:
+    if len({e.provider for e in in_stack}) > 1:
         return None  # two Prometheus servers, say: the user must choose, check_wiring says so
     if wants_grpc is not None:
         preferred = [e for e in in_stack if e.grpc == wants_grpc]
@@ -94,11 +93,11 @@ def _derive_need(composition: Composition, need: Need, wiring: ClusterWiring) ->
         endpoint = _match(parse_address(composition.get(need.path), need.form), providers)
         if endpoint is None or need.grpc_path is None or user_grpc is not None:
             return []
-        return [DerivedValue(need.grpc_path, endpoint.grpc, f"derived from {endpoint.provider}: {endpoint.describe()}")]
+        return [DerivedValue(need.grpc_path, endpoint.grpc, f"derived from {endpoint.source()} ({endpoint.describe()})")]
     endpoint = choose_provider(need, providers, user_grpc if user_grpc is not None else (need.grpc_default if need.grpc_path else None))
     if endpoint is None:
         return []
-    reason = f"derived from {endpoint.provider}: {endpoint.describe()}"
+    reason = f"derived from {endpoint.source()} ({endpoint.describe()})"
     found = [DerivedValue(need.path, need.render(endpoint), reason)]
     if need.grpc_path and user_grpc is None:
         found.append(DerivedValue(need.grpc_path, endpoint.grpc, reason))
@@ -180,7 +179,7 @@ def _check_need(composition: Composition, need: Need, wiring: ClusterWiring) -> 
                     hint=f"add a component that provides {need.role}, or declare it under external:",
                 )
             ]
-        if len({(e.service, e.namespace) for e in providers if not e.external} or {(e.service, e.namespace) for e in providers}) > 1:
+        if len({e.provider for e in providers if not e.external} or {e.provider for e in providers}) > 1:
             names = ", ".join(sorted({e.describe() for e in providers}))
             return [_problem(composition, need.path, f"{need.description} could come from several providers ({names}); set it", "wiring.ambiguous")]
         return []

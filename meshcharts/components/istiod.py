@@ -1,11 +1,46 @@
-"""Istio's istiod chart, as far as meshcharts manages it: the mesh-wide tracing settings (seed 003)."""
+"""Istio's istiod chart, as far as meshcharts manages it: where the proxies send spans (seed 003).
+
+``meshConfig.defaultConfig.tracing.zipkin.address`` must name a zipkin-protocol collector the stack
+runs (rancher-tracing's ``zipkin:9411``, the Istio addon's ``zipkin:9411``); istiod itself exposes
+metrics on ``istiod:15014`` (``http-monitoring``), which the istiod ServiceMonitor scrapes.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from meshcharts.components.base import ComponentType, SchemaLine
+from meshcharts.endpoints import Endpoint, Need
 from meshcharts.versions import VersionRange
 
-COMPONENT_TYPE = ComponentType(
+if TYPE_CHECKING:
+    from meshcharts.stack import Component
+
+TRACING = ("meshConfig", "defaultConfig", "tracing")
+
+
+class IstiodType(ComponentType):
+    def endpoints(self, component: Component, values: dict[str, Any]) -> list[Endpoint]:
+        revision = values.get("revision") or ""
+        name = f"istiod-{revision}" if revision else "istiod"
+        return [
+            Endpoint("istiod", component.name, name, component.namespace, 15014, target_port=15014),
+            Endpoint("istiod-debug", component.name, name, component.namespace, 8080, target_port=8080),
+        ]
+
+    def needs(self, component: Component, values: dict[str, Any]) -> list[Need]:
+        return [
+            Need(
+                role="zipkin",
+                path=TRACING + ("zipkin", "address"),
+                description="Istio's trace collector (meshConfig.defaultConfig.tracing.zipkin.address)",
+                form="host-port",
+                extra=lambda endpoint: {("meshConfig", "enableTracing"): True},
+            )
+        ]
+
+
+COMPONENT_TYPE = IstiodType(
     name="istiod",
     chart="istiod",
     repo="https://istio-release.storage.googleapis.com/charts",

@@ -7,8 +7,16 @@ silently ignored: nothing in Helm rejects it. The rules below are the ones the w
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+import semver
+
 from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
-from meshcharts.versions import VersionRange
+from meshcharts.endpoints import Endpoint, Need
+from meshcharts.versions import InvalidVersion, VersionRange, parse_chart_version
+
+if TYPE_CHECKING:
+    from meshcharts.stack import Component
 
 KIALI_REPO = "https://kiali.org/helm-charts"
 
@@ -93,7 +101,75 @@ KIALI_KEY_RULES: tuple[KeyRule, ...] = (
     ),
 )
 
-COMPONENT_TYPE = ComponentType(
+KIALI_PORT = 20001
+GRPC_DEFAULT_FROM = semver.Version(1, 39, 0)  # Kiali 1.39 switched tracing to gRPC on 16685 by default
+TRACING_OFF_FROM = semver.Version(1, 88, 0)  # and 1.88 turned tracing off unless enabled
+
+
+class KialiType(ComponentType):
+    """Every Kiali chart: the same config keys, renamed in 2.x; wiring to Prometheus, Grafana, Jaeger."""
+
+    def running_version(self, component: Component, values: dict[str, Any]) -> semver.Version:
+        """The Kiali that will run: ``deployment.tag`` when it overrides the image (seed 000 runs v1.44 on the 1.35 chart)."""
+        tag = (values.get("deployment") or {}).get("tag") or (values.get("deployment") or {}).get("version_label")
+        if isinstance(tag, str) and tag not in ("", "latest"):
+            try:
+                return parse_chart_version(tag).replace(build=None, prerelease=None)
+            except InvalidVersion:
+                pass
+        return self.app_version(component.version)
+
+    def endpoints(self, component: Component, values: dict[str, Any]) -> list[Endpoint]:
+        deployment = values.get("deployment") or {}
+        instance = deployment.get("instance_name") or "kiali"
+        override = values.get("fullnameOverride")
+        if instance == "kiali" and override and override != "kiali" and self.app_version(component.version).major < 2:
+            instance = override
+        server = values.get("server") or {}
+        return [
+            Endpoint(
+                role="kiali",
+                provider=component.name,
+                service=instance,
+                namespace=component.namespace,
+                port=int(server.get("port") or KIALI_PORT),
+                path=(server.get("web_root") or "/kiali").rstrip("/"),
+            )
+        ]
+
+    def needs(self, component: Component, values: dict[str, Any]) -> list[Need]:
+        version = self.running_version(component, values)
+        modern = version.major >= 2
+        inner, outer = ("internal_url", "external_url") if modern else ("in_cluster_url", "url")
+        services = ("external_services",)
+        return [
+            Need(
+                role="prometheus",
+                path=services + ("prometheus", "url"),
+                description="Kiali's Prometheus",
+                required=True,
+                default_url="http://prometheus.istio-system:9090",
+            ),
+            Need(
+                role="grafana",
+                path=services + ("grafana", inner),
+                description="Kiali's Grafana",
+                public_path=services + ("grafana", outer),
+            ),
+            Need(
+                role="tracing",
+                path=services + ("tracing", inner),
+                description="Kiali's Jaeger",
+                grpc_path=services + ("tracing", "use_grpc"),
+                grpc_default=version >= GRPC_DEFAULT_FROM,
+                enable_path=services + ("tracing", "enabled"),
+                public_path=services + ("tracing", outer),
+                extra=(lambda endpoint: {services + ("tracing", "provider"): "jaeger"}) if version >= semver.Version(1, 75, 0) else None,
+            ),
+        ]
+
+
+COMPONENT_TYPE = KialiType(
     name="kiali-server",
     chart="kiali-server",
     repo=KIALI_REPO,

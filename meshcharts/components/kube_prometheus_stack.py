@@ -1,11 +1,115 @@
-"""kube-prometheus-stack: the Prometheus operator, Prometheus, Alertmanager and Grafana (45.x and the current 88.x)."""
+"""kube-prometheus-stack: the Prometheus operator, Prometheus, Alertmanager and Grafana (45.x and the current 88.x).
+
+Service names follow the chart's fullname helper: ``<release>-kube-prometheus-stack`` cut to 26
+characters (release ``prometheus`` gives ``prometheus-kube-prometheus``), then ``-prometheus``; Grafana
+is ``<release>-grafana`` on port 80 (the Pod listens on 3000). With the default
+``serviceMonitorSelectorNilUsesHelmValues: true`` Prometheus only picks up monitors labelled
+``release: <release>``, which is why Istio's own monitors are never scraped ("Kiali shows no traffic").
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from meshcharts.components.base import ComponentType, SchemaLine
+from meshcharts.endpoints import Endpoint
 from meshcharts.versions import VersionRange
 
-COMPONENT_TYPE = ComponentType(
+if TYPE_CHECKING:
+    from meshcharts.stack import Component
+
+CHART_NAME = "kube-prometheus-stack"
+
+
+def fullname(release: str, values: dict[str, Any]) -> str:
+    """The chart's ``kube-prometheus-stack.fullname``: overrides first, then release+name, cut to 26."""
+    override = values.get("fullnameOverride")
+    if override:
+        return str(override)[:26].rstrip("-")
+    name = values.get("nameOverride") or CHART_NAME
+    base = release if name in release else f"{release}-{name}"
+    return base[:26].rstrip("-")
+
+
+def grafana_service(release: str, values: dict[str, Any]) -> str:
+    grafana = values.get("grafana") or {}
+    if grafana.get("fullnameOverride"):
+        return str(grafana["fullnameOverride"])[:63].rstrip("-")
+    return (release if "grafana" in release else f"{release}-grafana")[:63].rstrip("-")
+
+
+def monitor_selector(spec: dict[str, Any], kind: str, release: str) -> dict[str, str] | None:
+    """Labels a monitor needs to be picked up: ``{}`` for all, ``None`` when the selector is not plain labels."""
+    selector = spec.get(f"{kind}Selector") or {}
+    if selector:
+        if set(selector) - {"matchLabels"}:
+            return None
+        return dict(selector.get("matchLabels") or {})
+    if spec.get(f"{kind}SelectorNilUsesHelmValues", True):
+        return {"release": release}
+    return {}
+
+
+class KubePrometheusStackType(ComponentType):
+    def endpoints(self, component: Component, values: dict[str, Any]) -> list[Endpoint]:
+        name = fullname(component.release, values)
+        namespace = values.get("namespaceOverride") or component.namespace
+        found: list[Endpoint] = []
+        prometheus = values.get("prometheus") or {}
+        if prometheus.get("enabled", True):
+            spec = prometheus.get("prometheusSpec") or {}
+            port = int((prometheus.get("service") or {}).get("port") or 9090)
+            path = str(spec.get("routePrefix") or "/").rstrip("/")
+            found.append(Endpoint("prometheus", component.name, f"{name}-prometheus", namespace, port, path=path, target_port=9090))
+            found.append(Endpoint("prometheus", component.name, "prometheus-operated", namespace, 9090, path=path, target_port=9090))
+        if (values.get("alertmanager") or {}).get("enabled", True):
+            found.append(Endpoint("alertmanager", component.name, f"{name}-alertmanager", namespace, 9093, target_port=9093))
+        operator = values.get("prometheusOperator") or {}
+        if operator.get("enabled", True) and prometheus.get("enabled", True):
+            spec = prometheus.get("prometheusSpec") or {}
+            found.append(
+                Endpoint(
+                    "prometheus-operator",
+                    component.name,
+                    f"{name}-operator",
+                    namespace,
+                    443 if (operator.get("tls") or {}).get("enabled", True) else 8080,
+                    scheme="https",
+                    attributes={
+                        "serviceMonitor": monitor_selector(spec, "serviceMonitor", component.release),
+                        "podMonitor": monitor_selector(spec, "podMonitor", component.release),
+                        "release": component.release,
+                    },
+                )
+            )
+        grafana = values.get("grafana") or {}
+        if grafana.get("enabled", True):
+            service = grafana.get("service") or {}
+            dashboards = ((grafana.get("sidecar") or {}).get("dashboards") or {})
+            found.append(
+                Endpoint(
+                    "grafana",
+                    component.name,
+                    grafana_service(component.release, values),
+                    grafana.get("namespaceOverride") or namespace,
+                    int(service.get("port") or 80),
+                    target_port=int(service.get("targetPort") or 3000),
+                    attributes={
+                        "dashboards": {str(dashboards.get("label") or "grafana_dashboard"): str(dashboards.get("labelValue") or "1")}
+                        if dashboards.get("enabled", True)
+                        else {},
+                        "values_dashboards": True,  # grafana.dashboards values work for this Grafana
+                    },
+                )
+            )
+        return found
+
+    def provided_crds(self, component: Component, values: dict[str, Any]) -> set[str]:
+        crds = values.get("crds") or {}
+        return {"monitoring.coreos.com"} if crds.get("enabled", True) else set()
+
+
+COMPONENT_TYPE = KubePrometheusStackType(
     name="kube-prometheus-stack",
     chart="kube-prometheus-stack",
     repo="https://prometheus-community.github.io/helm-charts",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from meshcharts.components.base import ComponentType, Prerequisite, SchemaLine
-from meshcharts.components.kiali_server import KIALI_KEY_RULES
+from meshcharts.components.base import Prerequisite, SchemaLine
+from meshcharts.components.kiali_server import KIALI_KEY_RULES, KialiType
 from meshcharts.versions import VersionRange
 
 RANCHER_REPO = "https://charts.rancher.io"
 
-COMPONENT_TYPE = ComponentType(
+COMPONENT_TYPE = KialiType(
     name="rancher-kiali-server",
     chart="rancher-kiali-server",
     repo=RANCHER_REPO,

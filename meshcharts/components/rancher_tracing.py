@@ -1,11 +1,41 @@
-"""Rancher's Jaeger all-in-one chart (rancher-tracing 100.0.0, Jaeger 1.20): HTTP query on 16686 under /jaeger, no gRPC."""
+"""Rancher's Jaeger all-in-one chart (rancher-tracing 100.0.0, Jaeger 1.20).
+
+Its Services have fixed names in the release namespace: ``tracing`` (query UI/API on 16686 under
+``/jaeger``, HTTP only: no gRPC query port, so Kiali must set ``use_grpc: false``), ``zipkin`` (9411,
+where Istio sends spans) and ``jaeger-collector`` (14268 HTTP, 14250 gRPC).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from meshcharts.components.base import ComponentType, SchemaLine
+from meshcharts.endpoints import Endpoint
 from meshcharts.versions import VersionRange
 
-COMPONENT_TYPE = ComponentType(
+if TYPE_CHECKING:
+    from meshcharts.stack import Component
+
+QUERY_PORT = 16686
+DEFAULT_BASE_PATH = "/jaeger"  # the chart's QUERY_BASE_PATH when contextPath is empty
+
+
+class RancherTracingType(ComponentType):
+    def endpoints(self, component: Component, values: dict[str, Any]) -> list[Endpoint]:
+        service = values.get("service") or {}
+        zipkin = values.get("zipkin") or {}
+        base_path = (values.get("contextPath") or DEFAULT_BASE_PATH).rstrip("/")
+        zipkin_port = int(zipkin.get("queryPort") or 9411)
+        namespace = component.namespace
+        return [
+            Endpoint("tracing", component.name, "tracing", namespace, int(service.get("externalPort") or QUERY_PORT), path=base_path, target_port=QUERY_PORT),
+            Endpoint("zipkin", component.name, "zipkin", namespace, zipkin_port, target_port=zipkin_port),
+            Endpoint("jaeger-collector", component.name, "jaeger-collector", namespace, 14268, target_port=14268),
+        ]
+
+
+
+COMPONENT_TYPE = RancherTracingType(
     name="rancher-tracing",
     chart="rancher-tracing",
     repo="https://charts.rancher.io",
