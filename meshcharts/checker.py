@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from meshcharts.diagnostics import Diagnostic, Location, Severity
+from meshcharts.diagnostics import ConfigError, Diagnostic, Location, Severity
 from meshcharts.schema_store import fast_validator, load_schema
 from meshcharts.suggest import did_you_mean
 
@@ -41,8 +41,13 @@ def schema_diagnostics(
     label: str = "",
 ) -> list[Diagnostic]:
     """Validate ``instance`` against a packaged schema; one Diagnostic per problem, deduplicated."""
-    validator = fast_validator(schema_name)
-    schema = load_schema(schema_name)
+    try:
+        validator = fast_validator(schema_name)
+        schema = load_schema(schema_name)
+    except KeyError:
+        raise ConfigError(
+            Diagnostic(message=f"this meshcharts installation has no schema {schema_name}; reinstall meshcharts", rule="schema.missing", component=component, cluster=cluster)
+        ) from None
     found: list[Diagnostic] = []
     for error in validator.iter_errors(instance):
         for diagnostic in _translate(error, schema, instance, locate, label):

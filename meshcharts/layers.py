@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshcharts.diagnostics import Diagnostic, Location
+from meshcharts.diagnostics import Diagnostic, Location, MeshchartsError
 from meshcharts.loaders import LoadedYAML, load_file
 from meshcharts.stack import Stack
 from meshcharts.suggest import did_you_mean
@@ -44,7 +44,7 @@ class LayerIndex:
     stack: Stack
     files: list[LayerFile] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
-    _cache: dict[Path, LoadedYAML] = field(default_factory=dict)
+    _cache: dict[Path, LoadedYAML | MeshchartsError] = field(default_factory=dict)
 
     def for_composition(self, cluster: str, component: str) -> list[LayerFile]:
         """The files of one (cluster, component), lowest layer first."""
@@ -58,11 +58,17 @@ class LayerIndex:
         return sorted(chosen, key=lambda layer: layer.rank)
 
     def load(self, layer: LayerFile) -> LoadedYAML:
-        loaded = self._cache.get(layer.path)
-        if loaded is None:
-            loaded = load_file(layer.path, layer.display)
-            self._cache[layer.path] = loaded
-        return loaded
+        """Parse a layer file once; a file that fails fails the same way for every composition."""
+        cached = self._cache.get(layer.path)
+        if cached is None:
+            try:
+                cached = load_file(layer.path, layer.display)
+            except MeshchartsError as error:
+                cached = error
+            self._cache[layer.path] = cached
+        if isinstance(cached, MeshchartsError):
+            raise cached
+        return cached
 
     def compositions_of(self, paths: list[Path]) -> tuple[set[tuple[str, str]], list[Path]]:
         """The (cluster, component) pairs the given files take part in, and the files that are no layer."""
@@ -88,7 +94,9 @@ def index_layers(stack: Stack) -> LayerIndex:
     if not root.is_dir():
         return index
     for entry in sorted(root.iterdir()):
-        if entry.is_dir():
+        if entry.is_dir() and entry.suffix in YAML_SUFFIXES:
+            index.problems.append(_stray(stack, entry, "is not a regular file", "yaml.not-a-file"))
+        elif entry.is_dir():
             if entry.name == "env":
                 _scan_named(index, entry, "env")
             elif entry.name == "clusters":

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from meshcharts.compose import Branch, DerivedValue, Leaf, Merger, Origin, PathT, Source, node_at, to_values, tree_from_values
-from meshcharts.diagnostics import Diagnostic, Location
+from meshcharts.diagnostics import Diagnostic, Location, MeshchartsError
 from meshcharts.layers import LayerFile, LayerIndex, index_layers
 from meshcharts.loaders import EnvRef
 from meshcharts.stack import Cluster, Component, Stack, load_stack
@@ -30,6 +30,7 @@ class Composition:
     layers: list[LayerFile]
     problems: list[Diagnostic] = field(default_factory=list)
     derived: list[DerivedValue] = field(default_factory=list)
+    broken: bool = False  # a layer file could not be read: schema and wiring checks would mislead
 
     @property
     def key(self) -> tuple[str, str]:
@@ -167,17 +168,20 @@ class Project:
         files = self.layers.for_composition(cluster, component)
         problems: list[Diagnostic] = []
         for layer in files:
-            loaded = self.layers.load(layer)
+            try:
+                loaded = self.layers.load(layer)
+            except MeshchartsError as error:  # reported once per file: no cluster/component context
+                problems.extend(error.diagnostics)
+                continue
             if loaded.content is None:
                 continue
             if not isinstance(loaded.content, dict):
                 where = getattr(loaded.content, "location", Location(layer.display, 1, 1))
-                problems.append(
-                    Diagnostic(message="a values file must be a mapping of keys, not a list or a scalar", rule="layers.shape", location=where, cluster=cluster, component=component)
-                )
+                problems.append(Diagnostic(message="a values file must be a mapping of keys, not a list or a scalar", rule="layers.shape", location=where))
                 continue
             tree = merger.merge(tree, loaded.content, Source(layer.layer))
-        return Composition(cluster_obj, component_obj, tree, files, problems + merger.problems, list(derived or []))
+        broken = bool(problems)
+        return Composition(cluster_obj, component_obj, tree, files, problems + merger.problems, list(derived or []), broken)
 
     def _compose_cluster(self, cluster: str) -> None:
         from meshcharts.wiring import derive_cluster

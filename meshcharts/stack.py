@@ -7,14 +7,13 @@ component names, chart versions that parse, vars that exist.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from meshcharts.checker import schema_diagnostics
 from meshcharts.components import ComponentType, catalog
-from meshcharts.diagnostics import ConfigError, Diagnostic, Location
+from meshcharts.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
 from meshcharts.loaders import YList, YMap, load_file, to_plain
 from meshcharts.suggest import did_you_mean
 from meshcharts.versions import InvalidVersion, parse_chart_version
@@ -86,16 +85,9 @@ class Stack:
     def root(self) -> Path:
         return self.path.parent
 
-    @property
-    def display_root(self) -> Path:
-        return self.root
-
     def display(self, path: Path) -> str:
-        """A path as errors show it: relative to the current directory when it is below it."""
-        try:
-            return os.path.relpath(path, Path.cwd()) if path.is_absolute() else str(path)
-        except ValueError:
-            return str(path)
+        """A path as errors show it: relative to the current folder when below it, else absolute."""
+        return _display(path)
 
     def components_on(self, cluster: str) -> list[Component]:
         return [component for component in self.components.values() if cluster in component.clusters]
@@ -129,24 +121,45 @@ def load_stack(path: Path | str | None = None) -> Stack:
     display = _display(stack_path)
     if not stack_path.exists():
         raise ConfigError(Diagnostic(message="stack file not found", rule="stack.not-found", location=Location(display)))
-    loaded = load_file(stack_path, display)
-    document = loaded.content
+    try:
+        document = load_file(stack_path, display).content
+    except MeshchartsError as error:  # a broken stack file is a config error (exit 2), not invalid values
+        raise ConfigError(error.diagnostics) from None
     if not isinstance(document, YMap):
         where = getattr(document, "location", Location(display, 1, 1))
         raise ConfigError(
             Diagnostic(message="the stack file must be a mapping (name, clusters, components)", rule="stack.shape", location=where)
         )
-    problems = schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document), label="")
+    problems = schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError([_scoped(problem) for problem in problems])
     return _build(stack_path.resolve(), document)
 
 
 def _display(path: Path) -> str:
+    absolute = path if path.is_absolute() else Path.cwd() / path
     try:
-        return os.path.relpath(path) if path.is_absolute() else str(path)
+        return str(absolute.relative_to(Path.cwd()))
     except ValueError:
-        return str(path)
+        return str(absolute)
+
+
+def _scoped(problem: Diagnostic) -> Diagnostic:
+    """``components.kiali.namespace`` reads better as component kiali, key ``namespace``."""
+    head, _, rest = problem.path.partition(".")
+    name, _, key = rest.partition(".")
+    if head in ("components", "clusters") and name and key:
+        return Diagnostic(
+            message=problem.message,
+            rule=problem.rule,
+            location=problem.location,
+            cluster=name if head == "clusters" else None,
+            component=name if head == "components" else None,
+            path=key,
+            severity=problem.severity,
+            hint=problem.hint,
+        )
+    return problem
 
 
 def _yaml_locator(document: YMap):  # type: ignore[no-untyped-def]

@@ -75,6 +75,8 @@ def check_composition(composition: Composition) -> list[Diagnostic]:
     component = composition.component
     context = {"cluster": composition.cluster.name, "component": component.name}
     found: list[Diagnostic] = list(composition.problems)
+    if composition.broken:
+        return found
     choice = component.type.choose_schema(component.version)
     if choice.warning:
         found.append(warning(choice.warning, "schema.version-guessed", component.location, **context))

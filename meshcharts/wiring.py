@@ -137,6 +137,8 @@ def check_wiring(project: Project, compositions: list[Composition]) -> list[Diag
         everything = {c.component.name: c for c in project.compose_all(cluster_name)}
         wiring = build_wiring(project.stack, project.stack.clusters[cluster_name], everything)
         for composition in selected.values():
+            if composition.broken:
+                continue
             component = composition.component
             values = composition.validation_values()
             for need in component.type.needs(component, values):
