@@ -81,9 +81,13 @@ def validate(files: tuple[Path, ...], stack_path: Path | None, output: str) -> N
     else:
         for diagnostic in report.diagnostics:
             click.echo(format_diagnostic(diagnostic), err=True)
-        summary = f"{len(report.checked)} compositions checked: {len(report.errors)} errors, {len(report.warnings)} warnings"
+        summary = f"{_count(len(report.checked), 'composition')} checked: {_count(len(report.errors), 'error')}, {_count(len(report.warnings), 'warning')}"
         click.echo(("ok: " if report.valid else "invalid: ") + summary)
     sys.exit(int(ExitCode.OK if report.valid else ExitCode.INVALID))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _stack_for_files(files: tuple[Path, ...]) -> Path | None:
