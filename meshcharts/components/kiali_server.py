@@ -92,6 +92,35 @@ KIALI_KEY_RULES: tuple[KeyRule, ...] = (
         "kiali.unknown-in-version",
         replacement="deployment.accessible_namespaces",
     ),
+    *(
+        KeyRule(
+            f"deployment.{key}",
+            VersionRange("1.43.0", None),
+            f"the Kiali charts stopped reading deployment.{key} in 1.43; this value is ignored",
+            "kiali.removed-key",
+            replacement="deployment.ingress.enabled" if key == "ingress_enabled" else "deployment.ingress.override_yaml",
+        )
+        for key in ("ingress_enabled", "override_ingress_yaml")
+    ),
+    KeyRule(
+        "deployment.verbose_mode",
+        VersionRange("1.82.0", None),
+        "Kiali 1.82 dropped deployment.verbose_mode; this value is ignored",
+        "kiali.removed-key",
+        severity="warning",
+        replacement="deployment.logger.log_level",
+    ),
+    *(
+        KeyRule(
+            f"server.{key}",
+            VersionRange("1.46.0", None),
+            f"Kiali 1.46 reads server.observability.metrics.{new} instead of server.{key}",
+            "kiali.deprecated-key",
+            severity="warning",
+            replacement=f"server.observability.metrics.{new}",
+        )
+        for key, new in (("metrics_port", "port"), ("metrics_enabled", "enabled"))
+    ),
     KeyRule(
         "deployment.cluster_wide_access",
         VersionRange(None, "1.67.0"),
@@ -111,7 +140,8 @@ class KialiType(ComponentType):
 
     def running_version(self, component: Component, values: dict[str, Any]) -> semver.Version:
         """The Kiali that will run: ``deployment.tag`` when it overrides the image (seed 000 runs v1.44 on the 1.35 chart)."""
-        tag = (values.get("deployment") or {}).get("tag") or (values.get("deployment") or {}).get("version_label")
+        deployment = values.get("deployment") or {}
+        tag = deployment.get("tag") or deployment.get("image_version")
         if isinstance(tag, str) and tag not in ("", "latest"):
             try:
                 return parse_chart_version(tag).replace(build=None, prerelease=None)
@@ -180,5 +210,15 @@ COMPONENT_TYPE = KialiType(
         SchemaLine("kiali-server-1.schema.json", VersionRange("1.0.0", "2.0.0"), "kiali-server 1.x"),
         SchemaLine("kiali-server-2.schema.json", VersionRange("2.0.0", "3.0.0"), "kiali-server 2.x"),
     ),
-    key_rules=KIALI_KEY_RULES,
+    key_rules=KIALI_KEY_RULES
+    + tuple(
+        KeyRule(
+            f"deployment.{key}",
+            VersionRange(None, None),
+            f"deployment.{key} is a key of Rancher's Kiali charts; the upstream kiali-server chart ignores it",
+            "kiali.unknown-in-chart",
+            replacement=f"deployment.{upstream}",
+        )
+        for key, upstream in (("repository", "image_name"), ("tag", "image_version"))
+    ),
 )
