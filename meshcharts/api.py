@@ -14,6 +14,7 @@ from pathlib import Path
 from meshcharts.diagnostics import ConfigError, Diagnostic
 from meshcharts.explain import ExplainedValue, explain
 from meshcharts.project import Composition, Project
+from meshcharts.render import RenderResult, render_project
 from meshcharts.suggest import did_you_mean
 from meshcharts.validate import ValidationReport, validate_project
 
@@ -34,11 +35,17 @@ def explain_values(project: Project, cluster: str, component: str, key_path: str
     return explain(compose(project, cluster, component), key_path)
 
 
-def require_pair(project: Project, cluster: str, component: str) -> None:
-    """Usage errors (exit 2) for a cluster or component the stack does not have."""
+def require_cluster(project: Project, cluster: str) -> None:
+    """A usage error (exit 2) for a cluster the stack does not declare."""
     stack = project.stack
     if cluster not in stack.clusters:
         raise ConfigError(Diagnostic(message=f'no cluster "{cluster}" in stack {stack.name}', rule="usage.unknown-cluster", hint=did_you_mean(cluster, stack.clusters)))
+
+
+def require_pair(project: Project, cluster: str, component: str) -> None:
+    """Usage errors (exit 2) for a cluster or component the stack does not have."""
+    stack = project.stack
+    require_cluster(project, cluster)
     if component not in stack.components:
         raise ConfigError(Diagnostic(message=f'no component "{component}" in stack {stack.name}', rule="usage.unknown-component", hint=did_you_mean(component, stack.components)))
     if cluster not in stack.components[component].clusters:
@@ -49,9 +56,12 @@ __all__ = [
     "Composition",
     "ExplainedValue",
     "Project",
+    "RenderResult",
     "ValidationReport",
     "compose",
     "explain_values",
     "open_project",
+    "render_project",
+    "require_cluster",
     "validate_project",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import semver
@@ -160,3 +161,9 @@ class ComponentType:
     def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
         """Checks of those values against the cluster's providers."""
         return []
+
+    # --- generated charts: types whose chart meshcharts writes (mesh-extras, istio-addons) override this. ---
+
+    def generate(self, composition: Composition, out_dir: Path) -> str | None:
+        """Write the chart for this composition into ``out_dir``; return its version (None: not generated)."""
+        return None

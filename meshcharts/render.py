@@ -1,0 +1,143 @@
+"""``render``: the final values of every release and the charts meshcharts generates, per cluster.
+
+``charts-out/<cluster>/`` gets, in install order, ``<release>.values.yaml`` for each release (``!env``
+secrets as placeholders: the clear value exists only in memory at apply time), a folder per generated
+chart (mesh-extras, istio-addons), and ``releases.yaml``: the ordered list of what would be installed,
+with chart, version, namespace and a digest of the values.
+
+Nothing is written unless the whole stack validates, and each cluster's folder is built aside and
+swapped in at the end, so a failure never leaves a half-written folder behind. Re-running with the same
+inputs gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meshcharts.diagnostics import InvalidInput
+from meshcharts.order import Release, install_order
+from meshcharts.project import Composition, Project
+from meshcharts.validate import ValidationReport, validate_project
+
+OUTPUT_DIR = "charts-out"
+
+
+@dataclass(frozen=True)
+class RenderedRelease:
+    release: Release
+    values_file: str  # relative to the cluster folder
+    values_digest: str
+    secrets: tuple[str, ...]  # dotted paths of !env placeholders
+    chart_dir: str | None = None  # generated chart folder, relative to the cluster folder
+    chart_version: str | None = None  # the generated chart's content-derived version
+
+    def as_json(self) -> dict[str, Any]:
+        release = self.release
+        return {
+            "cluster": release.cluster,
+            "release": release.name,
+            "component": release.component,
+            "namespace": release.namespace,
+            "chart": self.chart_dir or release.chart,
+            "repo": None if release.generated else release.repo,
+            "version": self.chart_version or release.version,
+            "values": self.values_file,
+            "valuesDigest": self.values_digest,
+            "secrets": list(self.secrets),
+            "prerequisite": release.prerequisite,
+        }
+
+
+@dataclass
+class RenderResult:
+    output: Path
+    clusters: dict[str, list[RenderedRelease]] = field(default_factory=dict)
+    report: ValidationReport | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "clusters": {name: [item.as_json() for item in items] for name, items in self.clusters.items()},
+            "warnings": [d.as_json() for d in (self.report.warnings if self.report else [])],
+        }
+
+
+def dump_values(values: dict[str, Any]) -> str:
+    """Values as Helm reads them: block YAML, keys in composed order, stable across runs."""
+    return yaml.safe_dump(values, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
+
+
+def render_project(project: Project, cluster: str | None = None, output: Path | None = None) -> RenderResult:
+    """Validate, then write every cluster's release values and generated charts (or raise InvalidInput)."""
+    report = validate_project(project)
+    if not report.valid:
+        raise InvalidInput(report.errors)
+    target = output or project.stack.root / OUTPUT_DIR
+    result = RenderResult(target, report=report)
+    clusters = [cluster] if cluster else list(project.stack.clusters)
+    for name in clusters:
+        result.clusters[name] = _render_cluster(project, name, target)
+    return result
+
+
+def _render_cluster(project: Project, cluster: str, target: Path) -> list[RenderedRelease]:
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{cluster}.", dir=target))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the output from other readers (CI, GitOps)
+    try:
+        rendered = [_render_release(project, release, staging) for release in install_order(project, cluster)]
+        index = {"cluster": cluster, "stack": project.stack.name, "releases": [item.as_json() for item in rendered]}
+        (staging / "releases.yaml").write_text(dump_values(index), encoding="utf-8")
+        _swap(staging, target / cluster)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return rendered
+
+
+def _render_release(project: Project, release: Release, folder: Path) -> RenderedRelease:
+    composition = project.compose(release.cluster, release.component)
+    values: dict[str, Any] = {} if release.prerequisite else composition.values(secrets="placeholder")
+    secrets = () if release.prerequisite else tuple(path for path, _ in composition.secrets())
+    text = _header(composition, release, secrets) + dump_values(values)
+    file_name = f"{release.name}.values.yaml"
+    (folder / file_name).write_text(text, encoding="utf-8")
+    digest = hashlib.sha256(dump_values(values).encode()).hexdigest()[:16]
+    chart_dir = chart_version = None
+    if release.generated and not release.prerequisite:
+        generated = composition.component.type.generate(composition, folder / release.name)
+        if generated is not None:
+            chart_dir, chart_version = release.name, generated
+    return RenderedRelease(release, file_name, digest, secrets, chart_dir, chart_version)
+
+
+def _header(composition: Composition, release: Release, secrets: tuple[str, ...]) -> str:
+    lines = [f"# {release.cluster}/{release.name}: generated by meshcharts render; edit the layers, not this file."]
+    if release.prerequisite:
+        lines.append(f"# prerequisite of component {release.component}: the chart's defaults.")
+    else:
+        layers = ", ".join(layer.display for layer in composition.layers) or "none"
+        lines.append(f"# layers: type defaults, wiring, {layers}")
+    for path in secrets:
+        lines.append(f"# secret: {path} is read from the environment at apply time")
+    return "\n".join(lines) + "\n"
+
+
+def _swap(staging: Path, final: Path) -> None:
+    """Replace ``final`` with ``staging`` in two renames, so readers see the old or the new folder."""
+    old = final.with_name(f".{final.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old.exists():
+        shutil.rmtree(old)
