@@ -1,0 +1,20 @@
+"""The helm adapter: everything meshcharts asks of the helm binary goes through here.
+
+``runner`` finds and runs helm (no shell, values on stdin, version-aware flags) on top of pyhelm3's
+command builder; ``client`` is the typed, sync facade the rest of meshcharts uses.
+"""
+
+from meshcharts.helm.client import HelmClient, HelmError, LintResult, plain_values
+from meshcharts.helm.runner import HELM_ENV, HelmCommand, classify_error, find_helm, run_sync
+
+__all__ = [
+    "HELM_ENV",
+    "HelmClient",
+    "HelmCommand",
+    "HelmError",
+    "LintResult",
+    "classify_error",
+    "find_helm",
+    "plain_values",
+    "run_sync",
+]
