@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helm_fixtures import helm_binary, helm_client, helm_home  # noqa: F401  (shared helm fixtures)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_CHARTS = REPO_ROOT.parent / "shared" / "reference" / "charts"
 SEEDS_DIR = REPO_ROOT.parent / "shared" / "seeds"
