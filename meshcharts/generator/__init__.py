@@ -1,4 +1,4 @@
-"""Charts meshcharts writes itself (``mesh-extras``).
+"""Charts meshcharts writes itself: ``mesh-extras`` and ``istio-addons``.
 
 What the write-ups otherwise ``kubectl apply`` by hand becomes a Helm chart, generated per cluster
 from composed values, so it is installed, upgraded, planned and recorded like every other release.
@@ -7,6 +7,7 @@ Entry points (all take composed values; ``None`` values delete defaults as in He
 
 * :func:`generate_chart` -- dispatch by component type name, for render code;
 * :func:`generate_mesh_extras` / :func:`mesh_extras_spec`;
+* :func:`generate_istio_addons` / :func:`istio_addons_spec` (``source`` = Istio release or samples/addons);
 * :func:`istio_scrape_jobs` -- the istiod and envoy-stats scrape jobs as data;
 * :func:`kps_grafana_dashboard_values` -- kube-prometheus-stack ``grafana`` values for Istio's grafana.com dashboards;
 * :func:`write_chart` / :class:`ChartSpec` / :class:`GeneratedChart` -- the deterministic, atomic writer.
@@ -19,6 +20,7 @@ from typing import Any
 
 from meshcharts.generator.chartwriter import ChartSpec, GeneratedChart, GeneratorError, merge_values, write_chart
 from meshcharts.generator.dashboards import ISTIO_GRAFANA_DASHBOARDS, GrafanaComDashboard, kps_grafana_dashboard_values
+from meshcharts.generator.istio_addons import generate_istio_addons, istio_addons_spec
 from meshcharts.generator.mesh_extras import (
     generate_mesh_extras,
     istio_scrape_jobs,
@@ -26,7 +28,7 @@ from meshcharts.generator.mesh_extras import (
     scrape_jobs_from_values,
 )
 
-GENERATED_TYPES = ("mesh-extras",)
+GENERATED_TYPES = ("istio-addons", "mesh-extras")
 
 
 def generate_chart(
@@ -47,6 +49,10 @@ def generate_chart(
     """
     if type_name == "mesh-extras":
         return generate_mesh_extras(values, out_dir, base_dir=base_dir, version=version, dir_name=dir_name)
+    if type_name == "istio-addons":
+        if source is None:
+            raise GeneratorError([("source", "istio-addons needs source: the Istio release (or its samples/addons) to generate from")])
+        return generate_istio_addons(values, out_dir, source=source, base_dir=base_dir, version=version, dir_name=dir_name)
     raise ValueError(f"{type_name!r} is not a generated component type ({', '.join(GENERATED_TYPES)})")
 
 
@@ -58,7 +64,9 @@ __all__ = [
     "GeneratorError",
     "GrafanaComDashboard",
     "generate_chart",
+    "generate_istio_addons",
     "generate_mesh_extras",
+    "istio_addons_spec",
     "istio_scrape_jobs",
     "kps_grafana_dashboard_values",
     "merge_values",
