@@ -269,13 +269,21 @@ def test_dashboards_from_file_and_inline_keep_grafana_braces(tmp_path: Path, hel
 def test_dashboard_file_problems(tmp_path: Path) -> None:
     (tmp_path / "list.json").write_text("[1]", encoding="utf-8")
     (tmp_path / "broken.json").write_text("{", encoding="utf-8")
-    items = {"missing": {"file": "nope.json"}, "list": {"file": "list.json"}, "broken": {"file": "broken.json"}, "text": {"json": "{x"}}
+    (tmp_path / "huge.json").write_text(json.dumps({"pad": "x" * (1024 * 1024)}), encoding="utf-8")
+    items = {
+        "missing": {"file": "nope.json"},
+        "list": {"file": "list.json"},
+        "broken": {"file": "broken.json"},
+        "huge": {"file": "huge.json"},
+        "text": {"json": "{x"},
+    }
     with pytest.raises(GeneratorError) as caught:
         generate_mesh_extras({"dashboards": {"items": items}}, tmp_path / "out", base_dir=tmp_path)
     assert {path for path, _ in caught.value.problems} == {
         "dashboards.items.missing.file",
         "dashboards.items.list.file",
         "dashboards.items.broken.file",
+        "dashboards.items.huge.file",
         "dashboards.items.text.json",
     }
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
