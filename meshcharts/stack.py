@@ -65,6 +65,7 @@ class External:
     url: str
     public_url: str | None
     grpc: bool | None
+    target_port: int | None
     monitors: dict[str, Any]
     grafana_dashboards: dict[str, str]
     clusters: tuple[str, ...]
@@ -322,6 +323,7 @@ def _external(name, spec, clusters, locate, problems) -> External:  # type: igno
         url=spec["url"],
         public_url=spec.get("publicUrl"),
         grpc=spec.get("grpc"),
+        target_port=spec.get("targetPort"),
         monitors=to_plain(spec.get("monitors") or {}),
         grafana_dashboards=to_plain(spec.get("grafanaDashboards") or {}),
         clusters=tuple(cluster for cluster in targets if cluster in clusters),

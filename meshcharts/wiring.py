@@ -31,8 +31,8 @@ class ClusterWiring:
     endpoints: list[Endpoint]
     crds: dict[str, str]  # CRD group -> who provides it
 
-    def providers(self, role: str, *, exclude: str | None = None) -> list[Endpoint]:
-        return [e for e in self.endpoints if e.role == role and e.provider != exclude]
+    def providers(self, role: str) -> list[Endpoint]:
+        return [e for e in self.endpoints if e.role == role]
 
 
 def build_wiring(stack: Stack, cluster: Cluster, compositions: dict[str, Composition]) -> ClusterWiring:
@@ -47,7 +47,11 @@ def build_wiring(stack: Stack, cluster: Cluster, compositions: dict[str, Composi
     for external in stack.external.values():
         if cluster.name not in external.clusters:
             continue
-        extra: dict[str, Any] = {"public_url": external.public_url, "attributes": {"monitors": external.monitors, "dashboards": external.grafana_dashboards}}
+        extra: dict[str, Any] = {
+            "public_url": external.public_url,
+            "target_port": external.target_port,
+            "attributes": {"monitors": external.monitors, "dashboards": external.grafana_dashboards},
+        }
         endpoint = endpoint_from_url(external.provides, f"external {external.name}", external.url, grpc=bool(external.grpc), **extra)
         if endpoint is not None:
             endpoints.append(endpoint)
@@ -87,7 +91,7 @@ def choose_provider(need: Need, providers: list[Endpoint], wants_grpc: bool | No
 
 
 def _derive_need(composition: Composition, need: Need, wiring: ClusterWiring) -> list[DerivedValue]:
-    providers = wiring.providers(need.role, exclude=composition.component.name)
+    providers = wiring.providers(need.role)
     user_grpc = composition.get(need.grpc_path) if need.grpc_path and composition.is_user_set(need.grpc_path) else None
     if composition.is_user_set(need.path):
         endpoint = _match(parse_address(composition.get(need.path), need.form), providers)
@@ -167,7 +171,7 @@ def _check_crds(composition: Composition, values: dict[str, Any], wiring: Cluste
 
 
 def _check_need(composition: Composition, need: Need, wiring: ClusterWiring) -> list[Diagnostic]:
-    providers = wiring.providers(need.role, exclude=composition.component.name)
+    providers = wiring.providers(need.role)
     value = composition.get(need.path)
     if value is None:
         if need.required and not providers:

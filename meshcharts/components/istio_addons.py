@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import semver
+
 from meshcharts.components.base import SchemaLine
+from meshcharts.components.kiali_server import kiali_needs
 from meshcharts.diagnostics import Diagnostic, InvalidInput
-from meshcharts.endpoints import Endpoint
+from meshcharts.endpoints import Endpoint, Need
 from meshcharts.generator.chartwriter import GeneratedChart
 from meshcharts.generator.component import GeneratedComponentType, stack_root
 from meshcharts.generator.istio_addons import default_values, generate_istio_addons, required_crds
-from meshcharts.versions import VersionRange
+from meshcharts.versions import VersionRange, parse_chart_version
 
 if TYPE_CHECKING:
     from meshcharts.project import Composition
@@ -35,6 +38,20 @@ _ADDON_ENDPOINTS: tuple[tuple[str, str, str, int, int, str, bool], ...] = (
     ("jaeger", "zipkin", "zipkin", 9411, 9411, "", False),
     ("zipkin", "zipkin", "zipkin", 9411, 9411, "", False),
 )
+
+
+# The Kiali an Istio release's addons ship (samples/addons/kiali.yaml is generated from kiali-server):
+# Istio 1.13 -> 1.45, Istio 1.30 -> 2.26; Kiali 2.x arrived with Istio 1.24.
+_ADDON_KIALI = {(1, 13): semver.Version(1, 45, 0), (1, 30): semver.Version(2, 26, 0)}
+
+
+def addon_kiali_version(istio_version: str) -> semver.Version:
+    """The Kiali version whose config keys the addon Kiali of an Istio release reads."""
+    istio = parse_chart_version(istio_version)
+    known = _ADDON_KIALI.get((istio.major, istio.minor))
+    if known is not None:
+        return known
+    return semver.Version(2, 0, 0) if (istio.major, istio.minor) >= (1, 24) else semver.Version(1, 45, 0)
 
 
 @dataclass
@@ -63,6 +80,12 @@ class IstioAddonsType(GeneratedComponentType):
                 )
             )
         return found
+
+    def needs(self, component: Component, values: dict[str, Any]) -> list[Need]:
+        """The addon Kiali's config (``kiali.config``) wants Prometheus, Grafana and Jaeger like any Kiali."""
+        if not ((values or {}).get("kiali") or {}).get("enabled"):
+            return []
+        return kiali_needs(addon_kiali_version(component.version), prefix=("kiali", "config"))
 
     def required_crds(self, component: Component, values: dict[str, Any]) -> dict[str, list[str]]:
         """monitoring.coreos.com when Istio's sample monitors are switched on."""

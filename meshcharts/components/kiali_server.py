@@ -168,35 +168,40 @@ class KialiType(ComponentType):
         ]
 
     def needs(self, component: Component, values: dict[str, Any]) -> list[Need]:
-        version = self.running_version(component, values)
-        modern = version.major >= 2
-        inner, outer = ("internal_url", "external_url") if modern else ("in_cluster_url", "url")
-        services = ("external_services",)
-        return [
-            Need(
-                role="prometheus",
-                path=services + ("prometheus", "url"),
-                description="Kiali's Prometheus",
-                required=True,
-                default_url="http://prometheus.istio-system:9090",
-            ),
-            Need(
-                role="grafana",
-                path=services + ("grafana", inner),
-                description="Kiali's Grafana",
-                public_path=services + ("grafana", outer),
-            ),
-            Need(
-                role="tracing",
-                path=services + ("tracing", inner),
-                description="Kiali's Jaeger",
-                grpc_path=services + ("tracing", "use_grpc"),
-                grpc_default=version >= GRPC_DEFAULT_FROM,
-                enable_path=services + ("tracing", "enabled"),
-                public_path=services + ("tracing", outer),
-                extra=(lambda endpoint: {services + ("tracing", "provider"): "jaeger"}) if version >= semver.Version(1, 75, 0) else None,
-            ),
-        ]
+        return kiali_needs(self.running_version(component, values))
+
+
+def kiali_needs(version: semver.Version, prefix: tuple[str, ...] = ()) -> list[Need]:
+    """Where a Kiali of ``version`` expects Prometheus, Grafana and Jaeger; ``prefix`` for a Kiali
+    config nested in another chart's values (the istio-addons chart keeps it under ``kiali.config``)."""
+    modern = version.major >= 2
+    inner, outer = ("internal_url", "external_url") if modern else ("in_cluster_url", "url")
+    services = prefix + ("external_services",)
+    return [
+        Need(
+            role="prometheus",
+            path=services + ("prometheus", "url"),
+            description="Kiali's Prometheus",
+            required=True,
+            default_url="http://prometheus.istio-system:9090",
+        ),
+        Need(
+            role="grafana",
+            path=services + ("grafana", inner),
+            description="Kiali's Grafana",
+            public_path=services + ("grafana", outer),
+        ),
+        Need(
+            role="tracing",
+            path=services + ("tracing", inner),
+            description="Kiali's Jaeger",
+            grpc_path=services + ("tracing", "use_grpc"),
+            grpc_default=version >= GRPC_DEFAULT_FROM,
+            enable_path=services + ("tracing", "enabled"),
+            public_path=services + ("tracing", outer),
+            extra=(lambda endpoint: {services + ("tracing", "provider"): "jaeger"}) if version >= semver.Version(1, 75, 0) else None,
+        ),
+    ]
 
 
 COMPONENT_TYPE = KialiType(

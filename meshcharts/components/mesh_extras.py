@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from meshcharts.components import mesh_extras_wiring
 from meshcharts.components.base import SchemaLine
 from meshcharts.generator.chartwriter import GeneratedChart
 from meshcharts.generator.component import GeneratedComponentType, stack_root
@@ -19,8 +20,11 @@ from meshcharts.generator.mesh_extras import default_values, generate_mesh_extra
 from meshcharts.versions import VersionRange
 
 if TYPE_CHECKING:
+    from meshcharts.compose import DerivedValue
+    from meshcharts.diagnostics import Diagnostic
     from meshcharts.project import Composition
     from meshcharts.stack import Component
+    from meshcharts.wiring import ClusterWiring
 
 
 @dataclass
@@ -30,6 +34,13 @@ class MeshExtrasType(GeneratedComponentType):
     def required_crds(self, component: Component, values: dict[str, Any]) -> dict[str, list[str]]:
         """monitoring.coreos.com for the monitors, ui.cattle.io for NavLinks, networking.istio.io for exposure."""
         return required_crds(values)
+
+    def derive_extra(self, composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+        """Monitor labels, scrape jobs, Kiali NetworkPolicy ports, dashboard labels from the cluster."""
+        return mesh_extras_wiring.derive(composition, wiring)
+
+    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+        return mesh_extras_wiring.check(composition, wiring)
 
     def write(self, values: dict[str, Any], chart_dir: Path, composition: Composition) -> GeneratedChart:
         return generate_mesh_extras(

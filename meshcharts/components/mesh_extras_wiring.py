@@ -1,0 +1,187 @@
+"""Wiring of the mesh-extras chart: what it takes from the other releases of its cluster.
+
+* Monitors carry the labels the cluster's Prometheus operator selects (kube-prometheus-stack:
+  ``release: <its release>`` by default), or Prometheus never scrapes Istio and Kiali shows no traffic.
+* For a Prometheus without an operator (seed 004), the monitors give way to scrape jobs in a Secret.
+* A Kiali NetworkPolicy (seed 000) allows egress to the Pod ports Kiali's providers really listen on,
+  which can differ from their Service ports (Grafana: Service 80, Pod 3000).
+* Dashboards go to the namespace and carry the label the Grafana dashboard sidecar watches.
+
+This module has no ``COMPONENT_TYPE``: it serves ``mesh_extras.py``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from meshcharts.compose import DerivedValue
+from meshcharts.diagnostics import Diagnostic, Severity
+from meshcharts.wiring import choose_provider
+
+if TYPE_CHECKING:
+    from meshcharts.endpoints import Endpoint
+    from meshcharts.project import Composition
+    from meshcharts.wiring import ClusterWiring
+
+KIALI_SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "kiali"}}
+KIALI_INGRESS_PORTS = (20001, 9090)  # UI/API and Kiali's own metrics
+ISTIOD_PORTS = (15014, 8080)  # istiod monitoring and the debug endpoints Kiali reads
+
+
+def operator_selector(wiring: ClusterWiring) -> tuple[str, dict[str, Any]] | None:
+    """Who selects monitors in this cluster, and with which labels per kind (None: no operator)."""
+    for endpoint in wiring.providers("prometheus-operator"):
+        return endpoint.source(), {"PodMonitor": endpoint.attributes.get("podMonitor"), "ServiceMonitor": endpoint.attributes.get("serviceMonitor")}
+    for endpoint in wiring.providers("prometheus"):
+        monitors = endpoint.attributes.get("monitors") or {}
+        if monitors.get("mode") == "operator":
+            labels = dict(monitors.get("labels") or {})
+            return endpoint.source(), {"PodMonitor": labels, "ServiceMonitor": labels}
+    return None
+
+
+def scrape_config_prometheus(wiring: ClusterWiring) -> Endpoint | None:
+    """An external Prometheus that is configured with scrape jobs, not monitors."""
+    for endpoint in wiring.providers("prometheus"):
+        if endpoint.external and (endpoint.attributes.get("monitors") or {}).get("mode") == "scrape-configs":
+            return endpoint
+    return None
+
+
+def derive(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+    found: list[DerivedValue] = []
+    found += _derive_monitors(composition, wiring)
+    found += _derive_network_policies(composition, wiring)
+    found += _derive_dashboards(composition, wiring)
+    return found
+
+
+def _derive_monitors(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+    selector = operator_selector(wiring)
+    found: list[DerivedValue] = []
+    if selector is not None:
+        source, labels = selector
+        wanted: dict[str, str] = {}
+        for kind_labels in labels.values():
+            wanted.update(kind_labels or {})
+        if wanted and not composition.is_user_set(("monitors", "labels")):
+            found.append(DerivedValue(("monitors", "labels"), wanted, f"derived from {source} (its monitor selector)"))
+        return found
+    prometheus = scrape_config_prometheus(wiring)
+    if prometheus is not None:
+        reason = f"derived from {prometheus.source()} (monitors.mode: scrape-configs)"
+        if not composition.is_user_set(("monitors", "enabled")):
+            found.append(DerivedValue(("monitors", "enabled"), False, reason))
+        if not composition.is_user_set(("scrapeConfigs", "enabled")):
+            found.append(DerivedValue(("scrapeConfigs", "enabled"), True, reason))
+        if prometheus.namespace and not composition.is_user_set(("scrapeConfigs", "namespace")):
+            found.append(DerivedValue(("scrapeConfigs", "namespace"), prometheus.namespace, reason))
+    istiod = wiring.providers("istiod")
+    if istiod and not composition.is_user_set(("scrapeConfigs", "istiodNamespace")):
+        found.append(DerivedValue(("scrapeConfigs", "istiodNamespace"), istiod[0].namespace, f"derived from {istiod[0].source()}"))
+    return found
+
+
+def _kiali_policies(composition: Composition) -> list[str]:
+    policies = composition.get(("networkPolicies",)) or {}
+    return [
+        name
+        for name, policy in policies.items()
+        if isinstance(policy, dict)
+        and (name == "kiali" or "kiali" in ((policy.get("podSelector") or {}).get("matchLabels") or {}).values())
+    ]
+
+
+def kiali_egress_ports(wiring: ClusterWiring) -> list[int]:
+    """The Pod ports Kiali talks to: its Prometheus, Grafana and Jaeger as wired, and istiod."""
+    ports: set[int] = set(ISTIOD_PORTS)
+    for role, grpc in (("prometheus", None), ("grafana", None), ("tracing", False)):
+        endpoint = choose_provider_for(role, wiring, grpc)
+        if endpoint is not None:
+            ports.add(endpoint.pod_port)
+    return sorted(ports)
+
+
+def choose_provider_for(role: str, wiring: ClusterWiring, grpc: bool | None) -> Endpoint | None:
+    from meshcharts.endpoints import Need
+
+    return choose_provider(Need(role=role, path=(), description=role), wiring.providers(role), grpc)
+
+
+def _derive_network_policies(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+    found: list[DerivedValue] = []
+    for name in _kiali_policies(composition):
+        base = ("networkPolicies", name)
+        reason = "derived from the endpoints Kiali is wired to (their Pod ports)"
+        if not composition.is_user_set(base + ("podSelector",)):
+            found.append(DerivedValue(base + ("podSelector",), KIALI_SELECTOR, "the labels every Kiali chart puts on its Pods"))
+        if not composition.is_user_set(base + ("egress", "ports")):
+            ports = [{"port": port, "protocol": "TCP"} for port in kiali_egress_ports(wiring)]
+            found.append(DerivedValue(base + ("egress", "ports"), ports, reason))
+        if not composition.is_user_set(base + ("egress", "kubeApiServer")):
+            found.append(DerivedValue(base + ("egress", "kubeApiServer"), True, "Kiali reads the Kubernetes API"))
+        if not composition.is_user_set(base + ("ingress", "ports")):
+            ports = [{"port": port, "protocol": "TCP"} for port in KIALI_INGRESS_PORTS]
+            found.append(DerivedValue(base + ("ingress", "ports"), ports, "Kiali's UI and metrics ports"))
+    return found
+
+
+def _derive_dashboards(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+    if not composition.get(("dashboards", "items")):
+        return []
+    grafana = choose_provider_for("grafana", wiring, None)
+    if grafana is None:
+        return []
+    found: list[DerivedValue] = []
+    reason = f"derived from {grafana.source()} (the dashboards its sidecar loads)"
+    labels = grafana.attributes.get("dashboards")
+    if labels and not composition.is_user_set(("dashboards", "sidecarLabels")):
+        found.append(DerivedValue(("dashboards", "sidecarLabels"), dict(labels), reason))
+    if grafana.namespace and not composition.is_user_set(("dashboards", "namespace")):
+        found.append(DerivedValue(("dashboards", "namespace"), grafana.namespace, reason))
+    return found
+
+
+def check(composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+    """Monitors whose labels the cluster's Prometheus never selects."""
+    values = composition.validation_values()
+    monitors = values.get("monitors") or {}
+    selector = operator_selector(wiring)
+    if not monitors.get("enabled") or selector is None:
+        return []
+    source, by_kind = selector
+    found: list[Diagnostic] = []
+    for part, kind in (("envoy", (monitors.get("envoy") or {}).get("kind", "PodMonitor")), ("istiod", "ServiceMonitor")):
+        settings = monitors.get(part) or {}
+        if not settings.get("enabled", True):
+            continue
+        wanted = by_kind.get(kind)
+        carried = {**(monitors.get("labels") or {}), **(settings.get("labels") or {})}
+        path = ("monitors", part, "labels") if composition.is_user_set(("monitors", part, "labels")) else ("monitors", "labels")
+        if wanted is None:
+            found.append(_problem(composition, path, f"{source} selects {kind}s with an expression meshcharts cannot check; make sure it matches {carried}", "wiring.monitor-selector", Severity.WARNING))
+        elif any(carried.get(key) != value for key, value in wanted.items()):
+            need = ", ".join(f"{key}={value}" for key, value in wanted.items())
+            found.append(
+                _problem(
+                    composition,
+                    path,
+                    f"{source} only selects {kind}s labelled {need}; the {settings.get('name', part)} {kind} carries {carried or 'no labels'} and would never be scraped (Kiali shows no traffic)",
+                    "wiring.monitor-not-selected",
+                )
+            )
+    return found
+
+
+def _problem(composition: Composition, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR) -> Diagnostic:
+    from meshcharts.checker import dotted
+
+    return Diagnostic(
+        message=message,
+        rule=rule,
+        location=composition.locate(path, True),
+        cluster=composition.cluster.name,
+        component=composition.component.name,
+        path=dotted(path),
+        severity=severity,
+    )
