@@ -12,11 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from meshcharts.components.base import ComponentType, SchemaLine
+from meshcharts.diagnostics import Diagnostic, Severity
 from meshcharts.endpoints import Endpoint
 from meshcharts.versions import VersionRange
 
 if TYPE_CHECKING:
+    from meshcharts.project import Composition
     from meshcharts.stack import Component
+    from meshcharts.wiring import ClusterWiring
 
 CHART_NAME = "kube-prometheus-stack"
 
@@ -103,6 +106,23 @@ class KubePrometheusStackType(ComponentType):
                 )
             )
         return found
+
+    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+        """A fullnameOverride longer than 26 characters is cut silently, renaming every Service."""
+        override = composition.get(("fullnameOverride",))
+        if not override or len(str(override)) <= 26:
+            return []
+        return [
+            Diagnostic(
+                message=f"fullnameOverride is cut to 26 characters by the chart: Services are named {fullname(composition.component.release, {'fullnameOverride': override})}-*, not {override}-*",
+                rule="kps.fullname-truncated",
+                location=composition.locate(("fullnameOverride",)),
+                cluster=composition.cluster.name,
+                component=composition.component.name,
+                path="fullnameOverride",
+                severity=Severity.WARNING,
+            )
+        ]
 
     def provided_crds(self, component: Component, values: dict[str, Any]) -> set[str]:
         crds = values.get("crds") or {}

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from meshcharts.components.base import ComponentType, SchemaLine
+from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
+from meshcharts.diagnostics import Diagnostic
 from meshcharts.endpoints import Endpoint
 from meshcharts.versions import VersionRange
 
 if TYPE_CHECKING:
+    from meshcharts.project import Composition
     from meshcharts.stack import Component
+    from meshcharts.wiring import ClusterWiring
 
 QUERY_PORT = 16686
 DEFAULT_BASE_PATH = "/jaeger"  # the chart's QUERY_BASE_PATH when contextPath is empty
@@ -35,6 +38,26 @@ class RancherTracingType(ComponentType):
 
 
 
+    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+        """The collector listens for zipkin spans on 9411 whatever the Service says."""
+        port = composition.get(("zipkin", "queryPort"))
+        if port is None or int(port) == 9411:
+            return []
+        return [
+            Diagnostic(
+                message=f"the Jaeger container receives zipkin spans on 9411 only (COLLECTOR_ZIPKIN_HTTP_PORT is fixed); a zipkin Service on {port} sends them nowhere",
+                rule="tracing.zipkin-port",
+                location=composition.locate(("zipkin", "queryPort")),
+                cluster=composition.cluster.name,
+                component=composition.component.name,
+                path="zipkin.queryPort",
+                hint="keep zipkin.queryPort: 9411",
+            )
+        ]
+
+
+_EVERY_VERSION = VersionRange(None, None)
+
 COMPONENT_TYPE = RancherTracingType(
     name="rancher-tracing",
     chart="rancher-tracing",
@@ -44,5 +67,21 @@ COMPONENT_TYPE = RancherTracingType(
     description="Jaeger all-in-one as packaged by Rancher",
     schema_lines=(
         SchemaLine("rancher-tracing-100.schema.json", VersionRange("100.0.0", "101.0.0"), "rancher-tracing 100.x"),
+    ),
+    key_rules=(
+        KeyRule(
+            "jaeger.contextPath",
+            _EVERY_VERSION,
+            "rancher-tracing reads the top-level contextPath; jaeger.contextPath is ignored (seed 000 gets /jaeger only by the default)",
+            "tracing.ignored-key",
+            replacement="contextPath",
+        ),
+        KeyRule(
+            "global.imagePullSecrets",
+            _EVERY_VERSION,
+            "no rancher-tracing template reads global.imagePullSecrets; it has no effect",
+            "tracing.ignored-key",
+            severity="warning",
+        ),
     ),
 )
