@@ -131,7 +131,13 @@ class Merger:
                 return Leaf(None, var_origin, _replaced(current))
             return self._merge_node(current, value, Source(source.layer, fixed=var_origin), var_origin, path)
         if isinstance(overlay, dict):
-            branch = current if isinstance(current, Branch) else Branch({}, origin, _replaced(current))
+            if isinstance(current, Branch):
+                branch = current
+                if origin.location is not None:  # errors about this map point at the last file that touched it
+                    branch.overridden.append(branch.origin)
+                    branch.origin = origin
+            else:
+                branch = Branch({}, origin, _replaced(current))
             for key, value in overlay.items():
                 child_origin = source.origin_of_key(overlay, key)
                 if value is None:
