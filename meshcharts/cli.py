@@ -42,6 +42,9 @@ def handles_errors(command: F) -> F:
         except KeyboardInterrupt:
             click.echo("meshcharts: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # `meshcharts ... | head`: the reader left, nothing to report
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(int(ExitCode.OK))
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as error:  # noqa: BLE001 - the one place that keeps tracebacks from users
@@ -159,6 +162,29 @@ def _shown_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--preset", "-p", default="rancher", show_default=True, help="rancher | kube-prometheus | istio-tracing | existing-monitoring")
+@click.option("--addons-source", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None, help="Your Istio release directory (or its samples/addons), for presets with istio-addons.")
+@click.option("--force", is_flag=True, help="Overwrite the preset's files in a folder that already holds a stack.")
+@OUTPUT
+@handles_errors
+def init(directory: Path, preset: str, addons_source: Path | None, force: bool, output: str) -> None:
+    """Write a working starting stack into DIRECTORY from a preset (one per write-up scenario)."""
+    from meshcharts.init import PRESET_SUMMARIES, init_stack
+
+    result = init_stack(directory, preset, addons_source=addons_source, force=force)
+    if output == "json":
+        print_json({"directory": str(result.directory), "preset": result.preset, "files": result.files, "notes": result.notes})
+        return
+    click.echo(f"wrote preset {result.preset} ({PRESET_SUMMARIES.get(result.preset, '')}) to {directory}:")
+    for name in result.files:
+        click.echo(f"  {name}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"next: cd {directory} && meshcharts validate && meshcharts explain")
 
 
 @main.command()

@@ -32,6 +32,7 @@ class Cluster:
     vars: dict[str, Any]
     location: Location
     var_locations: dict[str, Location] = field(default_factory=dict, compare=False)
+    crds: tuple[str, ...] = ()  # API groups installed outside the stack
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyp
         vars=to_plain(variables),
         location=locate(("clusters", name), True),
         var_locations=dict(getattr(variables, "value_locations", {})),
+        crds=tuple(spec.get("crds") or ()),
     )
 
 

@@ -37,7 +37,7 @@ class ClusterWiring:
 
 def build_wiring(stack: Stack, cluster: Cluster, compositions: dict[str, Composition]) -> ClusterWiring:
     endpoints: list[Endpoint] = []
-    crds: dict[str, str] = {}
+    crds: dict[str, str] = {group: f"cluster {cluster.name} (crds:)" for group in cluster.crds}
     for name, composition in compositions.items():
         component = composition.component
         values = composition.validation_values()
@@ -164,7 +164,8 @@ def _check_crds(composition: Composition, values: dict[str, Any], wiring: Cluste
                     f'no matches for kind {"/".join(kinds)} in version {group}/v1: nothing in this cluster installs the {group} CRDs '
                     "(the error `helm install` would give)",
                     "wiring.missing-crds",
-                    hint="add a kube-prometheus-stack component, declare an operator-run Prometheus under external: (monitors: {mode: operator}), or turn the monitors off",
+                    hint="add a component that installs them, list the group under the cluster's crds: if it is installed outside the stack"
+                    + (", declare an operator-run Prometheus under external: (monitors: {mode: operator}), or turn the monitors off" if group == "monitoring.coreos.com" else ""),
                 )
             )
     return found
@@ -224,7 +225,7 @@ def _compare(composition: Composition, need: Need, parsed: ParsedAddress, provid
         return [_problem(composition, need.path, f"{need.description}: {parsed.service} listens on port {ports}, not {parsed.port}", "wiring.wrong-port", hint=hint)]
     endpoint = on_port[0]
     found: list[Diagnostic] = []
-    if need.form == "url" and endpoint.path.rstrip("/") != parsed.path.rstrip("/") and endpoint.path:
+    if need.form == "url" and not endpoint.grpc and endpoint.path and endpoint.path.rstrip("/") != parsed.path.rstrip("/"):
         found.append(_problem(composition, need.path, f"{need.description}: {endpoint.service} serves under {endpoint.path}, not {parsed.path or '/'}", "wiring.wrong-path", hint=f"use {need.render(endpoint)}"))
     if need.grpc_path is not None:
         found.extend(_check_grpc(composition, need, endpoint, same_service))

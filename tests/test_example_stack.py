@@ -28,7 +28,7 @@ def test_bundled_example_is_valid() -> None:
     report = meshcharts.validate_project(meshcharts.open_project(REPO_ROOT))
     assert report.valid, [str(d) for d in report.diagnostics]
     assert report.warnings == []
-    assert sorted(report.checked) == ["east/kiali", "east/tracing", "west/kiali", "west/tracing"]
+    assert sorted(report.checked) == ["east/extras", "east/kiali", "east/tracing", "west/extras", "west/kiali", "west/tracing"]
 
 
 def test_example_kiali_is_wired_to_rancher_monitoring_and_tracing() -> None:

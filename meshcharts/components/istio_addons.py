@@ -18,7 +18,8 @@ from meshcharts.components.base import SchemaLine
 from meshcharts.components.kiali_server import kiali_needs
 from meshcharts.diagnostics import Diagnostic, InvalidInput
 from meshcharts.endpoints import Endpoint, Need
-from meshcharts.generator.chartwriter import GeneratedChart
+from meshcharts.generator.addons_source import find_addons_dir
+from meshcharts.generator.chartwriter import GeneratedChart, GeneratorError
 from meshcharts.generator.component import GeneratedComponentType, stack_root
 from meshcharts.generator.istio_addons import default_values, generate_istio_addons, required_crds
 from meshcharts.versions import VersionRange, parse_chart_version
@@ -26,6 +27,7 @@ from meshcharts.versions import VersionRange, parse_chart_version
 if TYPE_CHECKING:
     from meshcharts.project import Composition
     from meshcharts.stack import Component
+    from meshcharts.wiring import ClusterWiring
 
 # Services of the addons (identical in Istio 1.13.x and 1.30.x, see the reference SERVICES.md):
 # (values key, role, service, port, target port, path, gRPC).
@@ -34,7 +36,7 @@ _ADDON_ENDPOINTS: tuple[tuple[str, str, str, int, int, str, bool], ...] = (
     ("prometheus", "prometheus", "prometheus", 9090, 9090, "", False),
     ("grafana", "grafana", "grafana", 3000, 3000, "", False),
     ("jaeger", "tracing", "tracing", 80, 16686, "/jaeger", False),
-    ("jaeger", "tracing", "tracing", 16685, 16685, "", True),
+    ("jaeger", "tracing", "tracing", 16685, 16685, "/jaeger", True),  # Kiali writes the base path for gRPC too
     ("jaeger", "zipkin", "zipkin", 9411, 9411, "", False),
     ("zipkin", "zipkin", "zipkin", 9411, 9411, "", False),
 )
@@ -86,6 +88,21 @@ class IstioAddonsType(GeneratedComponentType):
         if not ((values or {}).get("kiali") or {}).get("enabled"):
             return []
         return kiali_needs(addon_kiali_version(component.version), prefix=("kiali", "config"))
+
+    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+        """The chart is generated from ``source:``; a missing folder fails at validate time, not at render."""
+        component = composition.component
+        problem = None
+        if not component.source:
+            problem = "istio-addons needs source: the Istio release directory (or its samples/addons) to generate the chart from"
+        else:
+            try:
+                find_addons_dir(stack_root(composition) / Path(component.source).expanduser())
+            except GeneratorError as error:
+                problem = "; ".join(message for _, message in error.problems)
+        if problem is None:
+            return []
+        return [Diagnostic(message=problem, rule="addons.source", location=component.location, cluster=composition.cluster.name, component=component.name, path="source")]
 
     def required_crds(self, component: Component, values: dict[str, Any]) -> dict[str, list[str]]:
         """monitoring.coreos.com when Istio's sample monitors are switched on."""
