@@ -268,19 +268,7 @@ def _component(name, spec, clusters, locate, problems) -> Component | None:  # t
             Diagnostic(message=str(exc), rule="stack.version", location=locate(here + ("version",), False), component=name, path="version")
         )
         return None
-    targets = list(spec.get("clusters") or clusters)
-    for index, cluster in enumerate(targets):
-        if cluster not in clusters:
-            problems.append(
-                Diagnostic(
-                    message=f'cluster "{cluster}" is not declared under clusters:',
-                    rule="stack.unknown-cluster",
-                    location=locate(here + ("clusters", index), False),
-                    component=name,
-                    path=f"clusters[{index}]",
-                    hint=did_you_mean(cluster, clusters),
-                )
-            )
+    targets = _target_clusters(spec, clusters, locate, here, problems, component=name)
     return Component(
         name=name,
         type=component_type,
@@ -289,14 +277,15 @@ def _component(name, spec, clusters, locate, problems) -> Component | None:  # t
         release=spec.get("release", component_type.default_release),
         repo=spec.get("repo", component_type.repo),
         chart=spec.get("chart", component_type.chart),
-        clusters=tuple(cluster for cluster in targets if cluster in clusters),
+        clusters=targets,
         needs=tuple(spec.get("needs") or ()),
         source=spec.get("source"),
         location=locate(here, True),
     )
 
 
-def _external(name, spec, clusters, locate, problems) -> External:  # type: ignore[no-untyped-def]
+def _target_clusters(spec, clusters, locate, here, problems, *, component=None) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """The clusters an entry names (default: all); undeclared names are reported with a suggestion."""
     targets = list(spec.get("clusters") or clusters)
     for index, cluster in enumerate(targets):
         if cluster not in clusters:
@@ -304,11 +293,17 @@ def _external(name, spec, clusters, locate, problems) -> External:  # type: igno
                 Diagnostic(
                     message=f'cluster "{cluster}" is not declared under clusters:',
                     rule="stack.unknown-cluster",
-                    location=locate(("external", name, "clusters", index), False),
-                    path=f"external.{name}.clusters[{index}]",
+                    location=locate(here + ("clusters", index), False),
+                    component=component,
+                    path=f"clusters[{index}]" if component else ".".join(here) + f".clusters[{index}]",
                     hint=did_you_mean(cluster, clusters),
                 )
             )
+    return tuple(cluster for cluster in targets if cluster in clusters)
+
+
+def _external(name, spec, clusters, locate, problems) -> External:  # type: ignore[no-untyped-def]
+    targets = _target_clusters(spec, clusters, locate, ("external", name), problems)
     provides = spec.get("provides", name)
     if provides not in ("prometheus", "grafana", "tracing", "zipkin", "alertmanager"):
         problems.append(
@@ -328,6 +323,6 @@ def _external(name, spec, clusters, locate, problems) -> External:  # type: igno
         target_port=spec.get("targetPort"),
         monitors=to_plain(spec.get("monitors") or {}),
         grafana_dashboards=to_plain(spec.get("grafanaDashboards") or {}),
-        clusters=tuple(cluster for cluster in targets if cluster in clusters),
+        clusters=targets,
         location=locate(("external", name), True),
     )
