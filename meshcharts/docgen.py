@@ -158,7 +158,7 @@ def schema_rows(node: dict[str, Any], base: str, max_depth: int | None = None) -
                 if below and (cycle or owner is not None):
                     note = f" (same keys as `{owner}`)" if owner else " (same keys as the top level)"
                 elif below and max_depth is not None and depth + 1 >= max_depth:
-                    note = " (keys below not listed)"
+                    note = " (keys below not listed)" if named or "[]" in below_segments else ""
                 elif below:
                     if definition and named:
                         owners[definition] = path
