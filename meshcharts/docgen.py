@@ -42,13 +42,10 @@ class Row(NamedTuple):
     description: str
 
 
-# --- walking schemas ------------------------------------------------------------------------------
-
 
 def _lookup(ref: str, base: str) -> tuple[dict[str, Any], str]:
     """The schema a ``$ref`` names (local or another packaged file by its ``$id``) and that file's URI."""
-    target = urljoin(base, ref)
-    uri, _, pointer = target.partition("#")
+    uri, _, pointer = urljoin(base, ref).partition("#")
     document: Any = all_schemas().get(uri.removeprefix(SCHEMA_BASE_URI), {})
     for part in [p for p in pointer.split("/") if p]:
         part = part.replace("~1", "/").replace("~0", "~")
@@ -89,13 +86,8 @@ def _code(value: Any) -> str:
 
 
 def _row(path: str, node: dict[str, Any], base: str, chain: tuple[str, ...], required: bool, note: str) -> Row:
-    values = []
-    if "enum" in node:
-        values.append("one of " + ", ".join(_code(v) for v in node["enum"]))
-    if "const" in node:
-        values.append("always " + _code(node["const"]))
-    if "default" in node:
-        values.append("default " + _code(node["default"]))
+    values = [f"one of {', '.join(_code(v) for v in node['enum'])}"] if "enum" in node else []
+    values += [f"{label} {_code(node[key])}" for key, label in (("const", "always"), ("default", "default")) if key in node]
     flags = [flag for flag, on in (("required", required), ("strict", node.get("additionalProperties") is False)) if on]
     description = " ".join(str(node.get("description") or node.get("title") or "").split())
     return Row(path, " or ".join(_types(node, base, chain)) or "any", "; ".join(values), ", ".join(flags), (description + note).strip())
@@ -192,8 +184,6 @@ def rows_table(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --- schema pages ---------------------------------------------------------------------------------
-
 
 def schema_users() -> dict[str, list[tuple[str, SchemaLine]]]:
     """Which component types (and chart lines) use each schema file."""
@@ -257,8 +247,6 @@ def schema_index(schemas: dict[str, dict[str, Any]]) -> str:
         out.append("\nNamed by a component type but not packaged: " + ", ".join(f"`{m}`" for m in missing) + ".\n")
     return "".join(out)
 
-
-# --- wiring page ----------------------------------------------------------------------------------
 
 
 def representative_version(line: SchemaLine, schema: dict[str, Any] | None) -> str:
@@ -368,12 +356,9 @@ def _further_wiring(component_type: ComponentType) -> str:
 
 
 def _crd_text(provided: list[str], required: dict[str, list[str]]) -> str:
-    text = ""
-    if provided:
-        text += "Installs the CRDs of " + ", ".join(f"`{group}`" for group in provided) + ": releases that use them go after it.\n"
-    if required:
-        text += "With its default values, uses " + ", ".join(f"{'/'.join(sorted(kinds))} (`{group}`)" for group, kinds in sorted(required.items())) + ": goes after whatever installs them.\n"
-    return text
+    text = f"Installs the CRDs of {', '.join(f'`{group}`' for group in provided)}: releases that use them go after it.\n" if provided else ""
+    uses = ", ".join(f"{'/'.join(sorted(kinds))} (`{group}`)" for group, kinds in sorted(required.items()))
+    return text + (f"With its default values, uses {uses}: goes after whatever installs them.\n" if required else "")
 
 
 def wiring_page(schemas: dict[str, dict[str, Any]]) -> str:
@@ -388,8 +373,6 @@ def wiring_page(schemas: dict[str, dict[str, Any]]) -> str:
     out += [type_section(component_type, schemas) + "\n" for component_type in catalog().values()]
     return "".join(out).rstrip("\n") + "\n"
 
-
-# --- stack-file page ------------------------------------------------------------------------------
 
 
 def stack_file_page(schemas: dict[str, dict[str, Any]]) -> str:
@@ -407,8 +390,6 @@ def stack_file_page(schemas: dict[str, dict[str, Any]]) -> str:
         out.append(f"## `{name}`\n\n{rows_table(section)}\n")
     return "".join(out).rstrip("\n") + "\n"
 
-
-# --- entry points ---------------------------------------------------------------------------------
 
 
 def generate() -> dict[str, str]:
