@@ -16,6 +16,7 @@ _API = {
     "compose",
     "explain_values",
     "validate_project",
+    "validate_files",
     "render_project",
     "Project",
     "Composition",

@@ -24,6 +24,31 @@ def open_project(path: Path | str | None = None) -> Project:
     return Project.open(path)
 
 
+def validate_files(files: list[Path]) -> ValidationReport:
+    """The pre-commit path: validate the compositions the files take part in, in whatever stacks hold them.
+
+    A repository may hold several stacks; each file belongs to the nearest meshcharts.yaml above it.
+    Files under no stack are not meshcharts' (another tool's values/ folder) and are left alone.
+    """
+    from meshcharts.stack import find_stack_file
+
+    groups: dict[Path, list[Path]] = {}
+    for file in files:
+        try:
+            stack_file = find_stack_file(file.resolve().parent)
+        except ConfigError:
+            continue
+        groups.setdefault(stack_file, []).append(file)
+    if not groups:
+        raise ConfigError(Diagnostic(message="none of the files belongs to a stack (no meshcharts.yaml above them)", rule="stack.not-found"))
+    reports = [(stack_file, validate_project(Project.open(stack_file), members)) for stack_file, members in groups.items()]
+    if len(reports) == 1:
+        return reports[0][1]
+    diagnostics = [d for _, report in reports for d in report.diagnostics]
+    checked = [f"{Project.open(stack_file).stack.name}:{label}" for stack_file, report in reports for label in report.checked]
+    return ValidationReport(diagnostics, checked)
+
+
 def compose(project: Project, cluster: str, component: str) -> Composition:
     """The composed values of one component on one cluster (checks the names first)."""
     require_pair(project, cluster, component)
@@ -63,5 +88,6 @@ __all__ = [
     "open_project",
     "render_project",
     "require_cluster",
+    "validate_files",
     "validate_project",
 ]

@@ -73,12 +73,12 @@ def validate(files: tuple[Path, ...], stack_path: Path | None, output: str) -> N
     With FILES (as pre-commit passes them), only the compositions those files take part in.
     Exit 0 valid, 1 invalid, 2 usage or config error.
     """
-    from meshcharts.api import open_project, validate_project
+    from meshcharts.api import open_project, validate_files, validate_project
 
     if stack_path is None and files:
-        stack_path = _stack_for_files(files)
-    project = open_project(stack_path)
-    report = validate_project(project, list(files) or None)
+        report = validate_files(list(files))
+    else:
+        report = validate_project(open_project(stack_path), list(files) or None)
     if output == "json":
         print_json(report.as_json())
     else:
@@ -91,18 +91,6 @@ def validate(files: tuple[Path, ...], stack_path: Path | None, output: str) -> N
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _stack_for_files(files: tuple[Path, ...]) -> Path | None:
-    """pre-commit runs from the repo root: find the stack above the first file given."""
-    from meshcharts.stack import find_stack_file
-
-    for file in files:
-        try:
-            return find_stack_file(file.resolve().parent)
-        except MeshchartsError:
-            continue
-    return None
 
 
 @main.command()

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshcharts.checker import dotted
-from meshcharts.compose import Branch, Leaf, Origin, PathT
-from meshcharts.diagnostics import Diagnostic, InvalidInput
+from meshcharts.merge import Branch, Leaf, Origin, PathT
+from meshcharts.diagnostics import ConfigError, Diagnostic
 from meshcharts.loaders import EnvRef
 from meshcharts.project import Composition
 from meshcharts.suggest import did_you_mean
@@ -51,7 +51,7 @@ def explain(composition: Composition, key_path: str | None = None) -> list[Expla
     if node is None or (path and isinstance(path[-1], int)):
         node = _list_item(composition, path) if path and isinstance(path[-1], int) else None
         if node is None:
-            raise InvalidInput(_missing(composition, path, key_path or ""))
+            raise ConfigError(_missing(composition, path, key_path or ""))
     found: list[ExplainedValue] = []
     _walk(node, path, found)
     return found

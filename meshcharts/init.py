@@ -84,6 +84,7 @@ def _stage_and_copy(source: Path, target: Path, files: list[str], addons_source:
 def _edit_stack_file(path: Path, target: Path, addons_source: Path | None) -> list[str]:
     yaml = YAML()  # round-trip: keeps the preset's comments and key order
     yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap the preset's lines
     document = yaml.load(path.read_text(encoding="utf-8"))
     document["name"] = _stack_name(target.name) or document["name"]
     notes: list[str] = []

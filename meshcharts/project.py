@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshcharts.compose import Branch, DerivedValue, Leaf, Merger, Origin, PathT, Source, node_at, to_values, tree_from_values
+from meshcharts.merge import Branch, DerivedValue, Leaf, Merger, Origin, PathT, Source, node_at, to_values, tree_from_values
 from meshcharts.diagnostics import Diagnostic, Location, MeshchartsError
 from meshcharts.layers import LayerFile, LayerIndex, index_layers
 from meshcharts.loaders import EnvRef

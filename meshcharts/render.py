@@ -124,8 +124,8 @@ def _header(composition: Composition, release: Release, secrets: tuple[str, ...]
     if release.prerequisite:
         lines.append(f"# prerequisite of component {release.component}: the chart's defaults.")
     else:
-        layers = ", ".join(layer.display for layer in composition.layers) or "none"
-        lines.append(f"# layers: type defaults, wiring, {layers}")
+        files = ", ".join(layer.display for layer in composition.layers)
+        lines.append(f"# layers: type defaults, wiring, {files}" if files else "# layers: type defaults and wiring only (no values files)")
     for path in secrets:
         lines.append(f"# secret: {path} is read from the environment at apply time")
     return "\n".join(lines) + "\n"

@@ -62,11 +62,16 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
             ]
     found.extend(layer_problems)
     compositions = [project.compose(*pair) for pair in pairs]
+    checked: list[Diagnostic] = []
     for composition in compositions:
-        found.extend(check_composition(composition))
+        checked.extend(check_composition(composition))
     from meshcharts.wiring import check_wiring
 
-    found.extend(check_wiring(project, compositions))
+    wired = check_wiring(project, compositions)
+    explained = {(d.cluster, d.component, d.path) for d in wired}
+    # a wiring finding says more than the schema about the same key (host:port written as a URL, say)
+    found.extend(d for d in checked if not (d.rule.startswith("schema.") and (d.cluster, d.component, d.path) in explained))
+    found.extend(wired)
     return ValidationReport(found.sorted(), [composition.label for composition in compositions])
 
 
@@ -81,7 +86,7 @@ def check_composition(composition: Composition) -> list[Diagnostic]:
     if choice.warning:
         found.append(warning(choice.warning, "schema.version-guessed", component.location, **context))
     values = composition.validation_values()
-    rule_findings = _key_rule_findings(composition, values, component.type.rules_for(component.version))
+    rule_findings = _key_rule_findings(composition, values, component.type.rules_for(component, values))
     covered = {d.path for d in rule_findings}
     for diagnostic in schema_diagnostics(choice.line.schema, values, composition.locate, **context):
         if diagnostic.path not in covered:
@@ -99,8 +104,8 @@ def _key_rule_findings(composition: Composition, values: dict[str, Any], rules: 
         for rule in rules:
             if rule.matches(text):
                 origin = composition.origin(path)
-                if origin is not None and origin.layer == "defaults":
-                    continue  # meshcharts' own defaults never trip a rule the user cannot act on
+                if origin is not None and origin.layer in ("defaults", "derived"):
+                    continue  # meshcharts' own values never trip a rule the user cannot act on
                 found.append(
                     Diagnostic(
                         message=rule.message,

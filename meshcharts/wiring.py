@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from meshcharts.checker import dotted
-from meshcharts.compose import DerivedValue
+from meshcharts.merge import DerivedValue
 from meshcharts.diagnostics import Diagnostic, Severity
 from meshcharts.endpoints import Endpoint, Need, ParsedAddress, endpoint_from_url, parse_address
 from meshcharts.stack import Cluster, Stack
@@ -80,9 +80,9 @@ def choose_provider(need: Need, providers: list[Endpoint], wants_grpc: bool | No
     """The one provider to wire to: in-stack before external; the consumer's protocol if it has a choice."""
     if not providers:
         return None
-    in_stack = [e for e in providers if not e.external] or providers
-    if len({e.provider for e in in_stack}) > 1:
-        return None  # two Prometheus servers, say: the user must choose, check_wiring says so
+    if len({e.provider for e in providers}) > 1:
+        return None  # two Prometheus servers (in the stack or declared external): the user must choose
+    in_stack = providers
     if wants_grpc is not None:
         preferred = [e for e in in_stack if e.grpc == wants_grpc]
         if preferred:
@@ -186,13 +186,20 @@ def _check_need(composition: Composition, need: Need, wiring: ClusterWiring) -> 
                     hint=f"add a component that provides {need.role}, or declare it under external:",
                 )
             ]
-        if len({e.provider for e in providers if not e.external} or {e.provider for e in providers}) > 1:
+        if len({e.provider for e in providers}) > 1:
             names = ", ".join(sorted({e.describe() for e in providers}))
             return [_problem(composition, need.path, f"{need.description} could come from several providers ({names}); set it", "wiring.ambiguous")]
         return []
     if not composition.is_user_set(need.path):
+        if need.grpc_path and composition.is_user_set(need.grpc_path):
+            endpoint = _match(parse_address(value, need.form), providers)
+            if endpoint is not None:
+                return _check_grpc(composition, need, endpoint, [e for e in providers if e.service == endpoint.service])
         return []
     parsed = parse_address(value, need.form)
+    if parsed is not None and need.form == "host-port" and "://" in str(value):
+        best = choose_provider(need, providers, None)
+        return [_problem(composition, need.path, f"{need.description} is host:port, without scheme or path", "wiring.bad-address", hint=f"use {need.render(best)}" if best else None)]
     if parsed is None:
         return [_problem(composition, need.path, f"{need.description}: {value!r} is not an address", "wiring.bad-url")]
     return _compare(composition, need, parsed, providers, wiring)
@@ -208,6 +215,10 @@ def _compare(composition: Composition, need: Need, parsed: ParsedAddress, provid
             if elsewhere and parsed.namespace is not None:
                 where = elsewhere[0]
                 return [_problem(composition, need.path, f"{need.description}: Service {parsed.service} is in namespace {where.namespace}, not {parsed.namespace}", "wiring.wrong-namespace", hint=f"use {need.render(where)}" if where.role == need.role else None)]
+        other = [e for e in wiring.endpoints if _same_service(parsed, e) and e.role != need.role]
+        if other:
+            kind = other[0]
+            return [_problem(composition, need.path, f"{need.description}: {kind.service}.{kind.namespace} is the {kind.role} Service of {kind.source()}, not a {need.role} endpoint", "wiring.wrong-service", hint=hint)]
         if providers:
             return [_problem(composition, need.path, f"{need.description}: {parsed.host} is not a Service anything in the stack creates", "wiring.unknown-host", hint=hint)]
         return [

@@ -113,7 +113,7 @@ def test_explain_shows_layer_file_and_what_was_overridden(minimal_stack: StackDi
 def test_explain_unknown_key_suggests(minimal_stack: StackDir) -> None:
     minimal_stack.write("values/kiali.yaml", "auth:\n  strategy: token\n")
     result = minimal_stack.cli("explain", "east", "kiali", "auth.stratgy")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert 'no value at "auth.stratgy" in the composed values (did you mean "strategy"?)' in result.output
 
 

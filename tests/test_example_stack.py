@@ -164,3 +164,16 @@ def test_hook_only_checks_compositions_the_files_take_part_in(example: StackDir)
     everything = _run_hook(example.root, ["meshcharts.yaml"])
     assert everything.returncode == 1
     assert "values/clusters/west/tracing.yaml:1:27: west/tracing: jaeger.spanStorageType" in everything.stderr
+
+
+def test_hook_checks_every_stack_in_a_repo(tmp_path: Path) -> None:
+    """Bug: with two stacks in one repo, only the first file's stack was checked."""
+    for name in ("team-a", "team-b"):
+        (tmp_path / name).mkdir()
+        shutil.copy(REPO_ROOT / "meshcharts.yaml", tmp_path / name / "meshcharts.yaml")
+        shutil.copytree(REPO_ROOT / "values", tmp_path / name / "values")
+    broken = tmp_path / "team-b" / "values" / "tracing.yaml"
+    broken.write_text(broken.read_text() + "zipkin: {queryPort: 9411, extra: 1}\n")
+    result = _run_hook(tmp_path, ["team-a/values/kiali.yaml", "team-b/values/tracing.yaml", "docs/values/other.yaml"])
+    assert result.returncode == 1
+    assert 'team-b/values/tracing.yaml:' in result.stderr and 'unknown key "extra"' in result.stderr

@@ -47,8 +47,9 @@ def test_kiali_2_dropped_accessible_namespaces(stack_dir: StackDir) -> None:
 
 def test_kiali_2_renamed_in_cluster_url_is_a_warning(stack_dir: StackDir) -> None:
     document = _stack(stack_dir, "2.29.0", "external_services:\n  grafana:\n    in_cluster_url: http://grafana.monitoring:80\n")
-    assert [w["rule"] for w in document["warnings"]] == ["kiali.deprecated-key"]
-    assert "use external_services.grafana.internal_url" in str(document["warnings"][0]["message"])
+    rules = sorted(w["rule"] for w in document["warnings"])
+    assert rules == ["kiali.deprecated-key", "wiring.undeclared-external"]  # the old key is still wired and checked
+    assert any("use external_services.grafana.internal_url" in str(w["message"]) for w in document["warnings"])
 
 
 def test_kiali_1_does_not_know_internal_url(stack_dir: StackDir) -> None:
@@ -79,3 +80,31 @@ def test_image_tag_decides_which_kiali_really_runs(stack_dir: StackDir) -> None:
     assert kiali.running_version(composition.component, composition.values()).minor == 44
     document = json.loads(stack_dir.cli("validate", "-o", "json").output)
     assert [e["rule"] for e in document["errors"]] == ["wiring.grpc-mismatch"]
+
+
+def test_rancher_chart_pinned_without_upstream_suffix_is_still_kiali_1_35(stack_dir: StackDir) -> None:
+    """Bug: `version: 100.0.0` was taken for Kiali 100 and every Kiali 2.x rule fired."""
+    stack_dir.write(
+        "meshcharts.yaml",
+        "name: demo\nclusters: {east: {}}\ncomponents:\n  kiali: {type: rancher-kiali-server, version: 100.0.0}\n"
+        "external:\n  prometheus: {url: 'http://prometheus.monitoring:9090'}\n",
+    )
+    stack_dir.write("values/kiali.yaml", "deployment:\n  accessible_namespaces: [istio-system]\n  ingress_enabled: false\n")
+    document = json.loads(stack_dir.cli("validate", "-o", "json").output)
+    assert document["errors"] == [] and document["warnings"] == []
+
+
+def test_kiali_2_legacy_url_is_checked_not_doubled(stack_dir: StackDir) -> None:
+    """Bug: a 2.x values file with in_cluster_url got a second, derived internal_url and no check."""
+    import meshcharts
+
+    stack_dir.write(
+        "meshcharts.yaml",
+        "name: demo\nclusters: {east: {}}\ncomponents:\n  kiali: {type: kiali-server, version: 2.29.0}\n"
+        "  monitoring: {type: kube-prometheus-stack, version: 88.5.3, release: prom, namespace: monitoring}\n",
+    )
+    stack_dir.write("values/kiali.yaml", "external_services:\n  grafana:\n    in_cluster_url: http://prom-grafana.monitoring:3000\n")
+    document = json.loads(stack_dir.cli("validate", "-o", "json").output)
+    assert [e["rule"] for e in document["errors"]] == ["wiring.wrong-port"]
+    grafana = meshcharts.open_project(stack_dir.root).compose("east", "kiali").values()["external_services"]["grafana"]
+    assert "internal_url" not in grafana

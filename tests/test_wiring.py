@@ -212,3 +212,39 @@ def test_long_fullname_override_warns(stack_dir: StackDir) -> None:
     assert "warning: fullnameOverride is cut to 26 characters by the chart: Services are named company-prometheus-monitor-*" in result.output
     services = meshcharts.open_project(stack.root).compose("east", "kiali").values()["external_services"]
     assert services["prometheus"]["url"] == "http://company-prometheus-monitor-prometheus.monitoring.svc:9090"
+
+
+def test_typed_use_grpc_with_a_derived_url_is_checked(stack_dir: StackDir) -> None:
+    """Bug: `use_grpc: true` alone passed, though the derived URL is rancher-tracing's HTTP-only port."""
+    stack = _stack(stack_dir)
+    stack.write("values/kiali.yaml", "external_services:\n  tracing:\n    use_grpc: true\n")
+    errors = _errors(stack)
+    assert [(e["line"], e["rule"]) for e in errors] == [(3, "wiring.grpc-mismatch")]
+    assert "serves HTTP only" in str(errors[0]["message"])
+
+
+def test_declared_external_and_an_in_stack_provider_are_ambiguous(stack_dir: StackDir) -> None:
+    """Bug: an in-stack Prometheus silently won over the one declared under external:."""
+    stack_dir.write(
+        "meshcharts.yaml",
+        KPS_STACK.format(release="prom", kiali="1.89.3") + "external:\n  prometheus: {url: 'http://prometheus-service.monitoring:8082'}\n",
+    )
+    assert "wiring.ambiguous" in [e["rule"] for e in _errors(stack_dir)]
+    stack_dir.write("values/kiali.yaml", "external_services:\n  prometheus:\n    url: http://prometheus-service.monitoring:8082\n")
+    assert _errors(stack_dir) == []
+
+
+def test_zipkin_address_naming_the_query_service_says_so(stack_dir: StackDir) -> None:
+    stack = _stack(stack_dir)
+    stack.write("values/istiod.yaml", "meshConfig:\n  defaultConfig:\n    tracing:\n      zipkin:\n        address: tracing.istio-system.svc:16686\n")
+    errors = _errors(stack)
+    assert [e["rule"] for e in errors] == ["wiring.wrong-service"]
+    assert "tracing.istio-system is the tracing Service of component tracing, not a zipkin endpoint (use zipkin.istio-system.svc:9411)" in str(errors[0]["message"])
+
+
+def test_zipkin_address_written_as_url_gets_a_hint(stack_dir: StackDir) -> None:
+    stack = _stack(stack_dir)
+    stack.write("values/istiod.yaml", "meshConfig:\n  defaultConfig:\n    tracing:\n      zipkin:\n        address: http://zipkin.istio-system:9411/api/v2/spans\n")
+    errors = _errors(stack)
+    assert [e["rule"] for e in errors] == ["wiring.bad-address"]
+    assert "is host:port, without scheme or path (use zipkin.istio-system.svc:9411)" in str(errors[0]["message"])

@@ -18,7 +18,7 @@ import semver
 from meshcharts.versions import VersionRange, parse_chart_version, upstream_version
 
 if TYPE_CHECKING:
-    from meshcharts.compose import DerivedValue
+    from meshcharts.merge import DerivedValue
     from meshcharts.diagnostics import Diagnostic
     from meshcharts.endpoints import Endpoint, Need
     from meshcharts.project import Composition
@@ -60,6 +60,7 @@ class KeyRule:
     rule: str
     severity: str = "error"  # "error" or "warning"
     replacement: str | None = None
+    scope: str = "app"  # "app": the server that runs reads the key; "chart": the chart's templates do
 
     def matches(self, dotted_path: str) -> bool:
         """Segment by segment, so ``*`` stands for exactly one key and never crosses a dot."""
@@ -132,9 +133,19 @@ class ComponentType:
         """Values meshcharts starts every composition with (layer 1). A fresh copy each call."""
         return copy.deepcopy(self.defaults)
 
-    def rules_for(self, chart_version: str) -> list[KeyRule]:
-        app = self.app_version(chart_version)
-        return [rule for rule in self.key_rules if app in rule.app_versions]
+    def running_version(self, component: Component, values: dict[str, Any]) -> semver.Version:
+        """The application version that will run; types whose image can be overridden refine this."""
+        return self.app_version(component.version)
+
+    def rules_for(self, component: Component, values: dict[str, Any]) -> list[KeyRule]:
+        """Rules in force: app-scoped ones by the version that runs, chart-scoped ones by the chart's."""
+        running = self.running_version(component, values)
+        packaged = self.app_version(component.version)
+        return [
+            rule
+            for rule in self.key_rules
+            if (running if rule.scope == "app" else packaged) in rule.app_versions
+        ]
 
     # --- wiring: what a release creates and what it expects of others. Types override what applies. ---
 

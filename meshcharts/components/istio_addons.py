@@ -87,7 +87,7 @@ class IstioAddonsType(GeneratedComponentType):
         """The addon Kiali's config (``kiali.config``) wants Prometheus, Grafana and Jaeger like any Kiali."""
         if not ((values or {}).get("kiali") or {}).get("enabled"):
             return []
-        return kiali_needs(addon_kiali_version(component.version), prefix=("kiali", "config"))
+        return kiali_needs(addon_kiali_version(component.version), prefix=("kiali", "config"), values=values)
 
     def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
         """The chart is generated from ``source:``; a missing folder fails at validate time, not at render."""

@@ -99,6 +99,7 @@ KIALI_KEY_RULES: tuple[KeyRule, ...] = (
             f"the Kiali charts stopped reading deployment.{key} in 1.43; this value is ignored",
             "kiali.removed-key",
             replacement="deployment.ingress.enabled" if key == "ingress_enabled" else "deployment.ingress.override_yaml",
+            scope="chart",
         )
         for key in ("ingress_enabled", "override_ingress_yaml")
     ),
@@ -168,15 +169,28 @@ class KialiType(ComponentType):
         ]
 
     def needs(self, component: Component, values: dict[str, Any]) -> list[Need]:
-        return kiali_needs(self.running_version(component, values))
+        return kiali_needs(self.running_version(component, values), values=values)
 
 
-def kiali_needs(version: semver.Version, prefix: tuple[str, ...] = ()) -> list[Need]:
+def kiali_needs(version: semver.Version, prefix: tuple[str, ...] = (), values: dict[str, Any] | None = None) -> list[Need]:
     """Where a Kiali of ``version`` expects Prometheus, Grafana and Jaeger; ``prefix`` for a Kiali
-    config nested in another chart's values (the istio-addons chart keeps it under ``kiali.config``)."""
+    config nested in another chart's values (the istio-addons chart keeps it under ``kiali.config``).
+
+    Kiali 2.x still reads the 1.x names (with a deprecation notice), so a 2.x values file that uses
+    ``in_cluster_url`` is checked there instead of getting a second, derived ``internal_url``."""
     modern = version.major >= 2
-    inner, outer = ("internal_url", "external_url") if modern else ("in_cluster_url", "url")
     services = prefix + ("external_services",)
+    config: Any = values or {}
+    for part in services:
+        config = (config.get(part) if isinstance(config, dict) else None) or {}
+
+    def keys(service: str) -> tuple[str, str]:
+        section = config.get(service) or {}
+        if modern and "internal_url" not in section and "in_cluster_url" in section:
+            return "in_cluster_url", "url"
+        return ("internal_url", "external_url") if modern else ("in_cluster_url", "url")
+
+    (grafana_inner, grafana_outer), (tracing_inner, tracing_outer) = keys("grafana"), keys("tracing")
     return [
         Need(
             role="prometheus",
@@ -187,18 +201,18 @@ def kiali_needs(version: semver.Version, prefix: tuple[str, ...] = ()) -> list[N
         ),
         Need(
             role="grafana",
-            path=services + ("grafana", inner),
+            path=services + ("grafana", grafana_inner),
             description="Kiali's Grafana",
-            public_path=services + ("grafana", outer),
+            public_path=services + ("grafana", grafana_outer),
         ),
         Need(
             role="tracing",
-            path=services + ("tracing", inner),
+            path=services + ("tracing", tracing_inner),
             description="Kiali's Jaeger",
             grpc_path=services + ("tracing", "use_grpc"),
             grpc_default=version >= GRPC_DEFAULT_FROM,
             enable_path=services + ("tracing", "enabled"),
-            public_path=services + ("tracing", outer),
+            public_path=services + ("tracing", tracing_outer),
             extra=(lambda endpoint: {services + ("tracing", "provider"): "jaeger"}) if version >= semver.Version(1, 75, 0) else None,
         ),
     ]
@@ -223,6 +237,7 @@ COMPONENT_TYPE = KialiType(
             f"deployment.{key} is a key of Rancher's Kiali charts; the upstream kiali-server chart ignores it",
             "kiali.unknown-in-chart",
             replacement=f"deployment.{upstream}",
+            scope="chart",
         )
         for key, upstream in (("repository", "image_name"), ("tag", "image_version"))
     ),

@@ -20,7 +20,7 @@ from meshcharts.generator.mesh_extras import default_values, generate_mesh_extra
 from meshcharts.versions import VersionRange
 
 if TYPE_CHECKING:
-    from meshcharts.compose import DerivedValue
+    from meshcharts.merge import DerivedValue
     from meshcharts.diagnostics import Diagnostic
     from meshcharts.project import Composition
     from meshcharts.stack import Component

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from meshcharts.compose import DerivedValue
+from meshcharts.merge import DerivedValue
 from meshcharts.diagnostics import Diagnostic, Severity
 from meshcharts.wiring import choose_provider
 

@@ -1,14 +1,28 @@
-"""Rancher's packaging of the Kiali 1.35 server chart, with its CRD chart installed first (seed 000)."""
+"""Rancher's packaging of the Kiali 1.35 server chart, with its CRD chart installed first (seed 000).
+
+Rancher versions its charts on its own line and carries the upstream version as build metadata
+(``100.0.0+up1.35.0``); a stack that pins ``100.0.0`` alone still means Kiali 1.35, not Kiali 100.
+"""
 
 from __future__ import annotations
 
+import semver
+
 from meshcharts.components.base import Prerequisite, SchemaLine
 from meshcharts.components.kiali_server import KIALI_KEY_RULES, KialiType
-from meshcharts.versions import VersionRange
+from meshcharts.versions import VersionRange, parse_chart_version, upstream_version
 
 RANCHER_REPO = "https://charts.rancher.io"
+KIALI_OF_RANCHER_LINE = {100: semver.Version(1, 35, 0)}  # the only standalone line: 100.x = Kiali 1.35
 
-COMPONENT_TYPE = KialiType(
+
+class RancherKialiType(KialiType):
+    def app_version(self, chart_version: str) -> semver.Version:
+        parsed = parse_chart_version(chart_version)
+        return upstream_version(parsed) or KIALI_OF_RANCHER_LINE.get(parsed.major, KIALI_OF_RANCHER_LINE[100])
+
+
+COMPONENT_TYPE = RancherKialiType(
     name="rancher-kiali-server",
     chart="rancher-kiali-server",
     repo=RANCHER_REPO,

@@ -72,7 +72,7 @@ COMPONENT_TYPE = RancherTracingType(
         KeyRule(
             "jaeger.contextPath",
             _EVERY_VERSION,
-            "rancher-tracing reads the top-level contextPath; jaeger.contextPath is ignored (seed 000 gets /jaeger only by the default)",
+            "rancher-tracing reads the top-level contextPath; jaeger.contextPath is ignored (the UI stays on /jaeger, the default)",
             "tracing.ignored-key",
             replacement="contextPath",
         ),
