@@ -18,7 +18,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from meshcharts.checker import schema_diagnostics
-from meshcharts.schema_store import SCHEMA_BASE_URI, fast_validator, load_schema, reference_validator
+from meshcharts.schema_store import SCHEMA_BASE_URI, fast_validator, load_schema
+from tests.schema_findings import Finding, fast_findings, findings, reference, reference_findings, unknown_keys
 
 TRACING = "rancher-tracing-100.schema.json"
 KPS_45 = "kube-prometheus-stack-45.schema.json"
@@ -26,58 +27,6 @@ KPS_88 = "kube-prometheus-stack-88.schema.json"
 ISTIOD = "istiod-1.schema.json"
 VALUE_SCHEMAS = (TRACING, KPS_45, KPS_88, ISTIOD)
 SHARED_SCHEMAS = ("k8s-common.schema.json", "kube-prometheus-stack-common.schema.json")
-
-Finding = tuple[str, str]  # (dotted instance path, failing keyword)
-
-
-def _dotted(path: Any) -> str:
-    return ".".join(str(part) for part in path)
-
-
-def _keyword(kind_name: str) -> str:
-    """jsonschema-rs names error kinds in CamelCase; jsonschema uses the keyword itself."""
-    return kind_name[:1].lower() + kind_name[1:]
-
-
-@lru_cache(maxsize=None)
-def _reference(name: str) -> Any:
-    """The jsonschema validator, built once per schema (building the registry is the slow part)."""
-    return reference_validator(name)
-
-
-def fast_findings(name: str, document: Any) -> set[Finding]:
-    """Errors of jsonschema-rs as (path, keyword)."""
-    return {(_dotted(e.instance_path), _keyword(type(e.kind).__name__)) for e in fast_validator(name).iter_errors(document)}
-
-
-def reference_findings(name: str, document: Any) -> set[Finding]:
-    """Errors of jsonschema as (path, keyword)."""
-    return {(_dotted(e.absolute_path), str(e.validator)) for e in _reference(name).iter_errors(document)}
-
-
-def findings(name: str, document: Any) -> set[Finding]:
-    """Both validators' errors, which must be identical."""
-    fast = fast_findings(name, document)
-    assert fast == reference_findings(name, document), f"validators disagree on {document!r} ({name})"
-    return fast
-
-
-def unknown_keys(name: str, document: Any) -> set[str]:
-    """Dotted paths of the keys reported as unknown, by both validators (checked to agree)."""
-    fast: set[str] = set()
-    for error in fast_validator(name).iter_errors(document):
-        if type(error.kind).__name__ == "AdditionalProperties":
-            prefix = _dotted(error.instance_path)
-            fast.update(f"{prefix}.{key}" if prefix else key for key in error.kind.unexpected)
-    reference: set[str] = set()
-    for error in _reference(name).iter_errors(document):
-        if error.validator == "additionalProperties":
-            prefix = _dotted(error.absolute_path)
-            allowed = error.schema.get("properties", {})
-            reference.update(f"{prefix}.{key}" if prefix else key for key in error.instance if key not in allowed)
-    assert fast == reference
-    return fast
-
 
 def doc(text: str) -> Any:
     """Parse an inline YAML fixture."""
@@ -428,4 +377,4 @@ def test_both_validators_agree(name: str, text: str) -> None:
     document = doc(text)
     fast = fast_findings(name, document)
     assert fast == reference_findings(name, document)
-    assert fast_validator(name).is_valid(document) == _reference(name).is_valid(document)
+    assert fast_validator(name).is_valid(document) == reference(name).is_valid(document)

@@ -17,56 +17,12 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from meshcharts.schema_store import SCHEMA_BASE_URI, fast_validator, load_schema, reference_validator
+from tests.schema_findings import Finding, fast_findings, findings, reference_findings, unknown_keys
 
 RANCHER = "rancher-kiali-server-100.schema.json"
 KIALI_1 = "kiali-server-1.schema.json"
 KIALI_2 = "kiali-server-2.schema.json"
 SCHEMAS = (RANCHER, KIALI_1, KIALI_2)
-
-Finding = tuple[str, str]  # (dotted instance path, failing keyword)
-
-
-def _dotted(path: Iterator[Any] | list[Any]) -> str:
-    return ".".join(str(part) for part in path)
-
-
-def _keyword(kind_name: str) -> str:
-    """jsonschema-rs error kinds are CamelCase class names; jsonschema uses the keyword itself."""
-    return kind_name[:1].lower() + kind_name[1:]
-
-
-def fast_findings(name: str, document: Any) -> set[Finding]:
-    """Errors of the jsonschema-rs validator as (path, keyword)."""
-    return {
-        (_dotted(error.instance_path), _keyword(type(error.kind).__name__))
-        for error in fast_validator(name).iter_errors(document)
-    }
-
-
-def reference_findings(name: str, document: Any) -> set[Finding]:
-    """Errors of the pure-Python jsonschema validator as (path, keyword)."""
-    return {
-        (_dotted(error.absolute_path), str(error.validator))
-        for error in reference_validator(name).iter_errors(document)
-    }
-
-
-def findings(name: str, document: Any) -> set[Finding]:
-    """Both validators' errors, checked to be identical."""
-    fast = fast_findings(name, document)
-    assert fast == reference_findings(name, document), f"validators disagree on {document!r} ({name})"
-    return fast
-
-
-def unexpected_keys(name: str, document: Any) -> set[str]:
-    """Dotted paths of the keys jsonschema-rs reports as unknown."""
-    found: set[str] = set()
-    for error in fast_validator(name).iter_errors(document):
-        if type(error.kind).__name__ == "AdditionalProperties":
-            prefix = _dotted(error.instance_path)
-            found.update(f"{prefix}.{key}" if prefix else key for key in error.kind.unexpected)
-    return found
-
 
 # ---------------------------------------------------------------- the schemas themselves
 
@@ -126,7 +82,7 @@ REFERENCE_DEFAULTS = [
 ]
 
 
-def _load_reference(reference_charts: Path, relative: str) -> Any:
+def _loadreference(reference_charts: Path, relative: str) -> Any:
     path = reference_charts / relative
     assert path.is_file(), f"missing reference file {path}"
     with path.open(encoding="utf-8") as handle:
@@ -136,7 +92,7 @@ def _load_reference(reference_charts: Path, relative: str) -> Any:
 @pytest.mark.reference
 @pytest.mark.parametrize(("name", "relative"), REFERENCE_DEFAULTS, ids=[r for _, r in REFERENCE_DEFAULTS])
 def test_upstream_defaults_validate(reference_charts: Path, name: str, relative: str) -> None:
-    document = _load_reference(reference_charts, relative)
+    document = _loadreference(reference_charts, relative)
     assert list(fast_validator(name).iter_errors(document)) == []
     assert list(reference_validator(name).iter_errors(document)) == []
 
@@ -144,9 +100,9 @@ def test_upstream_defaults_validate(reference_charts: Path, name: str, relative:
 @pytest.mark.reference
 def test_istio_1_30_addon_values_carry_a_dead_ingress_key(reference_charts: Path) -> None:
     """Istio's generator values still set deployment.ingress_enabled, which no 2.x chart reads."""
-    document = _load_reference(reference_charts, "istio-addons/1.30.3/generator-values/values-kiali.yaml")
+    document = _loadreference(reference_charts, "istio-addons/1.30.3/generator-values/values-kiali.yaml")
     assert findings(KIALI_2, document) == {("deployment", "additionalProperties")}
-    assert unexpected_keys(KIALI_2, document) == {"deployment.ingress_enabled"}
+    assert unknown_keys(KIALI_2, document) == {"deployment.ingress_enabled"}
 
 
 # ---------------------------------------------------------------- the seeds
@@ -206,7 +162,7 @@ def test_seed_000_fails_only_on_custom_metrics_url(name: str) -> None:
     """The rancher-kiali-server values of seed 000: everything is real except the dead key."""
     document = yaml.safe_load(SEED_000_VALUES)
     assert findings(name, document) == {("external_services.prometheus", "additionalProperties")}
-    assert unexpected_keys(name, document) == {"external_services.prometheus.custom_metrics_url"}
+    assert unknown_keys(name, document) == {"external_services.prometheus.custom_metrics_url"}
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
