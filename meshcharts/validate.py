@@ -17,6 +17,8 @@ from meshcharts.diagnostics import Diagnostic, DiagnosticList, Severity
 from meshcharts.project import Composition, Project
 from meshcharts.stack import STACK_FILE
 
+ADDRESS_FORMAT_RULES = frozenset({"wiring.bad-address", "wiring.bad-url"})
+
 
 @dataclass
 class ValidationReport:
@@ -68,8 +70,8 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     from meshcharts.wiring import check_wiring
 
     wired = check_wiring(project, compositions)
-    explained = {(d.cluster, d.component, d.path) for d in wired}
-    # a wiring finding says more than the schema about the same key (host:port written as a URL, say)
+    explained = {(d.cluster, d.component, d.path) for d in wired if d.rule in ADDRESS_FORMAT_RULES}
+    # a wiring finding about an address's form says more than the schema's pattern on the same key
     found.extend(d for d in checked if not (d.rule.startswith("schema.") and (d.cluster, d.component, d.path) in explained))
     found.extend(wired)
     return ValidationReport(found.sorted(), [composition.label for composition in compositions])

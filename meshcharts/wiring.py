@@ -30,6 +30,7 @@ class ClusterWiring:
     cluster: Cluster
     endpoints: list[Endpoint]
     crds: dict[str, str]  # CRD group -> who provides it
+    compositions: dict[str, Composition]  # the cluster's compositions (first pass while deriving)
 
     def providers(self, role: str) -> list[Endpoint]:
         return [e for e in self.endpoints if e.role == role]
@@ -57,7 +58,7 @@ def build_wiring(stack: Stack, cluster: Cluster, compositions: dict[str, Composi
             endpoints.append(endpoint)
         if external.provides == "prometheus" and external.monitors.get("mode") == "operator":
             crds.setdefault("monitoring.coreos.com", f"external {external.name}")
-    return ClusterWiring(stack, cluster, endpoints, crds)
+    return ClusterWiring(stack, cluster, endpoints, crds, compositions)
 
 
 def derive_cluster(stack: Stack, cluster: Cluster, compositions: dict[str, Composition]) -> dict[str, list[DerivedValue]]:

@@ -121,3 +121,37 @@ def test_rendered_mesh_extras_lints_and_templates_with_real_helm(stack_dir: Stac
     egress_ports = sorted(p["port"] for rule in policy["spec"]["egress"] for p in rule.get("ports", []))
     assert {3000, 9090, 16686, 15014}.issubset(egress_ports)
     assert Path(chart / "Chart.yaml").is_file()
+
+
+def test_grafana_com_dashboards_become_kps_grafana_values(stack_dir: StackDir) -> None:
+    """Seed 004's dashboard IDs, downloaded by kube-prometheus-stack's Grafana itself."""
+    stack_dir.write("meshcharts.yaml", KPS_AND_EXTRAS)
+    stack_dir.write("values/extras.yaml", "dashboards:\n  grafanaCom:\n    revision: 200\n    revisions: {'13277': 150}\n")
+    assert _errors(stack_dir) == []
+    grafana = meshcharts.open_project(stack_dir.root).compose("east", "monitoring").values()["grafana"]
+    boards = grafana["dashboards"]["istio"]
+    assert {board["gnetId"]: board["revision"] for board in boards.values()} == {7645: 200, 7639: 200, 11829: 200, 7636: 200, 7630: 200, 13277: 150}
+    assert grafana["dashboardProviders"]["dashboardproviders.yaml"]["providers"][0]["name"] == "istio"
+
+
+def test_grafana_com_dashboards_need_a_grafana_that_downloads(stack_dir: StackDir) -> None:
+    stack_dir.write(
+        "meshcharts.yaml",
+        "name: demo\nclusters: {east: {}}\ncomponents:\n  extras: {type: mesh-extras}\n"
+        "external:\n  prometheus: {url: 'http://prometheus.monitoring:9090', monitors: {mode: scrape-configs}}\n"
+        "  grafana: {url: 'http://grafana.grafana:80'}\n",
+    )
+    stack_dir.write("values/extras.yaml", "dashboards:\n  grafanaCom:\n    revision: 200\n")
+    errors = _errors(stack_dir)
+    assert [(e["line"], e["rule"]) for e in errors] == [(2, "wiring.dashboards")]
+    assert "external grafana) loads dashboards from ConfigMaps only" in str(errors[0]["message"])
+    stack_dir.write("values/extras.yaml", "dashboards:\n  grafanaCom:\n    datasource: Prometheus\n")
+    assert sorted(e["rule"] for e in _errors(stack_dir)) == ["schema.any-of", "wiring.dashboards"]
+
+
+def test_grafana_com_revisions_alone_pick_those_dashboards(stack_dir: StackDir) -> None:
+    stack_dir.write("meshcharts.yaml", KPS_AND_EXTRAS)
+    stack_dir.write("values/extras.yaml", "dashboards:\n  grafanaCom:\n    revisions: {'7645': 3, '7639': 4}\n")
+    assert _errors(stack_dir) == []
+    boards = meshcharts.open_project(stack_dir.root).compose("east", "monitoring").values()["grafana"]["dashboards"]["istio"]
+    assert sorted((board["gnetId"], board["revision"]) for board in boards.values()) == [(7639, 4), (7645, 3)]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from meshcharts.components.base import ComponentType, SchemaLine
 from meshcharts.diagnostics import Diagnostic, Severity
+from meshcharts.merge import DerivedValue
 from meshcharts.endpoints import Endpoint
 from meshcharts.versions import VersionRange
 
@@ -106,6 +107,20 @@ class KubePrometheusStackType(ComponentType):
                 )
             )
         return found
+
+    def derive_extra(self, composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+        """Istio's grafana.com dashboards a mesh-extras asks for, as this Grafana's own download list."""
+        from meshcharts.components.mesh_extras_wiring import grafana_com_dashboards
+
+        wanted = grafana_com_dashboards(wiring, composition.component.name)
+        if not wanted:
+            return []
+        reason = "derived from the mesh-extras dashboards.grafanaCom of this cluster"
+        return [
+            DerivedValue(("grafana", key), value, reason)
+            for key, value in wanted["grafana"].items()
+            if not composition.is_user_set(("grafana", key))
+        ]
 
     def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
         """A fullnameOverride longer than 26 characters is cut silently, renaming every Service."""

@@ -142,8 +142,60 @@ def _derive_dashboards(composition: Composition, wiring: ClusterWiring) -> list[
     return found
 
 
+def grafana_com_dashboards(wiring: ClusterWiring, grafana_provider: str) -> dict[str, Any] | None:
+    """kube-prometheus-stack values for the grafana.com dashboards a mesh-extras asks for, when
+    ``grafana_provider`` (a component) is the cluster's Grafana; else None."""
+    from meshcharts.generator.dashboards import ISTIO_GRAFANA_DASHBOARDS, kps_grafana_dashboard_values
+
+    chosen = choose_provider_for("grafana", wiring, None)
+    if chosen is None or chosen.provider != grafana_provider:
+        return None
+    for composition in wiring.compositions.values():
+        if composition.component.type.name != "mesh-extras":
+            continue
+        dashboards = composition.validation_values().get("dashboards") or {}
+        wanted = dashboards.get("grafanaCom")
+        if dashboards.get("enabled", True) and wanted:
+            revisions = {int(key): value for key, value in (wanted.get("revisions") or {}).items()}
+            default = wanted.get("revision")
+            # revision: all six Istio dashboards; revisions alone: just the dashboards it names
+            chosen = [board for board in ISTIO_GRAFANA_DASHBOARDS if default is not None or board.gnet_id in revisions]
+            by_id = {board.gnet_id: revisions.get(board.gnet_id, default) for board in chosen}
+            if not chosen or None in by_id.values():
+                return None  # nothing usable: the mesh-extras schema reports it where it was written
+            return kps_grafana_dashboard_values(
+                by_id, datasource=wanted.get("datasource", "Prometheus"), folder=wanted.get("folder", "Istio"), dashboards=chosen
+            )
+    return None
+
+
+def check_grafana_com(composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+    """grafana.com IDs need a Grafana that downloads dashboards itself (kube-prometheus-stack's)."""
+    dashboards = composition.validation_values().get("dashboards") or {}
+    if not dashboards.get("grafanaCom") or not dashboards.get("enabled", True):
+        return []
+    grafana = choose_provider_for("grafana", wiring, None)
+    if grafana is not None and grafana.attributes.get("values_dashboards"):
+        return []
+    where = f"the Grafana of cluster {composition.cluster.name} ({grafana.source()})" if grafana else f"cluster {composition.cluster.name} has no Grafana meshcharts knows, and"
+    return [
+        _problem(
+            composition,
+            ("dashboards", "grafanaCom"),
+            f"{where} loads dashboards from ConfigMaps only; grafana.com IDs work with kube-prometheus-stack's Grafana",
+            "wiring.dashboards",
+            hint="download the dashboard JSON and list it under dashboards.items.<name>.file",
+        )
+    ]
+
+
 def check(composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
-    """Monitors whose labels the cluster's Prometheus never selects."""
+    """Monitors whose labels the cluster's Prometheus never selects; dashboards the Grafana cannot load."""
+    found = check_grafana_com(composition, wiring)
+    return found + _check_monitors(composition, wiring)
+
+
+def _check_monitors(composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
     values = composition.validation_values()
     monitors = values.get("monitors") or {}
     selector = operator_selector(wiring)
@@ -173,7 +225,7 @@ def check(composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
     return found
 
 
-def _problem(composition: Composition, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR) -> Diagnostic:
+def _problem(composition: Composition, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR, hint: str | None = None) -> Diagnostic:
     from meshcharts.checker import dotted
 
     return Diagnostic(
@@ -184,4 +236,5 @@ def _problem(composition: Composition, path: tuple[str, ...], message: str, rule
         component=composition.component.name,
         path=dotted(path),
         severity=severity,
+        hint=hint,
     )
