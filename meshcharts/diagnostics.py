@@ -8,6 +8,7 @@ through :class:`Diagnostic`, so the reporter can print them all the same way
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -132,7 +133,7 @@ class DiagnosticList:
         if diagnostic not in self.items:
             self.items.append(diagnostic)
 
-    def extend(self, diagnostics: list[Diagnostic] | DiagnosticList) -> None:
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
         for diagnostic in diagnostics:
             self.add(diagnostic)
 

@@ -159,12 +159,12 @@ def grafana_com_dashboards(wiring: ClusterWiring, grafana_provider: str) -> dict
             revisions = {int(key): value for key, value in (wanted.get("revisions") or {}).items()}
             default = wanted.get("revision")
             # revision: all six Istio dashboards; revisions alone: just the dashboards it names
-            chosen = [board for board in ISTIO_GRAFANA_DASHBOARDS if default is not None or board.gnet_id in revisions]
-            by_id = {board.gnet_id: revisions.get(board.gnet_id, default) for board in chosen}
-            if not chosen or None in by_id.values():
+            boards = [board for board in ISTIO_GRAFANA_DASHBOARDS if default is not None or board.gnet_id in revisions]
+            by_id = {board.gnet_id: revisions.get(board.gnet_id, default) for board in boards}
+            if not boards or None in by_id.values():
                 return None  # nothing usable: the mesh-extras schema reports it where it was written
             return kps_grafana_dashboard_values(
-                by_id, datasource=wanted.get("datasource", "Prometheus"), folder=wanted.get("folder", "Istio"), dashboards=chosen
+                by_id, datasource=wanted.get("datasource", "Prometheus"), folder=wanted.get("folder", "Istio"), dashboards=boards
             )
     return None
 

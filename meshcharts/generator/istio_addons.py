@@ -54,7 +54,7 @@ def _kiali_config(addon: Addon) -> tuple[dict[str, Any] | None, bool]:
                 raise GeneratorError([("source", "kiali.yaml: the kiali ConfigMap's config.yaml is not a YAML map")])
             deployment = config.get("deployment")
             had_namespace = isinstance(deployment, dict) and "namespace" in deployment
-            if had_namespace:
+            if isinstance(deployment, dict) and had_namespace:
                 del deployment["namespace"]
             return config, had_namespace
     return None, False
@@ -64,7 +64,7 @@ def chart_defaults(source: AddonSource) -> dict[str, Any]:
     """The values the chart starts from: every addon found, its switch, Services and (Kiali) config."""
     defaults: dict[str, Any] = {"namespace": ""}
     for name, addon in source.addons.items():
-        services = {
+        services: dict[str, dict[str, Any]] = {
             obj.name: {"type": obj.body.get("spec", {}).get("type") or "ClusterIP", "nodePorts": {}} for obj in addon.services()
         }
         entry: dict[str, Any] = {"enabled": addon.kind.default_enabled, "labels": {}}
