@@ -77,18 +77,16 @@ def derive_cluster(stack: Stack, cluster: Cluster, compositions: dict[str, Compo
     return derived
 
 
-def choose_provider(need: Need, providers: list[Endpoint], wants_grpc: bool | None) -> Endpoint | None:
-    """The one provider to wire to: in-stack before external; the consumer's protocol if it has a choice."""
-    if not providers:
-        return None
-    if len({e.provider for e in providers}) > 1:
-        return None  # two Prometheus servers (in the stack or declared external): the user must choose
-    in_stack = providers
+def choose_provider(providers: list[Endpoint], wants_grpc: bool | None) -> Endpoint | None:
+    """The endpoint to wire to when exactly one provider offers the role; the consumer's protocol
+    if that provider has both (Istio's Jaeger: HTTP on 80, gRPC on 16685), else HTTP."""
+    if not providers or len({e.provider for e in providers}) > 1:
+        return None  # none, or two Prometheus servers (in the stack or declared external): the user must choose
     if wants_grpc is not None:
-        preferred = [e for e in in_stack if e.grpc == wants_grpc]
+        preferred = [e for e in providers if e.grpc == wants_grpc]
         if preferred:
             return preferred[0]
-    return next((e for e in in_stack if not e.grpc), in_stack[0])
+    return next((e for e in providers if not e.grpc), providers[0])
 
 
 def _derive_need(composition: Composition, need: Need, wiring: ClusterWiring) -> list[DerivedValue]:
@@ -99,7 +97,7 @@ def _derive_need(composition: Composition, need: Need, wiring: ClusterWiring) ->
         if endpoint is None or need.grpc_path is None or user_grpc is not None:
             return []
         return [DerivedValue(need.grpc_path, endpoint.grpc, f"derived from {endpoint.source()} ({endpoint.describe()})")]
-    endpoint = choose_provider(need, providers, user_grpc if user_grpc is not None else (need.grpc_default if need.grpc_path else None))
+    endpoint = choose_provider(providers, user_grpc if user_grpc is not None else (need.grpc_default if need.grpc_path else None))
     if endpoint is None:
         return []
     reason = f"derived from {endpoint.source()} ({endpoint.describe()})"
@@ -199,7 +197,7 @@ def _check_need(composition: Composition, need: Need, wiring: ClusterWiring) -> 
         return []
     parsed = parse_address(value, need.form)
     if parsed is not None and need.form == "host-port" and "://" in str(value):
-        best = choose_provider(need, providers, None)
+        best = choose_provider(providers, None)
         return [_problem(composition, need.path, f"{need.description} is host:port, without scheme or path", "wiring.bad-address", hint=f"use {need.render(best)}" if best else None)]
     if parsed is None:
         return [_problem(composition, need.path, f"{need.description}: {value!r} is not an address", "wiring.bad-url")]
@@ -208,7 +206,7 @@ def _check_need(composition: Composition, need: Need, wiring: ClusterWiring) -> 
 
 def _compare(composition: Composition, need: Need, parsed: ParsedAddress, providers: list[Endpoint], wiring: ClusterWiring) -> list[Diagnostic]:
     same_service = [e for e in providers if _same_service(parsed, e)]
-    best = choose_provider(need, providers, None)
+    best = choose_provider(providers, None)
     hint = f"use {need.render(best)}" if best else None
     if not same_service:
         if parsed.in_cluster:

@@ -103,9 +103,7 @@ def kiali_egress_ports(wiring: ClusterWiring) -> list[int]:
 
 
 def choose_provider_for(role: str, wiring: ClusterWiring, grpc: bool | None) -> Endpoint | None:
-    from meshcharts.endpoints import Need
-
-    return choose_provider(Need(role=role, path=(), description=role), wiring.providers(role), grpc)
+    return choose_provider(wiring.providers(role), grpc)
 
 
 def _derive_network_policies(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
