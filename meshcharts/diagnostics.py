@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -154,7 +154,3 @@ class DiagnosticList:
     def sorted(self) -> list[Diagnostic]:
         return sorted(self.items, key=Diagnostic.sort_key)
 
-
-def as_plain_dict(diagnostic: Diagnostic) -> dict[str, Any]:
-    """Everything in a diagnostic, for debugging and tests."""
-    return asdict(diagnostic)

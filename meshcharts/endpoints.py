@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-ROLES = ("prometheus", "grafana", "tracing", "zipkin", "alertmanager", "prometheus-operator", "kiali")
-
-
 @dataclass(frozen=True)
 class Endpoint:
     """One port of one Service something in (or outside) the stack creates."""

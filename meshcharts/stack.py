@@ -7,7 +7,7 @@ component names, chart versions that parse, vars that exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ class Cluster:
     labels: dict[str, Any]
     vars: dict[str, Any]
     location: Location
-    var_locations: dict[str, Location] = field(default_factory=dict, compare=False)
     crds: tuple[str, ...] = ()  # API groups installed outside the stack
 
 
@@ -226,7 +225,6 @@ def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyp
         labels=to_plain(spec.get("labels") or {}),
         vars=to_plain(variables),
         location=locate(("clusters", name), True),
-        var_locations=dict(getattr(variables, "value_locations", {})),
         crds=tuple(spec.get("crds") or ()),
     )
 

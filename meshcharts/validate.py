@@ -15,7 +15,6 @@ from meshcharts.checker import dotted, schema_diagnostics, warning
 from meshcharts.components.base import KeyRule
 from meshcharts.diagnostics import Diagnostic, DiagnosticList, Severity
 from meshcharts.project import Composition, Project
-from meshcharts.stack import STACK_FILE
 
 ADDRESS_FORMAT_RULES = frozenset({"wiring.bad-address", "wiring.bad-url"})
 
@@ -132,6 +131,3 @@ def _key_paths(value: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
             paths.extend(_key_paths(item, path))
     return paths
 
-
-def is_stack_file(path: Path) -> bool:
-    return path.name == STACK_FILE

@@ -11,7 +11,7 @@ import copy
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import semver
 
@@ -41,8 +41,7 @@ class Prerequisite:
 
     chart: str
     release: str
-    description: str
-    same_version: bool = True  # installed at the component's chart version
+    description: str  # always installed at the component's chart version
 
 
 @dataclass(frozen=True)
@@ -95,9 +94,6 @@ class ComponentType:
     defaults: dict[str, Any] = field(default_factory=dict)
     generated: bool = False  # meshcharts writes this chart itself (charts-out/)
     default_version: str = "1.0.0"  # generated charts only: the values format when the stack pins none
-
-    # Types the wiring treats alike (e.g. every Kiali chart consumes the same endpoints).
-    family: ClassVar[str] = ""
 
     def app_version(self, chart_version: str) -> semver.Version:
         """The application version a chart version ships; charts that track their app 1:1 return it as is."""

@@ -133,7 +133,6 @@ KIALI_KEY_RULES: tuple[KeyRule, ...] = (
 
 KIALI_PORT = 20001
 GRPC_DEFAULT_FROM = semver.Version(1, 39, 0)  # Kiali 1.39 switched tracing to gRPC on 16685 by default
-TRACING_OFF_FROM = semver.Version(1, 88, 0)  # and 1.88 turned tracing off unless enabled
 
 
 class KialiType(ComponentType):
