@@ -31,7 +31,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name in ("Diagnostic", "MeshchartsError", "ConfigError", "InvalidInput", "ExitCode"):
-        from meshcharts import diagnostics
+        from meshcharts.core import diagnostics
 
         return getattr(diagnostics, name)
     raise AttributeError(f"module 'meshcharts' has no attribute {name!r}")

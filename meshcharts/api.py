@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meshcharts.diagnostics import ConfigError, Diagnostic
+from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.explain import ExplainedValue, explain
 from meshcharts.project import Composition, Project
 from meshcharts.render import RenderResult, render_project
-from meshcharts.suggest import did_you_mean
+from meshcharts.core.suggest import did_you_mean
 from meshcharts.validate import ValidationReport, validate_project
 
 

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from meshcharts.diagnostics import ConfigError, Diagnostic, Location, Severity
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, Severity
 from meshcharts.schema_store import fast_validator, load_schema
-from meshcharts.suggest import did_you_mean
+from meshcharts.core.suggest import did_you_mean
 
 Path_ = tuple[str | int, ...]
 #: path, is_key -> where to point; is_key asks for the key's own position (for unknown keys)

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
-from meshcharts.diagnostics import ExitCode, MeshchartsError
-from meshcharts.reporter import error_document, format_diagnostic, print_diagnostics, print_json
+from meshcharts.core.diagnostics import ExitCode, MeshchartsError
+from meshcharts.core.reporter import error_document, format_diagnostic, print_diagnostics, print_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 

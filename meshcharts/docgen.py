@@ -16,8 +16,8 @@ from typing import Any
 
 from meshcharts.components import ComponentType, catalog
 from meshcharts.components.base import SchemaLine
-from meshcharts.diagnostics import Location
-from meshcharts.endpoints import Endpoint, Need
+from meshcharts.core.diagnostics import Location
+from meshcharts.core.endpoints import Endpoint, Need
 from meshcharts.schema_doc import (
     HEADER,
     Row,
@@ -31,7 +31,7 @@ from meshcharts.schema_doc import (
 )
 from meshcharts.schema_store import SCHEMA_BASE_URI, all_schemas
 from meshcharts.stack import STACK_SCHEMA, Component
-from meshcharts.versions import InvalidVersion, parse_chart_version
+from meshcharts.core.versions import InvalidVersion, parse_chart_version
 
 DEFAULT_OUT = Path("docs") / "reference"
 _VERSION_IN_TEXT = re.compile(r"\b\d+\.\d+(?:\.\d+)?(?:\+up\d+\.\d+\.\d+)?\b")

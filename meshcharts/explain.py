@@ -8,10 +8,10 @@ from typing import Any
 
 from meshcharts.checker import dotted
 from meshcharts.merge import Branch, Leaf, Origin, PathT
-from meshcharts.diagnostics import ConfigError, Diagnostic
+from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.loaders import EnvRef
 from meshcharts.project import Composition
-from meshcharts.suggest import did_you_mean
+from meshcharts.core.suggest import did_you_mean
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from meshcharts.diagnostics import ConfigError, Diagnostic, Location
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location
 from meshcharts.stack import STACK_FILE
-from meshcharts.suggest import did_you_mean
+from meshcharts.core.suggest import did_you_mean
 
 PRESET_SUMMARIES = {
     "rancher": "seed 000: Rancher's Kiali + CRD chart, rancher-tracing, rancher-monitoring as external Prometheus/Grafana, two clusters",

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshcharts.diagnostics import Diagnostic, Location, MeshchartsError
+from meshcharts.core.diagnostics import Diagnostic, Location, MeshchartsError
 from meshcharts.loaders import LoadedYAML, load_file
 from meshcharts.stack import Stack
-from meshcharts.suggest import did_you_mean
+from meshcharts.core.suggest import did_you_mean
 
 VALUES_DIR = "values"
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from meshcharts.diagnostics import Diagnostic, InvalidInput, Location
+from meshcharts.core.diagnostics import Diagnostic, InvalidInput, Location
 
 try:  # libyaml is in every PyYAML wheel; the pure-Python loader is only a fallback
     from yaml import CSafeLoader as _FastLoader

@@ -16,7 +16,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from meshcharts.diagnostics import Diagnostic, Location
+from meshcharts.core.diagnostics import Diagnostic, Location
 from meshcharts.loaders import Append, EnvRef, VarRef, YList, YMap
 from meshcharts.stack import Cluster, Component
 
@@ -186,7 +186,7 @@ class Merger:
     def _var(self, ref: VarRef, path: PathT) -> Any:
         if ref.name in self.cluster.vars:
             return copy.deepcopy(self.cluster.vars[ref.name])
-        from meshcharts.suggest import did_you_mean
+        from meshcharts.core.suggest import did_you_mean
 
         known = ", ".join(sorted(self.cluster.vars)) or "none"
         self.problems.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meshcharts.diagnostics import ConfigError, Diagnostic
+from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.project import Composition, Project
 
 

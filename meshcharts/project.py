@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from meshcharts.merge import Branch, DerivedValue, Leaf, Merger, Origin, PathT, Source, node_at, to_values, tree_from_values
-from meshcharts.diagnostics import Diagnostic, Location, MeshchartsError
+from meshcharts.core.diagnostics import Diagnostic, Location, MeshchartsError
 from meshcharts.layers import LayerFile, LayerIndex, index_layers
 from meshcharts.loaders import EnvRef
 from meshcharts.stack import Cluster, Component, Stack, load_stack

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from meshcharts.diagnostics import InvalidInput
+from meshcharts.core.diagnostics import InvalidInput
 from meshcharts.order import Release, install_order
 from meshcharts.project import Composition, Project
 from meshcharts.validate import ValidationReport, validate_project

@@ -13,10 +13,10 @@ from typing import Any
 
 from meshcharts.checker import schema_diagnostics
 from meshcharts.components import ComponentType, catalog
-from meshcharts.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
 from meshcharts.loaders import YList, YMap, load_file, to_plain
-from meshcharts.suggest import did_you_mean
-from meshcharts.versions import InvalidVersion, parse_chart_version
+from meshcharts.core.suggest import did_you_mean
+from meshcharts.core.versions import InvalidVersion, parse_chart_version
 
 STACK_FILE = "meshcharts.yaml"
 STACK_SCHEMA = "stack.schema.json"

@@ -13,7 +13,7 @@ from typing import Any
 
 from meshcharts.checker import dotted, schema_diagnostics, warning
 from meshcharts.components.base import KeyRule
-from meshcharts.diagnostics import Diagnostic, DiagnosticList, Severity
+from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
 from meshcharts.project import Composition, Project
 
 ADDRESS_FORMAT_RULES = frozenset({"wiring.bad-address", "wiring.bad-url"})

@@ -4,7 +4,7 @@ the user typed against them.
 No chart checks one release against another, which is how Kiali ends up pointing at a Prometheus that
 does not exist (seed 003), at Jaeger's gRPC port on a server without one, or a ServiceMonitor carries
 labels the Prometheus never selects. Each component type says what it provides and needs
-(:mod:`meshcharts.endpoints`); this module does the matching for every type alike.
+(:mod:`meshcharts.core.endpoints`); this module does the matching for every type alike.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from meshcharts.checker import dotted
 from meshcharts.merge import DerivedValue
-from meshcharts.diagnostics import Diagnostic, Severity
-from meshcharts.endpoints import Endpoint, Need, ParsedAddress, endpoint_from_url, parse_address
+from meshcharts.core.diagnostics import Diagnostic, Severity
+from meshcharts.core.endpoints import Endpoint, Need, ParsedAddress, endpoint_from_url, parse_address
 from meshcharts.stack import Cluster, Stack
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from meshcharts.diagnostics import MeshchartsError
+from meshcharts.core.diagnostics import MeshchartsError
 from meshcharts.helm import HelmClient, find_helm
 
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from meshcharts.components import get_type
-from meshcharts.diagnostics import InvalidInput, Location
+from meshcharts.core.diagnostics import InvalidInput, Location
 from meshcharts.generator import GeneratorError, generate_chart, generate_istio_addons
 from meshcharts.generator.addons_render import escape_braces
 from meshcharts.generator.addons_source import load_addons

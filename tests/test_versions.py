@@ -7,7 +7,7 @@ import json
 import pytest
 
 from meshcharts.components import catalog
-from meshcharts.versions import InvalidVersion, VersionRange, parse_chart_version, upstream_version
+from meshcharts.core.versions import InvalidVersion, VersionRange, parse_chart_version, upstream_version
 from tests.conftest import StackDir
 
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import semver
 
-from meshcharts.versions import VersionRange, parse_chart_version, upstream_version
+from meshcharts.core.versions import VersionRange, parse_chart_version, upstream_version
 
 if TYPE_CHECKING:
     from meshcharts.merge import DerivedValue
-    from meshcharts.diagnostics import Diagnostic
-    from meshcharts.endpoints import Endpoint, Need
+    from meshcharts.core.diagnostics import Diagnostic
+    from meshcharts.core.endpoints import Endpoint, Need
     from meshcharts.project import Composition
     from meshcharts.stack import Component
     from meshcharts.wiring import ClusterWiring

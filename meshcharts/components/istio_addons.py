@@ -16,13 +16,13 @@ import semver
 
 from meshcharts.components.base import SchemaLine
 from meshcharts.components.kiali_server import kiali_needs
-from meshcharts.diagnostics import Diagnostic, InvalidInput
-from meshcharts.endpoints import Endpoint, Need
+from meshcharts.core.diagnostics import Diagnostic, InvalidInput
+from meshcharts.core.endpoints import Endpoint, Need
 from meshcharts.generator.addons_source import find_addons_dir
 from meshcharts.generator.chartwriter import GeneratedChart, GeneratorError
 from meshcharts.generator.component import GeneratedComponentType, stack_root
 from meshcharts.generator.istio_addons import default_values, generate_istio_addons, required_crds
-from meshcharts.versions import VersionRange, parse_chart_version
+from meshcharts.core.versions import VersionRange, parse_chart_version
 
 if TYPE_CHECKING:
     from meshcharts.project import Composition

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from meshcharts.components.base import ComponentType, SchemaLine
-from meshcharts.endpoints import Endpoint, Need
-from meshcharts.versions import VersionRange
+from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.versions import VersionRange
 
 if TYPE_CHECKING:
     from meshcharts.stack import Component

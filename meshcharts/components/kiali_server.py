@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import semver
 
 from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
-from meshcharts.endpoints import Endpoint, Need
-from meshcharts.versions import InvalidVersion, VersionRange, parse_chart_version
+from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.versions import InvalidVersion, VersionRange, parse_chart_version
 
 if TYPE_CHECKING:
     from meshcharts.stack import Component

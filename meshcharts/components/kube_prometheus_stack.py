@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from meshcharts.components.base import ComponentType, SchemaLine
-from meshcharts.diagnostics import Diagnostic, Severity
+from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.merge import DerivedValue
-from meshcharts.endpoints import Endpoint
-from meshcharts.versions import VersionRange
+from meshcharts.core.endpoints import Endpoint
+from meshcharts.core.versions import VersionRange
 
 if TYPE_CHECKING:
     from meshcharts.project import Composition

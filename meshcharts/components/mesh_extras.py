@@ -17,11 +17,11 @@ from meshcharts.components.base import SchemaLine
 from meshcharts.generator.chartwriter import GeneratedChart
 from meshcharts.generator.component import GeneratedComponentType, stack_root
 from meshcharts.generator.mesh_extras import default_values, generate_mesh_extras, required_crds
-from meshcharts.versions import VersionRange
+from meshcharts.core.versions import VersionRange
 
 if TYPE_CHECKING:
     from meshcharts.merge import DerivedValue
-    from meshcharts.diagnostics import Diagnostic
+    from meshcharts.core.diagnostics import Diagnostic
     from meshcharts.project import Composition
     from meshcharts.stack import Component
     from meshcharts.wiring import ClusterWiring

@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from meshcharts.merge import DerivedValue
-from meshcharts.diagnostics import Diagnostic, Severity
+from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.wiring import choose_provider
 
 if TYPE_CHECKING:
-    from meshcharts.endpoints import Endpoint
+    from meshcharts.core.endpoints import Endpoint
     from meshcharts.project import Composition
     from meshcharts.wiring import ClusterWiring
 

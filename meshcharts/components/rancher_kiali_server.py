@@ -10,7 +10,7 @@ import semver
 
 from meshcharts.components.base import Prerequisite, SchemaLine
 from meshcharts.components.kiali_server import KIALI_KEY_RULES, KialiType
-from meshcharts.versions import VersionRange, parse_chart_version, upstream_version
+from meshcharts.core.versions import VersionRange, parse_chart_version, upstream_version
 
 RANCHER_REPO = "https://charts.rancher.io"
 KIALI_OF_RANCHER_LINE = {100: semver.Version(1, 35, 0)}  # the only standalone line: 100.x = Kiali 1.35

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
-from meshcharts.diagnostics import Diagnostic
-from meshcharts.endpoints import Endpoint
-from meshcharts.versions import VersionRange
+from meshcharts.core.diagnostics import Diagnostic
+from meshcharts.core.endpoints import Endpoint
+from meshcharts.core.versions import VersionRange
 
 if TYPE_CHECKING:
     from meshcharts.project import Composition

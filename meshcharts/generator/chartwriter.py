@@ -33,7 +33,7 @@ from typing import Any
 import semver
 import yaml
 
-from meshcharts.versions import parse_chart_version
+from meshcharts.core.versions import parse_chart_version
 
 CHART_API_VERSION = "v2"
 DIGEST_ANNOTATION = "meshcharts.dev/digest"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from meshcharts.components.base import ComponentType
-from meshcharts.diagnostics import Diagnostic, InvalidInput
+from meshcharts.core.diagnostics import Diagnostic, InvalidInput
 from meshcharts.generator.chartwriter import GeneratedChart, GeneratorError
 
 if TYPE_CHECKING:

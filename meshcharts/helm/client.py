@@ -10,7 +10,7 @@ but is sync, because meshcharts is, and never goes through ``pyhelm3.client.Clie
 
 One client per cluster: kubeconfig and kube-context are fixed at construction, so release verbs
 (install_or_upgrade, status, get_manifest, history) slot in as thin methods over the same command.
-Helm failures come out as :class:`HelmError`, a :class:`~meshcharts.diagnostics.MeshchartsError`
+Helm failures come out as :class:`HelmError`, a :class:`~meshcharts.core.diagnostics.MeshchartsError`
 the CLI prints like every other finding; the pyhelm3 error stays available as ``helm_error``.
 """
 
@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import semver
 from pyhelm3 import errors
 
-from meshcharts.diagnostics import Diagnostic, ExitCode, MeshchartsError
+from meshcharts.core.diagnostics import Diagnostic, ExitCode, MeshchartsError
 from meshcharts.helm.runner import HelmCommand, run_sync
 from meshcharts.loaders import EnvRef
 

@@ -37,7 +37,7 @@ import semver
 from pyhelm3 import errors
 from pyhelm3.command import CHART_NOT_FOUND, CONNECTION_ERROR, Command
 
-from meshcharts.diagnostics import ConfigError, Diagnostic
+from meshcharts.core.diagnostics import ConfigError, Diagnostic
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from meshcharts.diagnostics import Diagnostic
+from meshcharts.core.diagnostics import Diagnostic
 
 
 def format_diagnostic(diagnostic: Diagnostic) -> str:
