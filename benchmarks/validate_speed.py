@@ -35,7 +35,7 @@ SCHEMA = "kube-prometheus-stack-88.schema.json"
 def bundled_schema(target: Path) -> Path:
     """Our schema with every schema it references embedded under $defs (resolved by their $id)."""
     sys.path.insert(0, str(REPO))
-    from meshcharts.schema_store import all_schemas
+    from meshcharts.schema.store import all_schemas
 
     schemas = all_schemas()
     document = dict(schemas[SCHEMA])

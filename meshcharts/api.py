@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
-from meshcharts.explain import ExplainedValue, explain
-from meshcharts.project import Composition, Project
-from meshcharts.render import RenderResult, render_project
+from meshcharts.compose.explain import ExplainedValue, explain
+from meshcharts.compose.project import Composition, Project
+from meshcharts.deploy.render import RenderResult, render_project
 from meshcharts.core.suggest import did_you_mean
-from meshcharts.validate import ValidationReport, validate_project
+from meshcharts.checks.validate import ValidationReport, validate_project
 
 
 def open_project(path: Path | str | None = None) -> Project:
@@ -30,7 +30,7 @@ def validate_files(files: list[Path]) -> ValidationReport:
     A repository may hold several stacks; each file belongs to the nearest meshcharts.yaml above it.
     Files under no stack are not meshcharts' (another tool's values/ folder) and are left alone.
     """
-    from meshcharts.stack import find_stack_file
+    from meshcharts.load.stack import find_stack_file
 
     groups: dict[Path, list[Path]] = {}
     for file in files:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from meshcharts.schema_store import fast_validator, reference_validator
+from meshcharts.schema.store import fast_validator, reference_validator
 
 Finding = tuple[str, str]  # (dotted instance path, failing keyword)
 

@@ -64,7 +64,7 @@ def test_generation_is_deterministic_and_the_entry_point_writes_it(tmp_path: Pat
 
 def test_reference_covers_every_schema_and_type() -> None:
     from meshcharts.components import catalog
-    from meshcharts.schema_store import all_schemas
+    from meshcharts.schema.store import all_schemas
 
     pages = docgen.generate()
     for name in all_schemas():

@@ -23,11 +23,11 @@ import yaml
 
 from meshcharts.components import get_type
 from meshcharts.core.diagnostics import InvalidInput, Location
-from meshcharts.generator import GeneratorError, generate_chart, generate_istio_addons
-from meshcharts.generator.addons_render import escape_braces
-from meshcharts.generator.addons_source import load_addons
+from meshcharts.charts import GeneratorError, generate_chart, generate_istio_addons
+from meshcharts.charts.addons_render import escape_braces
+from meshcharts.charts.addons_source import load_addons
 from meshcharts.helm import HelmClient, HelmError
-from meshcharts.schema_store import load_schema
+from meshcharts.schema.store import load_schema
 
 pytestmark = pytest.mark.helm
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from meshcharts.components import get_type
-from meshcharts.generator import (
+from meshcharts.charts import (
     GeneratorError,
     generate_chart,
     generate_mesh_extras,
@@ -28,10 +28,10 @@ from meshcharts.generator import (
     kps_grafana_dashboard_values,
     scrape_jobs_from_values,
 )
-from meshcharts.generator import chartwriter
-from meshcharts.generator.mesh_extras import DEFAULT_VALUES, required_crds
+from meshcharts.charts import chartwriter
+from meshcharts.charts.mesh_extras import DEFAULT_VALUES, required_crds
 from meshcharts.helm import HelmClient, HelmError
-from meshcharts.schema_store import load_schema, reference_validator
+from meshcharts.schema.store import load_schema, reference_validator
 
 pytestmark = pytest.mark.helm
 
@@ -485,7 +485,7 @@ def test_kps_dashboard_values_for_the_seed_004_ids() -> None:
 
 
 def test_chart_templates_are_the_packaged_ones(tmp_path: Path) -> None:
-    from meshcharts.generator.common import packaged_templates
+    from meshcharts.charts.common import packaged_templates
 
     chart = generate_mesh_extras(None, tmp_path)
     packaged = packaged_templates("mesh-extras")

@@ -99,7 +99,7 @@ def test_mesh_extras_installs_after_kube_prometheus_stack(stack_dir: StackDir) -
         "name: demo\nclusters: {east: {}}\ncomponents:\n  extras: {type: mesh-extras}\n"
         "  monitoring: {type: kube-prometheus-stack, version: 45.1.1, release: prom}\n",
     )
-    from meshcharts.order import install_order
+    from meshcharts.wiring.order import install_order
 
     order = [release.name for release in install_order(meshcharts.open_project(stack_dir.root), "east")]
     assert order == ["prom", "mesh-extras"]

@@ -7,8 +7,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from meshcharts.init import preset_names
-from meshcharts.schema_store import all_schemas
+from meshcharts.presets.scaffold import preset_names
+from meshcharts.schema.store import all_schemas
 from tests.conftest import REPO_ROOT
 
 
@@ -24,5 +24,5 @@ def test_wheel_carries_schemas_presets_and_templates(tmp_path: Path) -> None:
         assert f"meshcharts/schemas/{schema}" in names
     for preset in preset_names():
         assert f"meshcharts/presets/{preset}/meshcharts.yaml" in names
-    assert any(name.startswith("meshcharts/generator/templates/mesh-extras/") for name in names)
+    assert any(name.startswith("meshcharts/charts/templates/mesh-extras/") for name in names)
     assert not any(name.startswith(("tests/", "values/")) for name in names)

@@ -11,7 +11,7 @@ import yaml
 
 import meshcharts
 from meshcharts.helm.client import HelmClient
-from meshcharts.init import PRESET_SUMMARIES, preset_names
+from meshcharts.presets.scaffold import PRESET_SUMMARIES, preset_names
 from tests.conftest import REPO_ROOT, StackDir
 
 ADDONS = REPO_ROOT / "tests" / "fixtures" / "addons" / "istio-1.99.0"

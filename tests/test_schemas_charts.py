@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from meshcharts.checker import schema_diagnostics
-from meshcharts.schema_store import fast_validator, load_schema
+from meshcharts.schema.checker import schema_diagnostics
+from meshcharts.schema.store import fast_validator, load_schema
 from tests.schema_findings import Finding, fast_findings, findings, reference, reference_findings, unknown_keys
 
 TRACING = "rancher-tracing-100.schema.json"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from meshcharts.schema_store import fast_validator, load_schema, reference_validator
+from meshcharts.schema.store import fast_validator, load_schema, reference_validator
 from tests.schema_findings import Finding, fast_findings, findings, reference_findings, unknown_keys
 
 RANCHER = "rancher-kiali-server-100.schema.json"

@@ -82,7 +82,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a values file against a packaged schema with both validators; print every error."""
-    from meshcharts.schema_store import fast_validator, reference_validator
+    from meshcharts.schema.store import fast_validator, reference_validator
 
     values = load_values(Path(args.values), args.path)
     fast = sorted(

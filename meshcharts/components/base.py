@@ -18,12 +18,12 @@ import semver
 from meshcharts.core.versions import VersionRange, parse_chart_version, upstream_version
 
 if TYPE_CHECKING:
-    from meshcharts.merge import DerivedValue
+    from meshcharts.compose.merge import DerivedValue
     from meshcharts.core.diagnostics import Diagnostic
     from meshcharts.core.endpoints import Endpoint, Need
-    from meshcharts.project import Composition
-    from meshcharts.stack import Component
-    from meshcharts.wiring import ClusterWiring
+    from meshcharts.compose.project import Composition
+    from meshcharts.load.stack import Component
+    from meshcharts.wiring.engine import ClusterWiring
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from meshcharts.core.endpoints import Endpoint, Need
 from meshcharts.core.versions import VersionRange
 
 if TYPE_CHECKING:
-    from meshcharts.stack import Component
+    from meshcharts.load.stack import Component
 
 TRACING = ("meshConfig", "defaultConfig", "tracing")
 

@@ -16,7 +16,7 @@ from meshcharts.core.endpoints import Endpoint, Need
 from meshcharts.core.versions import InvalidVersion, VersionRange, parse_chart_version
 
 if TYPE_CHECKING:
-    from meshcharts.stack import Component
+    from meshcharts.load.stack import Component
 
 KIALI_REPO = "https://kiali.org/helm-charts"
 

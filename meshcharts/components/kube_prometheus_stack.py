@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from meshcharts.components.base import ComponentType, SchemaLine
 from meshcharts.core.diagnostics import Diagnostic, Severity
-from meshcharts.merge import DerivedValue
+from meshcharts.compose.merge import DerivedValue
 from meshcharts.core.endpoints import Endpoint
 from meshcharts.core.versions import VersionRange
 
 if TYPE_CHECKING:
-    from meshcharts.project import Composition
-    from meshcharts.stack import Component
-    from meshcharts.wiring import ClusterWiring
+    from meshcharts.compose.project import Composition
+    from meshcharts.load.stack import Component
+    from meshcharts.wiring.engine import ClusterWiring
 
 CHART_NAME = "kube-prometheus-stack"
 

@@ -3,7 +3,7 @@
 NetworkPolicies (seed 000), the Istio PodMonitor/ServiceMonitor, istiod/envoy scrape jobs for a
 Prometheus outside the operator (seed 004), Grafana dashboard ConfigMaps and exposure (NodePort
 Services, Rancher NavLinks, Istio Gateway + VirtualService). The chart is written by
-:mod:`meshcharts.generator.mesh_extras`; values format 1.x is ``mesh-extras-1.schema.json``.
+:mod:`meshcharts.charts.mesh_extras`; values format 1.x is ``mesh-extras-1.schema.json``.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from meshcharts.components import mesh_extras_wiring
 from meshcharts.components.base import SchemaLine
-from meshcharts.generator.chartwriter import GeneratedChart
-from meshcharts.generator.component import GeneratedComponentType, stack_root
-from meshcharts.generator.mesh_extras import default_values, generate_mesh_extras, required_crds
+from meshcharts.charts.chartwriter import GeneratedChart
+from meshcharts.components.generated import GeneratedComponentType, stack_root
+from meshcharts.charts.mesh_extras import default_values, generate_mesh_extras, required_crds
 from meshcharts.core.versions import VersionRange
 
 if TYPE_CHECKING:
-    from meshcharts.merge import DerivedValue
+    from meshcharts.compose.merge import DerivedValue
     from meshcharts.core.diagnostics import Diagnostic
-    from meshcharts.project import Composition
-    from meshcharts.stack import Component
-    from meshcharts.wiring import ClusterWiring
+    from meshcharts.compose.project import Composition
+    from meshcharts.load.stack import Component
+    from meshcharts.wiring.engine import ClusterWiring
 
 
 @dataclass

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from meshcharts.merge import DerivedValue
+from meshcharts.compose.merge import DerivedValue
 from meshcharts.core.diagnostics import Diagnostic, Severity
-from meshcharts.wiring import choose_provider
+from meshcharts.wiring.engine import choose_provider
 
 if TYPE_CHECKING:
     from meshcharts.core.endpoints import Endpoint
-    from meshcharts.project import Composition
-    from meshcharts.wiring import ClusterWiring
+    from meshcharts.compose.project import Composition
+    from meshcharts.wiring.engine import ClusterWiring
 
 KIALI_SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "kiali"}}
 KIALI_INGRESS_PORTS = (20001, 9090)  # UI/API and Kiali's own metrics
@@ -143,7 +143,7 @@ def _derive_dashboards(composition: Composition, wiring: ClusterWiring) -> list[
 def grafana_com_dashboards(wiring: ClusterWiring, grafana_provider: str) -> dict[str, Any] | None:
     """kube-prometheus-stack values for the grafana.com dashboards a mesh-extras asks for, when
     ``grafana_provider`` (a component) is the cluster's Grafana; else None."""
-    from meshcharts.generator.dashboards import ISTIO_GRAFANA_DASHBOARDS, kps_grafana_dashboard_values
+    from meshcharts.charts.dashboards import ISTIO_GRAFANA_DASHBOARDS, kps_grafana_dashboard_values
 
     chosen = choose_provider_for("grafana", wiring, None)
     if chosen is None or chosen.provider != grafana_provider:
@@ -224,7 +224,7 @@ def _check_monitors(composition: Composition, wiring: ClusterWiring) -> list[Dia
 
 
 def _problem(composition: Composition, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR, hint: str | None = None) -> Diagnostic:
-    from meshcharts.checker import dotted
+    from meshcharts.schema.checker import dotted
 
     return Diagnostic(
         message=message,

@@ -15,9 +15,9 @@ from meshcharts.core.endpoints import Endpoint
 from meshcharts.core.versions import VersionRange
 
 if TYPE_CHECKING:
-    from meshcharts.project import Composition
-    from meshcharts.stack import Component
-    from meshcharts.wiring import ClusterWiring
+    from meshcharts.compose.project import Composition
+    from meshcharts.load.stack import Component
+    from meshcharts.wiring.engine import ClusterWiring
 
 QUERY_PORT = 16686
 DEFAULT_BASE_PATH = "/jaeger"  # the chart's QUERY_BASE_PATH when contextPath is empty

@@ -2,7 +2,7 @@
 
 A component type *provides* endpoints (Services it creates: name, namespace, port, base path, whether
 it speaks gRPC) and has *needs* (the values keys where it expects another release's URL). The wiring
-engine (``meshcharts.wiring``) fills unset needs from the providers in the same cluster and checks the
+engine (``meshcharts.wiring.engine``) fills unset needs from the providers in the same cluster and checks the
 URLs people typed against them.
 """
 

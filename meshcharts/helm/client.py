@@ -30,7 +30,7 @@ from pyhelm3 import errors
 
 from meshcharts.core.diagnostics import Diagnostic, ExitCode, MeshchartsError
 from meshcharts.helm.runner import HelmCommand, run_sync
-from meshcharts.loaders import EnvRef
+from meshcharts.load.yamlio import EnvRef
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """Generate the Markdown reference (``docs/reference/``) from the code, so it cannot drift from it.
 
 The pages are built from what meshcharts itself uses: the packaged JSON schemas
-(:func:`meshcharts.schema_store.all_schemas`), the component-type catalog and each type's endpoints,
+(:func:`meshcharts.schema.store.all_schemas`), the component-type catalog and each type's endpoints,
 needs and key rules. Output is deterministic (sorted, no timestamps): ``tests/test_docs.py`` compares
 the committed pages with :func:`generate`, so a new type or schema fails the tests until someone runs
 ``python -m meshcharts.docgen``.
@@ -18,7 +18,7 @@ from meshcharts.components import ComponentType, catalog
 from meshcharts.components.base import SchemaLine
 from meshcharts.core.diagnostics import Location
 from meshcharts.core.endpoints import Endpoint, Need
-from meshcharts.schema_doc import (
+from meshcharts.docgen.schema_doc import (
     HEADER,
     Row,
     cell,
@@ -29,8 +29,8 @@ from meshcharts.schema_doc import (
     schema_page,
     schema_rows,
 )
-from meshcharts.schema_store import SCHEMA_BASE_URI, all_schemas
-from meshcharts.stack import STACK_SCHEMA, Component
+from meshcharts.schema.store import SCHEMA_BASE_URI, all_schemas
+from meshcharts.load.stack import STACK_SCHEMA, Component
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
 
 DEFAULT_OUT = Path("docs") / "reference"

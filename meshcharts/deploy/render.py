@@ -23,9 +23,9 @@ from typing import Any
 import yaml
 
 from meshcharts.core.diagnostics import InvalidInput
-from meshcharts.order import Release, install_order
-from meshcharts.project import Composition, Project
-from meshcharts.validate import ValidationReport, validate_project
+from meshcharts.wiring.order import Release, install_order
+from meshcharts.compose.project import Composition, Project
+from meshcharts.checks.validate import ValidationReport, validate_project
 
 OUTPUT_DIR = "charts-out"
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from meshcharts.components.base import ComponentType
 from meshcharts.core.diagnostics import Diagnostic, InvalidInput
-from meshcharts.generator.chartwriter import GeneratedChart, GeneratorError
+from meshcharts.charts.chartwriter import GeneratedChart, GeneratorError
 
 if TYPE_CHECKING:
-    from meshcharts.project import Composition
+    from meshcharts.compose.project import Composition
 
 
 def stack_root(composition: Composition) -> Path:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, Severity
-from meshcharts.schema_store import fast_validator, load_schema
+from meshcharts.schema.store import fast_validator, load_schema
 from meshcharts.core.suggest import did_you_mean
 
 Path_ = tuple[str | int, ...]
@@ -124,7 +124,7 @@ def _allowed_keys(schema: dict[str, Any], schema_path: tuple[Any, ...]) -> list[
 
 
 def _resolve(ref: str, schema: dict[str, Any]) -> Any:
-    from meshcharts.schema_store import SCHEMA_BASE_URI
+    from meshcharts.schema.store import SCHEMA_BASE_URI
 
     document: Any = schema
     base, _, pointer = ref.partition("#")

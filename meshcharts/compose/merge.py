@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from meshcharts.core.diagnostics import Diagnostic, Location
-from meshcharts.loaders import Append, EnvRef, VarRef, YList, YMap
-from meshcharts.stack import Cluster, Component
+from meshcharts.load.yamlio import Append, EnvRef, VarRef, YList, YMap
+from meshcharts.load.stack import Cluster, Component
 
 PathT = tuple[Union[str, int], ...]
 
@@ -201,7 +201,7 @@ class Merger:
         return None
 
     def _problem(self, location: Location | None, path: PathT, message: str, rule: str, hint: str | None = None) -> Diagnostic:
-        from meshcharts.checker import dotted
+        from meshcharts.schema.checker import dotted
 
         return Diagnostic(message=message, rule=rule, location=location, cluster=self.cluster.name, component=self.component.name, path=dotted(path), hint=hint)
 

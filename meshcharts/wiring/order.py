@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
-from meshcharts.project import Composition, Project
+from meshcharts.compose.project import Composition, Project
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from meshcharts.generator.chartwriter import GeneratorError
+from meshcharts.charts.chartwriter import GeneratorError
 
 
 @dataclass(frozen=True)

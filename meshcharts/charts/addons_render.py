@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshcharts.generator.addons_source import Addon, ManifestObject
-from meshcharts.generator.chartwriter import dump_yaml
+from meshcharts.charts.addons_source import Addon, ManifestObject
+from meshcharts.charts.chartwriter import dump_yaml
 
 NAMESPACE_EXPR = '{{ include "istio-addons.namespace" . }}'
 KIALI_CONFIG_TEMPLATE = "istio-addons.kialiConfig"

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from meshcharts.checker import dotted
-from meshcharts.merge import DerivedValue
+from meshcharts.schema.checker import dotted
+from meshcharts.compose.merge import DerivedValue
 from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint, Need, ParsedAddress, endpoint_from_url, parse_address
-from meshcharts.stack import Cluster, Stack
+from meshcharts.load.stack import Cluster, Stack
 
 if TYPE_CHECKING:
-    from meshcharts.project import Composition, Project
+    from meshcharts.compose.project import Composition, Project
 
 
 @dataclass

@@ -13,14 +13,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from meshcharts.generator.chartwriter import HELM_SCHEMA_DRAFT, GeneratorError
-from meshcharts.schema_store import fast_validator, load_schema
+from meshcharts.charts.chartwriter import HELM_SCHEMA_DRAFT, GeneratorError
+from meshcharts.schema.store import fast_validator, load_schema
 
-TEMPLATE_PACKAGE = "meshcharts.generator"
+TEMPLATE_PACKAGE = "meshcharts.charts"
 
 
 def template_dir(chart: str) -> Path:
-    """The packaged templates of one generated chart (``meshcharts/generator/templates/<chart>``)."""
+    """The packaged templates of one generated chart (``meshcharts/charts/templates/<chart>``)."""
     return Path(str(resources.files(TEMPLATE_PACKAGE) / "templates" / chart))
 
 

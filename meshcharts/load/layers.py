@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from meshcharts.core.diagnostics import Diagnostic, Location, MeshchartsError
-from meshcharts.loaders import LoadedYAML, load_file
-from meshcharts.stack import Stack
+from meshcharts.load.yamlio import LoadedYAML, load_file
+from meshcharts.load.stack import Stack
 from meshcharts.core.suggest import did_you_mean
 
 VALUES_DIR = "values"

@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from meshcharts.checker import dotted
-from meshcharts.merge import Branch, Leaf, Origin, PathT
+from meshcharts.schema.checker import dotted
+from meshcharts.compose.merge import Branch, Leaf, Origin, PathT
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
-from meshcharts.loaders import EnvRef
-from meshcharts.project import Composition
+from meshcharts.load.yamlio import EnvRef
+from meshcharts.compose.project import Composition
 from meshcharts.core.suggest import did_you_mean
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location
-from meshcharts.stack import STACK_FILE
+from meshcharts.load.stack import STACK_FILE
 from meshcharts.core.suggest import did_you_mean
 
 PRESET_SUMMARIES = {

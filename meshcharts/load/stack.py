@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from meshcharts.checker import schema_diagnostics
+from meshcharts.schema.checker import schema_diagnostics
 from meshcharts.components import ComponentType, catalog
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
-from meshcharts.loaders import YList, YMap, load_file, to_plain
+from meshcharts.load.yamlio import YList, YMap, load_file, to_plain
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshcharts.checker import dotted, schema_diagnostics, warning
+from meshcharts.schema.checker import dotted, schema_diagnostics, warning
 from meshcharts.components.base import KeyRule
 from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
-from meshcharts.project import Composition, Project
+from meshcharts.compose.project import Composition, Project
 
 ADDRESS_FORMAT_RULES = frozenset({"wiring.bad-address", "wiring.bad-url"})
 
@@ -66,7 +66,7 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     checked: list[Diagnostic] = []
     for composition in compositions:
         checked.extend(check_composition(composition))
-    from meshcharts.wiring import check_wiring
+    from meshcharts.wiring.engine import check_wiring
 
     wired = check_wiring(project, compositions)
     explained = {(d.cluster, d.component, d.path) for d in wired if d.rule in ADDRESS_FORMAT_RULES}

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshcharts.merge import Branch, DerivedValue, Leaf, Merger, Origin, PathT, Source, node_at, to_values, tree_from_values
+from meshcharts.compose.merge import Branch, DerivedValue, Leaf, Merger, Origin, PathT, Source, node_at, to_values, tree_from_values
 from meshcharts.core.diagnostics import Diagnostic, Location, MeshchartsError
-from meshcharts.layers import LayerFile, LayerIndex, index_layers
-from meshcharts.loaders import EnvRef
-from meshcharts.stack import Cluster, Component, Stack, load_stack
+from meshcharts.load.layers import LayerFile, LayerIndex, index_layers
+from meshcharts.load.yamlio import EnvRef
+from meshcharts.load.stack import Cluster, Component, Stack, load_stack
 
 USER_LAYERS = ("values", "env", "cluster")
 
@@ -184,7 +184,7 @@ class Project:
         return Composition(cluster_obj, component_obj, tree, files, problems + merger.problems, list(derived or []), broken)
 
     def _compose_cluster(self, cluster: str) -> None:
-        from meshcharts.wiring import derive_cluster
+        from meshcharts.wiring.engine import derive_cluster
 
         first_pass = {component.name: self.compose_raw(cluster, component.name) for component in self.stack.components_on(cluster)}
         derived = derive_cluster(self.stack, self.stack.clusters[cluster], first_pass)

@@ -103,7 +103,7 @@ def _count(number: int, noun: str) -> str:
 def explain(cluster: str, component: str, key_path: str | None, stack_path: Path | None, output: str) -> None:
     """Composed values of COMPONENT on CLUSTER, each with the layer and file:line that set it."""
     from meshcharts.api import explain_values, open_project
-    from meshcharts.explain import format_explained
+    from meshcharts.compose.explain import format_explained
 
     project = open_project(stack_path)
     entries = explain_values(project, cluster, component, key_path)
@@ -161,7 +161,7 @@ def _shown_path(path: Path) -> str:
 @handles_errors
 def init(directory: Path, preset: str, addons_source: Path | None, force: bool, output: str) -> None:
     """Write a working starting stack into DIRECTORY from a preset (one per write-up scenario)."""
-    from meshcharts.init import PRESET_SUMMARIES, init_stack
+    from meshcharts.presets.scaffold import PRESET_SUMMARIES, init_stack
 
     result = init_stack(directory, preset, addons_source=addons_source, force=force)
     if output == "json":

@@ -24,7 +24,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from meshcharts.generator.addons_render import (
+from meshcharts.charts.addons_render import (
     RenderContext,
     port_key,
     render_addon_template,
@@ -32,9 +32,9 @@ from meshcharts.generator.addons_render import (
     render_crd,
     render_kiali_config_helper,
 )
-from meshcharts.generator.addons_source import KNOWN_ADDONS, Addon, AddonSource, load_addons, load_yaml
-from meshcharts.generator.chartwriter import ChartSpec, GeneratedChart, GeneratorError, merge_values, write_chart
-from meshcharts.generator.common import check_schema, packaged_templates
+from meshcharts.charts.addons_source import KNOWN_ADDONS, Addon, AddonSource, load_addons, load_yaml
+from meshcharts.charts.chartwriter import ChartSpec, GeneratedChart, GeneratorError, merge_values, write_chart
+from meshcharts.charts.common import check_schema, packaged_templates
 
 CHART_NAME = "istio-addons"
 SCHEMA_NAME = "istio-addons-1.schema.json"

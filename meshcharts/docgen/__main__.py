@@ -1,0 +1,5 @@
+import sys
+
+from meshcharts.docgen.pages import main
+
+sys.exit(main())
