@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meshcharts.core.diagnostics import ConfigError, Diagnostic
+from meshcharts.checks.validate import ValidationReport, validate_project
 from meshcharts.compose.explain import ExplainedValue, explain
 from meshcharts.compose.project import Composition, Project
-from meshcharts.deploy.render import RenderResult, render_project
+from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.core.suggest import did_you_mean
-from meshcharts.checks.validate import ValidationReport, validate_project
+from meshcharts.deploy.render import RenderResult, render_project
+from meshcharts.load.stack import find_stack_file
 
 
 def open_project(path: Path | str | None = None) -> Project:
@@ -30,8 +31,6 @@ def validate_files(files: list[Path]) -> ValidationReport:
     A repository may hold several stacks; each file belongs to the nearest meshcharts.yaml above it.
     Files under no stack are not meshcharts' (another tool's values/ folder) and are left alone.
     """
-    from meshcharts.load.stack import find_stack_file
-
     groups: dict[Path, list[Path]] = {}
     for file in files:
         try:

@@ -21,11 +21,11 @@ import jsonschema
 import pytest
 import yaml
 
-from meshcharts.components import get_type
-from meshcharts.core.diagnostics import InvalidInput, Location
 from meshcharts.charts import GeneratorError, generate_chart, generate_istio_addons
 from meshcharts.charts.addons_render import escape_braces
 from meshcharts.charts.addons_source import load_addons
+from meshcharts.components import get_type
+from meshcharts.core.diagnostics import InvalidInput, Location
 from meshcharts.helm import HelmClient, HelmError
 from meshcharts.schema.store import load_schema
 

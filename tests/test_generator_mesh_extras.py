@@ -19,17 +19,17 @@ import jsonschema
 import pytest
 import yaml
 
-from meshcharts.components import get_type
 from meshcharts.charts import (
     GeneratorError,
+    chartwriter,
     generate_chart,
     generate_mesh_extras,
     istio_scrape_jobs,
     kps_grafana_dashboard_values,
     scrape_jobs_from_values,
 )
-from meshcharts.charts import chartwriter
 from meshcharts.charts.mesh_extras import DEFAULT_VALUES, required_crds
+from meshcharts.components import get_type
 from meshcharts.helm import HelmClient, HelmError
 from meshcharts.schema.store import load_schema, reference_validator
 

@@ -20,10 +20,17 @@ import pytest
 import semver
 from pyhelm3 import errors
 
-from tests.helm_fixtures import helm_binary, helm_client, helm_home  # noqa: F401  (fixtures)
 from meshcharts.core.diagnostics import ConfigError, ExitCode
-from meshcharts.helm import HelmClient, HelmCommand, HelmError, find_helm, plain_values, run_sync
+from meshcharts.helm import (
+    HelmClient,
+    HelmCommand,
+    HelmError,
+    find_helm,
+    plain_values,
+    run_sync,
+)
 from meshcharts.load.yamlio import EnvRef
+from tests.helm_fixtures import helm_binary, helm_client, helm_home  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.helm
 

@@ -101,7 +101,7 @@ def test_mesh_extras_installs_after_kube_prometheus_stack(stack_dir: StackDir) -
     )
     from meshcharts.wiring.order import install_order
 
-    order = [release.name for release in install_order(meshcharts.open_project(stack_dir.root), "east")]
+    order = [release.name for release in install_order(meshcharts.open_project(stack_dir.root).compose_all("east"), "east")]
     assert order == ["prom", "mesh-extras"]
 
 

@@ -8,7 +8,12 @@ import pytest
 
 import meshcharts
 from meshcharts.components import catalog
-from meshcharts.schema.store import SCHEMA_BASE_URI, all_schemas, fast_validator, reference_validator
+from meshcharts.schema.store import (
+    SCHEMA_BASE_URI,
+    all_schemas,
+    fast_validator,
+    reference_validator,
+)
 from tests.conftest import REPO_ROOT
 
 SCHEMAS = sorted(all_schemas())

@@ -18,7 +18,14 @@ import yaml
 
 from meshcharts.schema.checker import schema_diagnostics
 from meshcharts.schema.store import fast_validator, load_schema
-from tests.schema_findings import Finding, fast_findings, findings, reference, reference_findings, unknown_keys
+from tests.schema_findings import (
+    Finding,
+    fast_findings,
+    findings,
+    reference,
+    reference_findings,
+    unknown_keys,
+)
 
 TRACING = "rancher-tracing-100.schema.json"
 KPS_45 = "kube-prometheus-stack-45.schema.json"

@@ -16,7 +16,13 @@ import pytest
 import yaml
 
 from meshcharts.schema.store import fast_validator, load_schema, reference_validator
-from tests.schema_findings import Finding, fast_findings, findings, reference_findings, unknown_keys
+from tests.schema_findings import (
+    Finding,
+    fast_findings,
+    findings,
+    reference_findings,
+    unknown_keys,
+)
 
 RANCHER = "rancher-kiali-server-100.schema.json"
 KIALI_1 = "kiali-server-1.schema.json"

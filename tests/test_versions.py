@@ -7,7 +7,12 @@ import json
 import pytest
 
 from meshcharts.components import catalog
-from meshcharts.core.versions import InvalidVersion, VersionRange, parse_chart_version, upstream_version
+from meshcharts.core.versions import (
+    InvalidVersion,
+    VersionRange,
+    parse_chart_version,
+    upstream_version,
+)
 from tests.conftest import StackDir
 
 

@@ -18,8 +18,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from meshcharts.charts.chartwriter import ChartSpec, GeneratedChart, GeneratorError, merge_values, write_chart
-from meshcharts.charts.dashboards import ISTIO_GRAFANA_DASHBOARDS, GrafanaComDashboard, kps_grafana_dashboard_values
+from meshcharts.charts.chartwriter import (
+    ChartSpec,
+    GeneratedChart,
+    GeneratorError,
+    merge_values,
+    write_chart,
+)
+from meshcharts.charts.dashboards import (
+    ISTIO_GRAFANA_DASHBOARDS,
+    GrafanaComDashboard,
+    kps_grafana_dashboard_values,
+)
 from meshcharts.charts.istio_addons import generate_istio_addons, istio_addons_spec
 from meshcharts.charts.mesh_extras import (
     generate_mesh_extras,

@@ -33,6 +33,7 @@ from typing import Any
 import semver
 import yaml
 
+from meshcharts import __version__
 from meshcharts.core.versions import parse_chart_version
 
 CHART_API_VERSION = "v2"
@@ -187,8 +188,6 @@ def chart_version(base_version: str, digest: str) -> str:
 
 
 def _chart_yaml(spec: ChartSpec, version: str, digest: str) -> str:
-    from meshcharts import __version__
-
     chart: dict[str, Any] = {
         "apiVersion": CHART_API_VERSION,
         "name": spec.name,

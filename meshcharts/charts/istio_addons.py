@@ -32,8 +32,20 @@ from meshcharts.charts.addons_render import (
     render_crd,
     render_kiali_config_helper,
 )
-from meshcharts.charts.addons_source import KNOWN_ADDONS, Addon, AddonSource, load_addons, load_yaml
-from meshcharts.charts.chartwriter import ChartSpec, GeneratedChart, GeneratorError, merge_values, write_chart
+from meshcharts.charts.addons_source import (
+    KNOWN_ADDONS,
+    Addon,
+    AddonSource,
+    load_addons,
+    load_yaml,
+)
+from meshcharts.charts.chartwriter import (
+    ChartSpec,
+    GeneratedChart,
+    GeneratorError,
+    merge_values,
+    write_chart,
+)
 from meshcharts.charts.common import check_schema, packaged_templates
 
 CHART_NAME = "istio-addons"

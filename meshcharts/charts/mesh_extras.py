@@ -19,8 +19,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-from meshcharts.charts.chartwriter import ChartSpec, GeneratedChart, GeneratorError, merge_values, write_chart
-from meshcharts.charts.common import check_schema, enabled, get_path, helm_schema, packaged_templates
+from meshcharts.charts.chartwriter import (
+    ChartSpec,
+    GeneratedChart,
+    GeneratorError,
+    merge_values,
+    write_chart,
+)
+from meshcharts.charts.common import (
+    check_schema,
+    enabled,
+    get_path,
+    helm_schema,
+    packaged_templates,
+)
 
 CHART_NAME = "mesh-extras"
 CONFIGMAP_LIMIT = 1024 * 1024  # bytes; the API server refuses bigger ConfigMaps

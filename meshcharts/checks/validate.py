@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshcharts.schema.checker import dotted, schema_diagnostics, warning
-from meshcharts.components.base import KeyRule
-from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
 from meshcharts.compose.project import Composition, Project
+from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
+from meshcharts.core.model import KeyRule, dotted
+from meshcharts.schema.checker import schema_diagnostics, warning
+from meshcharts.wiring.engine import check_wiring
 
 ADDRESS_FORMAT_RULES = frozenset({"wiring.bad-address", "wiring.bad-url"})
 
@@ -66,9 +67,8 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     checked: list[Diagnostic] = []
     for composition in compositions:
         checked.extend(check_composition(composition))
-    from meshcharts.wiring.engine import check_wiring
 
-    wired = check_wiring(project, compositions)
+    wired = check_wiring(project.stack, compositions, {name: project.compose_all(name) for name in {c.cluster.name for c in compositions}})
     explained = {(d.cluster, d.component, d.path) for d in wired if d.rule in ADDRESS_FORMAT_RULES}
     # a wiring finding about an address's form says more than the schema's pattern on the same key
     found.extend(d for d in checked if not (d.rule.startswith("schema.") and (d.cluster, d.component, d.path) in explained))

@@ -8,74 +8,25 @@ module and one schema in ``meshcharts/schemas/`` and nothing else.
 from __future__ import annotations
 
 import copy
-import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import semver
 
-from meshcharts.core.versions import VersionRange, parse_chart_version, upstream_version
-
-if TYPE_CHECKING:
-    from meshcharts.compose.merge import DerivedValue
-    from meshcharts.core.diagnostics import Diagnostic
-    from meshcharts.core.endpoints import Endpoint, Need
-    from meshcharts.compose.project import Composition
-    from meshcharts.load.stack import Component
-    from meshcharts.wiring.engine import ClusterWiring
-
-
-@dataclass(frozen=True)
-class SchemaLine:
-    """One JSON schema and the chart versions it describes."""
-
-    schema: str  # file name under meshcharts/schemas/
-    versions: VersionRange
-    label: str
-
-
-@dataclass(frozen=True)
-class Prerequisite:
-    """A release that must be installed before the component's own (a CRD chart, say)."""
-
-    chart: str
-    release: str
-    description: str  # always installed at the component's chart version
-
-
-@dataclass(frozen=True)
-class KeyRule:
-    """A key that a chart or app version ignores, dropped or renamed: found in values, reported.
-
-    ``pattern`` is a dotted key path; ``*`` matches one key. ``app_versions`` is the range of the
-    *application* version (Kiali 1.35, 2.29 ...) the rule applies to, because that is where the key
-    behaviour changes, not the chart packaging version.
-    """
-
-    pattern: str
-    app_versions: VersionRange
-    message: str
-    rule: str
-    severity: str = "error"  # "error" or "warning"
-    replacement: str | None = None
-    scope: str = "app"  # "app": the server that runs reads the key; "chart": the chart's templates do
-
-    def matches(self, dotted_path: str) -> bool:
-        """Segment by segment, so ``*`` stands for exactly one key and never crosses a dot."""
-        wanted = self.pattern.split(".")
-        actual = dotted_path.split(".")
-        return len(wanted) == len(actual) and all(
-            fnmatch.fnmatchcase(part, glob) for part, glob in zip(actual, wanted)
-        )
-
-
-@dataclass(frozen=True)
-class SchemaChoice:
-    """Which schema applies to a chart version, and the warning to show when it is a guess."""
-
-    line: SchemaLine
-    warning: str | None = None
+from meshcharts.core.diagnostics import Diagnostic
+from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.model import (
+    Component,
+    CompositionView,
+    DerivedValue,
+    KeyRule,
+    Prerequisite,
+    SchemaChoice,
+    SchemaLine,
+    WiringView,
+)
+from meshcharts.core.versions import parse_chart_version, upstream_version
 
 
 @dataclass
@@ -161,16 +112,16 @@ class ComponentType:
         """CRD API groups this release's objects need, with the kinds, e.g. {"monitoring.coreos.com": ["PodMonitor"]}."""
         return {}
 
-    def derive_extra(self, composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+    def derive_extra(self, composition: CompositionView, wiring: WiringView) -> list[DerivedValue]:
         """Wired values that are not a plain address (monitor labels, scrape jobs ...)."""
         return []
 
-    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+    def check_extra(self, composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
         """Checks of those values against the cluster's providers."""
         return []
 
     # --- generated charts: types whose chart meshcharts writes (mesh-extras, istio-addons) override this. ---
 
-    def generate(self, composition: Composition, out_dir: Path) -> str | None:
+    def generate(self, composition: CompositionView, out_dir: Path) -> str | None:
         """Write the chart for this composition into ``out_dir``; return its version (None: not generated)."""
         return None

@@ -11,17 +11,15 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from meshcharts.charts.chartwriter import GeneratedChart, GeneratorError
 from meshcharts.components.base import ComponentType
 from meshcharts.core.diagnostics import Diagnostic, InvalidInput
-from meshcharts.charts.chartwriter import GeneratedChart, GeneratorError
-
-if TYPE_CHECKING:
-    from meshcharts.compose.project import Composition
+from meshcharts.core.model import CompositionView
 
 
-def stack_root(composition: Composition) -> Path:
+def stack_root(composition: CompositionView) -> Path:
     """The folder of the stack file: relative paths in values and ``source:`` are relative to it."""
     return Path(composition.component.location.file).resolve().parent
 
@@ -33,7 +31,7 @@ def _path_tuple(dotted: str) -> tuple[str | int, ...]:
     return tuple(parts)
 
 
-def diagnostics_for(error: GeneratorError, composition: Composition, rule: str) -> list[Diagnostic]:
+def diagnostics_for(error: GeneratorError, composition: CompositionView, rule: str) -> list[Diagnostic]:
     """One diagnostic per problem, located at the closest key a layer set."""
     found = []
     for dotted, message in error.problems:
@@ -64,10 +62,10 @@ class GeneratedComponentType(ComponentType, abc.ABC):
     """A component type whose chart meshcharts writes; subclasses implement :meth:`write`."""
 
     @abc.abstractmethod
-    def write(self, values: dict[str, Any], chart_dir: Path, composition: Composition) -> GeneratedChart:
+    def write(self, values: dict[str, Any], chart_dir: Path, composition: CompositionView) -> GeneratedChart:
         """Write the chart for ``values`` into ``chart_dir`` (a folder that is replaced as a whole)."""
 
-    def generate(self, composition: Composition, out_dir: Path) -> str | None:
+    def generate(self, composition: CompositionView, out_dir: Path) -> str | None:
         """Write the chart into ``out_dir`` and return its content-derived version."""
         values = composition.values(secrets="placeholder")
         try:

@@ -10,24 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import semver
 
+from meshcharts.charts.addons_source import find_addons_dir
+from meshcharts.charts.chartwriter import GeneratedChart, GeneratorError
+from meshcharts.charts.istio_addons import (
+    default_values,
+    generate_istio_addons,
+    required_crds,
+)
 from meshcharts.components.base import SchemaLine
+from meshcharts.components.generated import GeneratedComponentType, stack_root
 from meshcharts.components.kiali_server import kiali_needs
 from meshcharts.core.diagnostics import Diagnostic, InvalidInput
 from meshcharts.core.endpoints import Endpoint, Need
-from meshcharts.charts.addons_source import find_addons_dir
-from meshcharts.charts.chartwriter import GeneratedChart, GeneratorError
-from meshcharts.components.generated import GeneratedComponentType, stack_root
-from meshcharts.charts.istio_addons import default_values, generate_istio_addons, required_crds
+from meshcharts.core.model import Component, CompositionView, WiringView
 from meshcharts.core.versions import VersionRange, parse_chart_version
-
-if TYPE_CHECKING:
-    from meshcharts.compose.project import Composition
-    from meshcharts.load.stack import Component
-    from meshcharts.wiring.engine import ClusterWiring
 
 # Services of the addons (identical in Istio 1.13.x and 1.30.x, see the reference SERVICES.md):
 # (values key, role, service, port, target port, path, gRPC).
@@ -89,7 +89,7 @@ class IstioAddonsType(GeneratedComponentType):
             return []
         return kiali_needs(addon_kiali_version(component.version), prefix=("kiali", "config"), values=values)
 
-    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+    def check_extra(self, composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
         """The chart is generated from ``source:``; a missing folder fails at validate time, not at render."""
         component = composition.component
         problem = None
@@ -108,7 +108,7 @@ class IstioAddonsType(GeneratedComponentType):
         """monitoring.coreos.com when Istio's sample monitors are switched on."""
         return required_crds(values)
 
-    def write(self, values: dict[str, Any], chart_dir: Path, composition: Composition) -> GeneratedChart:
+    def write(self, values: dict[str, Any], chart_dir: Path, composition: CompositionView) -> GeneratedChart:
         component = composition.component
         if not component.source:
             raise InvalidInput(

@@ -7,14 +7,12 @@ metrics on ``istiod:15014`` (``http-monitoring``), which the istiod ServiceMonit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from meshcharts.components.base import ComponentType, SchemaLine
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.model import Component
 from meshcharts.core.versions import VersionRange
-
-if TYPE_CHECKING:
-    from meshcharts.load.stack import Component
 
 TRACING = ("meshConfig", "defaultConfig", "tracing")
 

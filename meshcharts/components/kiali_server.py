@@ -7,16 +7,14 @@ silently ignored: nothing in Helm rejects it. The rules below are the ones the w
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import semver
 
 from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.model import Component
 from meshcharts.core.versions import InvalidVersion, VersionRange, parse_chart_version
-
-if TYPE_CHECKING:
-    from meshcharts.load.stack import Component
 
 KIALI_REPO = "https://kiali.org/helm-charts"
 

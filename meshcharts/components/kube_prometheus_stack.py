@@ -9,18 +9,14 @@ is ``<release>-grafana`` on port 80 (the Pod listens on 3000). With the default
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from meshcharts.components.base import ComponentType, SchemaLine
+from meshcharts.components.mesh_extras_wiring import grafana_com_dashboards
 from meshcharts.core.diagnostics import Diagnostic, Severity
-from meshcharts.compose.merge import DerivedValue
 from meshcharts.core.endpoints import Endpoint
+from meshcharts.core.model import Component, CompositionView, DerivedValue, WiringView
 from meshcharts.core.versions import VersionRange
-
-if TYPE_CHECKING:
-    from meshcharts.compose.project import Composition
-    from meshcharts.load.stack import Component
-    from meshcharts.wiring.engine import ClusterWiring
 
 CHART_NAME = "kube-prometheus-stack"
 
@@ -108,10 +104,8 @@ class KubePrometheusStackType(ComponentType):
             )
         return found
 
-    def derive_extra(self, composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+    def derive_extra(self, composition: CompositionView, wiring: WiringView) -> list[DerivedValue]:
         """Istio's grafana.com dashboards a mesh-extras asks for, as this Grafana's own download list."""
-        from meshcharts.components.mesh_extras_wiring import grafana_com_dashboards
-
         wanted = grafana_com_dashboards(wiring, composition.component.name)
         if not wanted:
             return []
@@ -122,7 +116,7 @@ class KubePrometheusStackType(ComponentType):
             if not composition.is_user_set(("grafana", key))
         ]
 
-    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+    def check_extra(self, composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
         """A fullnameOverride longer than 26 characters is cut silently, renaming every Service."""
         override = composition.get(("fullnameOverride",))
         if not override or len(str(override)) <= 26:

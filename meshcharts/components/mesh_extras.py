@@ -10,21 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from meshcharts.charts.chartwriter import GeneratedChart
+from meshcharts.charts.mesh_extras import (
+    default_values,
+    generate_mesh_extras,
+    required_crds,
+)
 from meshcharts.components import mesh_extras_wiring
 from meshcharts.components.base import SchemaLine
-from meshcharts.charts.chartwriter import GeneratedChart
 from meshcharts.components.generated import GeneratedComponentType, stack_root
-from meshcharts.charts.mesh_extras import default_values, generate_mesh_extras, required_crds
+from meshcharts.core.diagnostics import Diagnostic
+from meshcharts.core.model import Component, CompositionView, DerivedValue, WiringView
 from meshcharts.core.versions import VersionRange
-
-if TYPE_CHECKING:
-    from meshcharts.compose.merge import DerivedValue
-    from meshcharts.core.diagnostics import Diagnostic
-    from meshcharts.compose.project import Composition
-    from meshcharts.load.stack import Component
-    from meshcharts.wiring.engine import ClusterWiring
 
 
 @dataclass
@@ -35,14 +34,14 @@ class MeshExtrasType(GeneratedComponentType):
         """monitoring.coreos.com for the monitors, ui.cattle.io for NavLinks, networking.istio.io for exposure."""
         return required_crds(values)
 
-    def derive_extra(self, composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+    def derive_extra(self, composition: CompositionView, wiring: WiringView) -> list[DerivedValue]:
         """Monitor labels, scrape jobs, Kiali NetworkPolicy ports, dashboard labels from the cluster."""
         return mesh_extras_wiring.derive(composition, wiring)
 
-    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+    def check_extra(self, composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
         return mesh_extras_wiring.check(composition, wiring)
 
-    def write(self, values: dict[str, Any], chart_dir: Path, composition: Composition) -> GeneratedChart:
+    def write(self, values: dict[str, Any], chart_dir: Path, composition: CompositionView) -> GeneratedChart:
         return generate_mesh_extras(
             values,
             chart_dir.parent,

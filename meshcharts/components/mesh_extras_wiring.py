@@ -12,23 +12,22 @@ This module has no ``COMPONENT_TYPE``: it serves ``mesh_extras.py``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from meshcharts.compose.merge import DerivedValue
+from meshcharts.charts.dashboards import (
+    ISTIO_GRAFANA_DASHBOARDS,
+    kps_grafana_dashboard_values,
+)
 from meshcharts.core.diagnostics import Diagnostic, Severity
-from meshcharts.wiring.engine import choose_provider
-
-if TYPE_CHECKING:
-    from meshcharts.core.endpoints import Endpoint
-    from meshcharts.compose.project import Composition
-    from meshcharts.wiring.engine import ClusterWiring
+from meshcharts.core.endpoints import Endpoint, choose_provider
+from meshcharts.core.model import CompositionView, DerivedValue, WiringView, dotted
 
 KIALI_SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "kiali"}}
 KIALI_INGRESS_PORTS = (20001, 9090)  # UI/API and Kiali's own metrics
 ISTIOD_PORTS = (15014, 8080)  # istiod monitoring and the debug endpoints Kiali reads
 
 
-def operator_selector(wiring: ClusterWiring) -> tuple[str, dict[str, Any]] | None:
+def operator_selector(wiring: WiringView) -> tuple[str, dict[str, Any]] | None:
     """Who selects monitors in this cluster, and with which labels per kind (None: no operator)."""
     for endpoint in wiring.providers("prometheus-operator"):
         return endpoint.source(), {"PodMonitor": endpoint.attributes.get("podMonitor"), "ServiceMonitor": endpoint.attributes.get("serviceMonitor")}
@@ -40,7 +39,7 @@ def operator_selector(wiring: ClusterWiring) -> tuple[str, dict[str, Any]] | Non
     return None
 
 
-def scrape_config_prometheus(wiring: ClusterWiring) -> Endpoint | None:
+def scrape_config_prometheus(wiring: WiringView) -> Endpoint | None:
     """An external Prometheus that is configured with scrape jobs, not monitors."""
     for endpoint in wiring.providers("prometheus"):
         if endpoint.external and (endpoint.attributes.get("monitors") or {}).get("mode") == "scrape-configs":
@@ -48,7 +47,7 @@ def scrape_config_prometheus(wiring: ClusterWiring) -> Endpoint | None:
     return None
 
 
-def derive(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+def derive(composition: CompositionView, wiring: WiringView) -> list[DerivedValue]:
     found: list[DerivedValue] = []
     found += _derive_monitors(composition, wiring)
     found += _derive_network_policies(composition, wiring)
@@ -56,7 +55,7 @@ def derive(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue
     return found
 
 
-def _derive_monitors(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+def _derive_monitors(composition: CompositionView, wiring: WiringView) -> list[DerivedValue]:
     selector = operator_selector(wiring)
     found: list[DerivedValue] = []
     if selector is not None:
@@ -82,7 +81,7 @@ def _derive_monitors(composition: Composition, wiring: ClusterWiring) -> list[De
     return found
 
 
-def _kiali_policies(composition: Composition) -> list[str]:
+def _kiali_policies(composition: CompositionView) -> list[str]:
     policies = composition.get(("networkPolicies",)) or {}
     return [
         name
@@ -92,7 +91,7 @@ def _kiali_policies(composition: Composition) -> list[str]:
     ]
 
 
-def kiali_egress_ports(wiring: ClusterWiring) -> list[int]:
+def kiali_egress_ports(wiring: WiringView) -> list[int]:
     """The Pod ports Kiali talks to: its Prometheus, Grafana and Jaeger as wired, and istiod."""
     ports: set[int] = set(ISTIOD_PORTS)
     for role, grpc in (("prometheus", None), ("grafana", None), ("tracing", False)):
@@ -102,11 +101,11 @@ def kiali_egress_ports(wiring: ClusterWiring) -> list[int]:
     return sorted(ports)
 
 
-def choose_provider_for(role: str, wiring: ClusterWiring, grpc: bool | None) -> Endpoint | None:
+def choose_provider_for(role: str, wiring: WiringView, grpc: bool | None) -> Endpoint | None:
     return choose_provider(wiring.providers(role), grpc)
 
 
-def _derive_network_policies(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+def _derive_network_policies(composition: CompositionView, wiring: WiringView) -> list[DerivedValue]:
     found: list[DerivedValue] = []
     for name in _kiali_policies(composition):
         base = ("networkPolicies", name)
@@ -124,7 +123,7 @@ def _derive_network_policies(composition: Composition, wiring: ClusterWiring) ->
     return found
 
 
-def _derive_dashboards(composition: Composition, wiring: ClusterWiring) -> list[DerivedValue]:
+def _derive_dashboards(composition: CompositionView, wiring: WiringView) -> list[DerivedValue]:
     if not composition.get(("dashboards", "items")):
         return []
     grafana = choose_provider_for("grafana", wiring, None)
@@ -140,10 +139,9 @@ def _derive_dashboards(composition: Composition, wiring: ClusterWiring) -> list[
     return found
 
 
-def grafana_com_dashboards(wiring: ClusterWiring, grafana_provider: str) -> dict[str, Any] | None:
+def grafana_com_dashboards(wiring: WiringView, grafana_provider: str) -> dict[str, Any] | None:
     """kube-prometheus-stack values for the grafana.com dashboards a mesh-extras asks for, when
     ``grafana_provider`` (a component) is the cluster's Grafana; else None."""
-    from meshcharts.charts.dashboards import ISTIO_GRAFANA_DASHBOARDS, kps_grafana_dashboard_values
 
     chosen = choose_provider_for("grafana", wiring, None)
     if chosen is None or chosen.provider != grafana_provider:
@@ -167,7 +165,7 @@ def grafana_com_dashboards(wiring: ClusterWiring, grafana_provider: str) -> dict
     return None
 
 
-def check_grafana_com(composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+def check_grafana_com(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     """grafana.com IDs need a Grafana that downloads dashboards itself (kube-prometheus-stack's)."""
     dashboards = composition.validation_values().get("dashboards") or {}
     if not dashboards.get("grafanaCom") or not dashboards.get("enabled", True):
@@ -187,13 +185,13 @@ def check_grafana_com(composition: Composition, wiring: ClusterWiring) -> list[D
     ]
 
 
-def check(composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+def check(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     """Monitors whose labels the cluster's Prometheus never selects; dashboards the Grafana cannot load."""
     found = check_grafana_com(composition, wiring)
     return found + _check_monitors(composition, wiring)
 
 
-def _check_monitors(composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+def _check_monitors(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     values = composition.validation_values()
     monitors = values.get("monitors") or {}
     selector = operator_selector(wiring)
@@ -223,8 +221,7 @@ def _check_monitors(composition: Composition, wiring: ClusterWiring) -> list[Dia
     return found
 
 
-def _problem(composition: Composition, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR, hint: str | None = None) -> Diagnostic:
-    from meshcharts.schema.checker import dotted
+def _problem(composition: CompositionView, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR, hint: str | None = None) -> Diagnostic:
 
     return Diagnostic(
         message=message,

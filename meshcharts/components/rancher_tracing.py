@@ -7,17 +7,13 @@ where Istio sends spans) and ``jaeger-collector`` (14268 HTTP, 14250 gRPC).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
 from meshcharts.core.diagnostics import Diagnostic
 from meshcharts.core.endpoints import Endpoint
+from meshcharts.core.model import Component, CompositionView, WiringView
 from meshcharts.core.versions import VersionRange
-
-if TYPE_CHECKING:
-    from meshcharts.compose.project import Composition
-    from meshcharts.load.stack import Component
-    from meshcharts.wiring.engine import ClusterWiring
 
 QUERY_PORT = 16686
 DEFAULT_BASE_PATH = "/jaeger"  # the chart's QUERY_BASE_PATH when contextPath is empty
@@ -38,7 +34,7 @@ class RancherTracingType(ComponentType):
 
 
 
-    def check_extra(self, composition: Composition, wiring: ClusterWiring) -> list[Diagnostic]:
+    def check_extra(self, composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
         """The collector listens for zipkin spans on 9411 whatever the Service says."""
         port = composition.get(("zipkin", "queryPort"))
         if port is None or int(port) == 9411:

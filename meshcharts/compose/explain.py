@@ -6,11 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from meshcharts.schema.checker import dotted
-from meshcharts.compose.merge import Branch, Leaf, Origin, PathT
-from meshcharts.core.diagnostics import ConfigError, Diagnostic
-from meshcharts.load.yamlio import EnvRef
 from meshcharts.compose.project import Composition
+from meshcharts.core.diagnostics import ConfigError, Diagnostic
+from meshcharts.core.model import Branch, EnvRef, Leaf, Origin, PathT, dotted
 from meshcharts.core.suggest import did_you_mean
 
 

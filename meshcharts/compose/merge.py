@@ -13,71 +13,20 @@ values it is given say ``null`` for that key.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any, Union
+from dataclasses import dataclass
+from typing import Any
 
 from meshcharts.core.diagnostics import Diagnostic, Location
+from meshcharts.core.model import (
+    Branch,
+    Leaf,
+    Node,
+    Origin,
+    PathT,
+    dotted,
+)
+from meshcharts.core.suggest import did_you_mean
 from meshcharts.load.yamlio import Append, EnvRef, VarRef, YList, YMap
-from meshcharts.load.stack import Cluster, Component
-
-PathT = tuple[Union[str, int], ...]
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Who set a value: the layer, the file position, and for derived values, why."""
-
-    layer: str  # "defaults" | "derived" | "values" | "env" | "cluster" | "var"
-    location: Location | None = None
-    key_location: Location | None = None
-    detail: str = ""
-
-    def describe(self) -> str:
-        """One phrase for explain: ``values/kiali.yaml:3:5 (values layer)``, ``derived from component x (...)``."""
-        if self.layer == "defaults":
-            return self.detail or "meshcharts type defaults"
-        if self.layer == "derived":
-            return self.detail or "derived by the wiring"
-        label = {"values": "values layer", "env": "env layer", "cluster": "cluster layer"}.get(self.layer, self.layer)
-        extra = f", {self.detail}" if self.detail else ""
-        return f"{self.location or '?'} ({label}{extra})"
-
-    def as_json(self) -> dict[str, Any]:
-        loc = self.location
-        return {
-            "layer": self.layer,
-            "file": loc.file if loc else None,
-            "line": loc.line if loc and loc.line else None,
-            "column": loc.column if loc and loc.column else None,
-            "detail": self.detail or None,
-        }
-
-
-@dataclass
-class Leaf:
-    value: Any
-    origin: Origin
-    overridden: list[Origin] = field(default_factory=list)
-    item_origins: list[Origin] | None = None  # lists only: where each item came from
-
-
-@dataclass
-class Branch:
-    children: dict[str, Union["Branch", Leaf]]
-    origin: Origin
-    overridden: list[Origin] = field(default_factory=list)
-
-
-Node = Union[Branch, Leaf]
-
-
-@dataclass(frozen=True)
-class DerivedValue:
-    """A value the wiring fills in because the user left it unset (layer 1, below every file)."""
-
-    path: tuple[str, ...]
-    value: Any
-    reason: str  # e.g. "derived from component monitoring (Service prom-grafana:80)"
 
 
 @dataclass
@@ -111,8 +60,9 @@ class Source:
 class Merger:
     """Merges layers onto a tree for one cluster; collects problems instead of stopping at the first."""
 
-    def __init__(self, cluster: Cluster, component: Component) -> None:
-        self.cluster = cluster
+    def __init__(self, variables: dict[str, Any], cluster: str, component: str) -> None:
+        self.variables = variables  # the cluster's vars, for !var
+        self.cluster = cluster  # names, for the diagnostics only
         self.component = component
         self.problems: list[Diagnostic] = []
 
@@ -184,26 +134,22 @@ class Merger:
         return value
 
     def _var(self, ref: VarRef, path: PathT) -> Any:
-        if ref.name in self.cluster.vars:
-            return copy.deepcopy(self.cluster.vars[ref.name])
-        from meshcharts.core.suggest import did_you_mean
-
-        known = ", ".join(sorted(self.cluster.vars)) or "none"
+        if ref.name in self.variables:
+            return copy.deepcopy(self.variables[ref.name])
+        known = ", ".join(sorted(self.variables)) or "none"
         self.problems.append(
             self._problem(
                 ref.location,
                 path,
-                f'cluster "{self.cluster.name}" has no var "{ref.name}" (its vars: {known})',
+                f'cluster "{self.cluster}" has no var "{ref.name}" (its vars: {known})',
                 "compose.unknown-var",
-                did_you_mean(ref.name, self.cluster.vars),
+                did_you_mean(ref.name, self.variables),
             )
         )
         return None
 
     def _problem(self, location: Location | None, path: PathT, message: str, rule: str, hint: str | None = None) -> Diagnostic:
-        from meshcharts.schema.checker import dotted
-
-        return Diagnostic(message=message, rule=rule, location=location, cluster=self.cluster.name, component=self.component.name, path=dotted(path), hint=hint)
+        return Diagnostic(message=message, rule=rule, location=location, cluster=self.cluster, component=self.component, path=dotted(path), hint=hint)
 
 
 def _replaced(node: Node | None) -> list[Origin]:

@@ -11,11 +11,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshcharts.compose.merge import Branch, DerivedValue, Leaf, Merger, Origin, PathT, Source, node_at, to_values, tree_from_values
+from meshcharts.components import catalog
+from meshcharts.compose.merge import (
+    Merger,
+    Source,
+    node_at,
+    to_values,
+    tree_from_values,
+)
 from meshcharts.core.diagnostics import Diagnostic, Location, MeshchartsError
+from meshcharts.core.model import (
+    Branch,
+    Cluster,
+    Component,
+    DerivedValue,
+    EnvRef,
+    Leaf,
+    Origin,
+    PathT,
+    Stack,
+)
 from meshcharts.load.layers import LayerFile, LayerIndex, index_layers
-from meshcharts.load.yamlio import EnvRef
-from meshcharts.load.stack import Cluster, Component, Stack, load_stack
+from meshcharts.load.stack import load_stack
+from meshcharts.wiring.engine import derive_cluster
 
 USER_LAYERS = ("values", "env", "cluster")
 
@@ -131,7 +149,7 @@ class Project:
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Project:
-        stack = load_stack(path)
+        stack = load_stack(path, catalog())
         return cls(stack, index_layers(stack))
 
     def pairs(self, cluster: str | None = None) -> list[tuple[str, str]]:
@@ -162,7 +180,7 @@ class Project:
             component_type.default_values(component_obj.version),
             Origin("defaults", detail=f"meshcharts defaults for {component_type.name}"),
         )
-        merger = Merger(cluster_obj, component_obj)
+        merger = Merger(cluster_obj.vars, cluster, component)
         for value in derived or []:
             tree = merger.merge(tree, _nest(value.path, value.value), Source("derived", value.reason))
         files = self.layers.for_composition(cluster, component)
@@ -184,8 +202,6 @@ class Project:
         return Composition(cluster_obj, component_obj, tree, files, problems + merger.problems, list(derived or []), broken)
 
     def _compose_cluster(self, cluster: str) -> None:
-        from meshcharts.wiring.engine import derive_cluster
-
         first_pass = {component.name: self.compose_raw(cluster, component.name) for component in self.stack.components_on(cluster)}
         derived = derive_cluster(self.stack, self.stack.clusters[cluster], first_pass)
         for name, composition in first_pass.items():

@@ -14,11 +14,16 @@ from typing import Any
 
 
 class ExitCode(enum.IntEnum):
-    """Exit codes from DESIGN.md. ``validate``: 0 valid, 1 invalid, 2 usage or config error."""
+    """Exit codes from DESIGN.md. ``validate``: 0 valid, 1 invalid, 2 usage or config error.
+
+    3 is a bug in meshcharts, never a verdict on the input, so pre-commit and CI can tell a crash
+    from a finding.
+    """
 
     OK = 0
     INVALID = 1
     USAGE = 2
+    INTERNAL = 3
 
 
 class Severity(str, enum.Enum):

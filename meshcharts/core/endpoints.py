@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+
 @dataclass(frozen=True)
 class Endpoint:
     """One port of one Service something in (or outside) the stack creates."""
@@ -144,3 +145,15 @@ def endpoint_from_url(role: str, provider: str, url: str, **extra: Any) -> Endpo
         external=True,
         **extra,
     )
+
+
+def choose_provider(providers: list[Endpoint], wants_grpc: bool | None) -> Endpoint | None:
+    """The endpoint to wire to when exactly one provider offers the role; the consumer's protocol
+    if that provider has both (Istio's Jaeger: HTTP on 80, gRPC on 16685), else HTTP."""
+    if not providers or len({e.provider for e in providers}) > 1:
+        return None  # none, or two Prometheus servers (in the stack or declared external): the user must choose
+    if wants_grpc is not None:
+        preferred = [e for e in providers if e.grpc == wants_grpc]
+        if preferred:
+            return preferred[0]
+    return next((e for e in providers if not e.grpc), providers[0])

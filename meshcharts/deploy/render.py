@@ -22,10 +22,10 @@ from typing import Any
 
 import yaml
 
+from meshcharts.checks.validate import ValidationReport, validate_project
+from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import InvalidInput
 from meshcharts.wiring.order import Release, install_order
-from meshcharts.compose.project import Composition, Project
-from meshcharts.checks.validate import ValidationReport, validate_project
 
 OUTPUT_DIR = "charts-out"
 
@@ -93,7 +93,7 @@ def _render_cluster(project: Project, cluster: str, target: Path) -> list[Render
     staging = Path(tempfile.mkdtemp(prefix=f".{cluster}.", dir=target))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the output from other readers (CI, GitOps)
     try:
-        rendered = [_render_release(project, release, staging) for release in install_order(project, cluster)]
+        rendered = [_render_release(project, release, staging) for release in install_order(project.compose_all(cluster), cluster)]
         index = {"cluster": cluster, "stack": project.stack.name, "releases": [item.as_json() for item in rendered]}
         (staging / "releases.yaml").write_text(dump_values(index), encoding="utf-8")
         _swap(staging, target / cluster)

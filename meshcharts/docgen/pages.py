@@ -18,6 +18,8 @@ from meshcharts.components import ComponentType, catalog
 from meshcharts.components.base import SchemaLine
 from meshcharts.core.diagnostics import Location
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.model import Component
+from meshcharts.core.versions import InvalidVersion, parse_chart_version
 from meshcharts.docgen.schema_doc import (
     HEADER,
     Row,
@@ -29,9 +31,8 @@ from meshcharts.docgen.schema_doc import (
     schema_page,
     schema_rows,
 )
+from meshcharts.load.stack import STACK_SCHEMA
 from meshcharts.schema.store import SCHEMA_BASE_URI, all_schemas
-from meshcharts.load.stack import STACK_SCHEMA, Component
-from meshcharts.core.versions import InvalidVersion, parse_chart_version
 
 DEFAULT_OUT = Path("docs") / "reference"
 _VERSION_IN_TEXT = re.compile(r"\b\d+\.\d+(?:\.\d+)?(?:\+up\d+\.\d+\.\d+)?\b")

@@ -13,8 +13,8 @@ from urllib.parse import urljoin
 
 from meshcharts.components import catalog
 from meshcharts.components.base import SchemaLine
-from meshcharts.schema.store import SCHEMA_BASE_URI, SCHEMA_SUFFIX, all_schemas
 from meshcharts.load.stack import STACK_SCHEMA
+from meshcharts.schema.store import SCHEMA_BASE_URI, SCHEMA_SUFFIX, all_schemas
 
 MAX_ROWS = 500  # a schema with more keys than this is listed only to LARGE_DEPTH levels
 LARGE_DEPTH = 4

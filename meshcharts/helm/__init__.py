@@ -5,7 +5,13 @@ command builder; ``client`` is the typed, sync facade the rest of meshcharts use
 """
 
 from meshcharts.helm.client import HelmClient, HelmError, LintResult, plain_values
-from meshcharts.helm.runner import HELM_ENV, HelmCommand, classify_error, find_helm, run_sync
+from meshcharts.helm.runner import (
+    HELM_ENV,
+    HelmCommand,
+    classify_error,
+    find_helm,
+    run_sync,
+)
 
 __all__ = [
     "HELM_ENV",

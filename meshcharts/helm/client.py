@@ -29,8 +29,8 @@ import semver
 from pyhelm3 import errors
 
 from meshcharts.core.diagnostics import Diagnostic, ExitCode, MeshchartsError
+from meshcharts.core.model import EnvRef
 from meshcharts.helm.runner import HelmCommand, run_sync
-from meshcharts.load.yamlio import EnvRef
 
 T = TypeVar("T")
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from meshcharts.core.diagnostics import Diagnostic, Location, MeshchartsError
-from meshcharts.load.yamlio import LoadedYAML, load_file
-from meshcharts.load.stack import Stack
+from meshcharts.core.model import Stack
 from meshcharts.core.suggest import did_you_mean
+from meshcharts.load.stack import display_path
+from meshcharts.load.yamlio import LoadedYAML, load_file
 
 VALUES_DIR = "values"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -151,7 +152,7 @@ def _add(index: LayerIndex, path: Path, layer: str, *, env: str | None = None, c
             _stray(stack, path, f'component "{component}" is not installed on cluster "{cluster}" (see its clusters: list)', "layers.component-not-on-cluster")
         )
         return
-    index.files.append(LayerFile(layer, component, path, stack.display(path), env=env, cluster=cluster))
+    index.files.append(LayerFile(layer, component, path, display_path(path), env=env, cluster=cluster))
 
 
 def _refuse_twins(index: LayerIndex) -> None:
@@ -177,4 +178,4 @@ def _has_yaml(folder: Path) -> bool:
 
 
 def _stray(stack: Stack, path: Path, message: str, rule: str, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(message=message, rule=rule, location=Location(stack.display(path)), hint=hint)
+    return Diagnostic(message=message, rule=rule, location=Location(display_path(path)), hint=hint)

@@ -7,91 +7,24 @@ component names, chart versions that parse, vars that exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from meshcharts.schema.checker import schema_diagnostics
-from meshcharts.components import ComponentType, catalog
-from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
-from meshcharts.load.yamlio import YList, YMap, load_file, to_plain
+from meshcharts.core.diagnostics import (
+    ConfigError,
+    Diagnostic,
+    Location,
+    MeshchartsError,
+)
+from meshcharts.core.model import Cluster, Component, ComponentKind, External, Stack
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
+from meshcharts.load.yamlio import YList, YMap, load_file, to_plain
+from meshcharts.schema.checker import schema_diagnostics
 
 STACK_FILE = "meshcharts.yaml"
 STACK_SCHEMA = "stack.schema.json"
-
-
-@dataclass(frozen=True)
-class Cluster:
-    name: str
-    context: str
-    kubeconfig: str | None
-    env: str | None
-    labels: dict[str, Any]
-    vars: dict[str, Any]
-    location: Location
-    crds: tuple[str, ...] = ()  # API groups installed outside the stack
-
-
-@dataclass(frozen=True)
-class Component:
-    name: str
-    type: ComponentType
-    version: str
-    namespace: str
-    release: str
-    repo: str
-    chart: str
-    clusters: tuple[str, ...]
-    needs: tuple[str, ...]
-    source: str | None
-    location: Location
-
-    def chart_ref(self, stack_root: Path) -> str:
-        """Where helm finds the chart: a local path (made absolute against the stack) or a repo name."""
-        if self.chart.startswith(("oci://", "http://", "https://")):
-            return self.chart
-        local = stack_root / self.chart
-        if self.chart.startswith((".", "/")) or self.chart.endswith(".tgz") or local.exists():
-            return str(local.resolve())
-        return self.chart
-
-
-@dataclass(frozen=True)
-class External:
-    name: str
-    provides: str
-    url: str
-    public_url: str | None
-    grpc: bool | None
-    target_port: int | None
-    monitors: dict[str, Any]
-    grafana_dashboards: dict[str, str]
-    clusters: tuple[str, ...]
-    location: Location
-
-
-@dataclass(frozen=True)
-class Stack:
-    """A loaded, checked stack file."""
-
-    name: str
-    path: Path
-    clusters: dict[str, Cluster]
-    components: dict[str, Component]
-    external: dict[str, External]
-
-    @property
-    def root(self) -> Path:
-        return self.path.parent
-
-    def display(self, path: Path) -> str:
-        """A path as errors show it: relative to the current folder when below it, else absolute."""
-        return _display(path)
-
-    def components_on(self, cluster: str) -> list[Component]:
-        return [component for component in self.components.values() if cluster in component.clusters]
 
 
 def find_stack_file(start: Path | None = None) -> Path:
@@ -111,15 +44,19 @@ def find_stack_file(start: Path | None = None) -> Path:
     )
 
 
-def load_stack(path: Path | str | None = None) -> Stack:
-    """Load and check a stack file (a path to the file or to its folder; default: search upwards)."""
+def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind]) -> Stack:
+    """Load and check a stack file (a path to the file or to its folder; None: search upwards).
+
+    ``types`` is the catalog of component types the stack may name; the caller passes it so the
+    loader does not depend on the component types (which depend on the loaded model).
+    """
     if path is None:
         stack_path = find_stack_file()
     else:
         stack_path = Path(path)
         if stack_path.is_dir():
             stack_path = stack_path / STACK_FILE
-    display = _display(stack_path)
+    display = display_path(stack_path)
     if not stack_path.exists():
         raise ConfigError(Diagnostic(message="stack file not found", rule="stack.not-found", location=Location(display)))
     try:
@@ -134,10 +71,11 @@ def load_stack(path: Path | str | None = None) -> Stack:
     problems = schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document))
     if problems:
         raise ConfigError([_scoped(problem) for problem in problems])
-    return _build(stack_path.resolve(), document)
+    return _build(stack_path.resolve(), document, types)
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """A path as errors show it: relative to the current folder when below it, else absolute."""
     absolute = path if path.is_absolute() else Path.cwd() / path
     try:
         return str(absolute.relative_to(Path.cwd()))
@@ -184,13 +122,13 @@ def _yaml_locator(document: YMap):  # type: ignore[no-untyped-def]
     return locate
 
 
-def _build(path: Path, document: YMap) -> Stack:
+def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind]) -> Stack:
     locate = _yaml_locator(document)
     problems: list[Diagnostic] = []
     clusters = {name: _cluster(name, spec, locate) for name, spec in document["clusters"].items()}
     components: dict[str, Component] = {}
     for name, spec in document["components"].items():
-        component = _component(name, spec, clusters, locate, problems)
+        component = _component(name, spec, types, clusters, locate, problems)
         if component is not None:
             components[name] = component
     for component in components.values():
@@ -229,9 +167,8 @@ def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyp
     )
 
 
-def _component(name, spec, clusters, locate, problems) -> Component | None:  # type: ignore[no-untyped-def]
+def _component(name, spec, types, clusters, locate, problems) -> Component | None:  # type: ignore[no-untyped-def]
     here = ("components", name)
-    types = catalog()
     component_type = types.get(spec["type"])
     if component_type is None:
         problems.append(

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from meshcharts.core.diagnostics import Diagnostic, InvalidInput, Location
+from meshcharts.core.model import EnvRef
 
 try:  # libyaml is in every PyYAML wheel; the pure-Python loader is only a fallback
     from yaml import CSafeLoader as _FastLoader
@@ -69,27 +70,6 @@ class VarRef:
 
     name: str
     location: Location
-
-
-@dataclass(frozen=True)
-class EnvRef:
-    """``!env NAME``: a secret taken from the environment only when a release is applied.
-
-    Its ``str`` is a placeholder, so printing, logging or writing it can never leak the value.
-    """
-
-    name: str
-    location: Location | None = None
-
-    @property
-    def placeholder(self) -> str:
-        return f"<secret from env {self.name}>"
-
-    def __str__(self) -> str:
-        return self.placeholder
-
-    def __repr__(self) -> str:
-        return f"EnvRef({self.name!r})"
 
 
 @dataclass(frozen=True)

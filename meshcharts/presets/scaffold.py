@@ -19,8 +19,8 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location
-from meshcharts.load.stack import STACK_FILE
 from meshcharts.core.suggest import did_you_mean
+from meshcharts.load.stack import STACK_FILE
 
 PRESET_SUMMARIES = {
     "rancher": "seed 000: Rancher's Kiali + CRD chart, rancher-tracing, rancher-monitoring as external Prometheus/Grafana, two clusters",

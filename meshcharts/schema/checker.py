@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, Severity
-from meshcharts.schema.store import fast_validator, load_schema
 from meshcharts.core.suggest import did_you_mean
+from meshcharts.schema.store import SCHEMA_BASE_URI, fast_validator, load_schema
 
 Path_ = tuple[str | int, ...]
 #: path, is_key -> where to point; is_key asks for the key's own position (for unknown keys)
@@ -124,8 +124,6 @@ def _allowed_keys(schema: dict[str, Any], schema_path: tuple[Any, ...]) -> list[
 
 
 def _resolve(ref: str, schema: dict[str, Any]) -> Any:
-    from meshcharts.schema.store import SCHEMA_BASE_URI
-
     document: Any = schema
     base, _, pointer = ref.partition("#")
     if base:

@@ -9,17 +9,20 @@ labels the Prometheus never selects. Each component type says what it provides a
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from meshcharts.schema.checker import dotted
-from meshcharts.compose.merge import DerivedValue
 from meshcharts.core.diagnostics import Diagnostic, Severity
-from meshcharts.core.endpoints import Endpoint, Need, ParsedAddress, endpoint_from_url, parse_address
-from meshcharts.load.stack import Cluster, Stack
-
-if TYPE_CHECKING:
-    from meshcharts.compose.project import Composition, Project
+from meshcharts.core.endpoints import (
+    Endpoint,
+    Need,
+    ParsedAddress,
+    choose_provider,
+    endpoint_from_url,
+    parse_address,
+)
+from meshcharts.core.model import Cluster, CompositionView, DerivedValue, Stack, dotted
 
 
 @dataclass
@@ -30,13 +33,13 @@ class ClusterWiring:
     cluster: Cluster
     endpoints: list[Endpoint]
     crds: dict[str, str]  # CRD group -> who provides it
-    compositions: dict[str, Composition]  # the cluster's compositions (first pass while deriving)
+    compositions: Mapping[str, CompositionView]  # the cluster's compositions (first pass while deriving)
 
     def providers(self, role: str) -> list[Endpoint]:
         return [e for e in self.endpoints if e.role == role]
 
 
-def build_wiring(stack: Stack, cluster: Cluster, compositions: dict[str, Composition]) -> ClusterWiring:
+def build_wiring(stack: Stack, cluster: Cluster, compositions: Mapping[str, CompositionView]) -> ClusterWiring:
     endpoints: list[Endpoint] = []
     crds: dict[str, str] = {group: f"cluster {cluster.name} (crds:)" for group in cluster.crds}
     for name, composition in compositions.items():
@@ -61,7 +64,7 @@ def build_wiring(stack: Stack, cluster: Cluster, compositions: dict[str, Composi
     return ClusterWiring(stack, cluster, endpoints, crds, compositions)
 
 
-def derive_cluster(stack: Stack, cluster: Cluster, compositions: dict[str, Composition]) -> dict[str, list[DerivedValue]]:
+def derive_cluster(stack: Stack, cluster: Cluster, compositions: Mapping[str, CompositionView]) -> dict[str, list[DerivedValue]]:
     """Values to fill in for every component on a cluster (layer 1: any file still overrides them)."""
     wiring = build_wiring(stack, cluster, compositions)
     derived: dict[str, list[DerivedValue]] = {}
@@ -77,19 +80,7 @@ def derive_cluster(stack: Stack, cluster: Cluster, compositions: dict[str, Compo
     return derived
 
 
-def choose_provider(providers: list[Endpoint], wants_grpc: bool | None) -> Endpoint | None:
-    """The endpoint to wire to when exactly one provider offers the role; the consumer's protocol
-    if that provider has both (Istio's Jaeger: HTTP on 80, gRPC on 16685), else HTTP."""
-    if not providers or len({e.provider for e in providers}) > 1:
-        return None  # none, or two Prometheus servers (in the stack or declared external): the user must choose
-    if wants_grpc is not None:
-        preferred = [e for e in providers if e.grpc == wants_grpc]
-        if preferred:
-            return preferred[0]
-    return next((e for e in providers if not e.grpc), providers[0])
-
-
-def _derive_need(composition: Composition, need: Need, wiring: ClusterWiring) -> list[DerivedValue]:
+def _derive_need(composition: CompositionView, need: Need, wiring: ClusterWiring) -> list[DerivedValue]:
     providers = wiring.providers(need.role)
     user_grpc = composition.get(need.grpc_path) if need.grpc_path and composition.is_user_set(need.grpc_path) else None
     if composition.is_user_set(need.path):
@@ -130,15 +121,19 @@ def _same_service(parsed: ParsedAddress, endpoint: Endpoint) -> bool:
     return parsed.service == endpoint.service and parsed.namespace in (endpoint.namespace, None)
 
 
-def check_wiring(project: Project, compositions: list[Composition]) -> list[Diagnostic]:
-    """Check every composition's needs against its cluster's providers (and each type's own checks)."""
-    by_cluster: dict[str, dict[str, Composition]] = {}
+def check_wiring(stack: Stack, compositions: Sequence[CompositionView], everything: Mapping[str, Sequence[CompositionView]]) -> list[Diagnostic]:
+    """Check every composition's needs against its cluster's providers (and each type's own checks).
+
+    ``compositions`` are the ones to judge; ``everything`` holds each of their clusters' compositions,
+    since a provider may be a component no changed file touches.
+    """
+    by_cluster: dict[str, dict[str, CompositionView]] = {}
     for composition in compositions:
         by_cluster.setdefault(composition.cluster.name, {})[composition.component.name] = composition
     found: list[Diagnostic] = []
     for cluster_name, selected in by_cluster.items():
-        everything = {c.component.name: c for c in project.compose_all(cluster_name)}
-        wiring = build_wiring(project.stack, project.stack.clusters[cluster_name], everything)
+        on_cluster = {c.component.name: c for c in everything[cluster_name]}
+        wiring = build_wiring(stack, stack.clusters[cluster_name], on_cluster)
         for composition in selected.values():
             if composition.broken:
                 continue
@@ -151,7 +146,7 @@ def check_wiring(project: Project, compositions: list[Composition]) -> list[Diag
     return found
 
 
-def _check_crds(composition: Composition, values: dict[str, Any], wiring: ClusterWiring) -> list[Diagnostic]:
+def _check_crds(composition: CompositionView, values: dict[str, Any], wiring: ClusterWiring) -> list[Diagnostic]:
     component = composition.component
     found = []
     for group, kinds in component.type.required_crds(component, values).items():
@@ -170,7 +165,7 @@ def _check_crds(composition: Composition, values: dict[str, Any], wiring: Cluste
     return found
 
 
-def _check_need(composition: Composition, need: Need, wiring: ClusterWiring) -> list[Diagnostic]:
+def _check_need(composition: CompositionView, need: Need, wiring: ClusterWiring) -> list[Diagnostic]:
     providers = wiring.providers(need.role)
     value = composition.get(need.path)
     if value is None:
@@ -204,7 +199,7 @@ def _check_need(composition: Composition, need: Need, wiring: ClusterWiring) -> 
     return _compare(composition, need, parsed, providers, wiring)
 
 
-def _compare(composition: Composition, need: Need, parsed: ParsedAddress, providers: list[Endpoint], wiring: ClusterWiring) -> list[Diagnostic]:
+def _compare(composition: CompositionView, need: Need, parsed: ParsedAddress, providers: list[Endpoint], wiring: ClusterWiring) -> list[Diagnostic]:
     same_service = [e for e in providers if _same_service(parsed, e)]
     best = choose_provider(providers, None)
     hint = f"use {need.render(best)}" if best else None
@@ -242,7 +237,7 @@ def _compare(composition: Composition, need: Need, parsed: ParsedAddress, provid
     return found
 
 
-def _check_grpc(composition: Composition, need: Need, endpoint: Endpoint, same_service: list[Endpoint]) -> list[Diagnostic]:
+def _check_grpc(composition: CompositionView, need: Need, endpoint: Endpoint, same_service: list[Endpoint]) -> list[Diagnostic]:
     assert need.grpc_path is not None
     flag = composition.get(need.grpc_path)
     uses_grpc = need.grpc_default if flag is None else bool(flag)
@@ -257,7 +252,7 @@ def _check_grpc(composition: Composition, need: Need, endpoint: Endpoint, same_s
     return [_problem(composition, need.grpc_path if flag is not None else need.path, f"{need.description}: {endpoint.service}:{endpoint.port} is a gRPC port but {where} is false", "wiring.grpc-mismatch", hint=f"set {where}: true, or use the HTTP port")]
 
 
-def _problem(composition: Composition, path: tuple[str, ...], message: str, rule: str, *, hint: str | None = None, severity: Severity = Severity.ERROR) -> Diagnostic:
+def _problem(composition: CompositionView, path: tuple[str, ...], message: str, rule: str, *, hint: str | None = None, severity: Severity = Severity.ERROR) -> Diagnostic:
     location = composition.locate(path, False) if path and composition.node(path) is not None else composition.component.location
     return Diagnostic(
         message=message,

@@ -9,10 +9,11 @@ lists under ``needs:``. Render, plan and apply all take this order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
-from meshcharts.compose.project import Composition, Project
+from meshcharts.core.model import CompositionView
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Release:
         return f"{self.cluster}/{self.name}"
 
 
-def releases_for(composition: Composition) -> list[Release]:
+def releases_for(composition: CompositionView) -> list[Release]:
     """The component's release and the prerequisite releases that go before it."""
     component = composition.component
     cluster = composition.cluster.name
@@ -48,9 +49,9 @@ def releases_for(composition: Composition) -> list[Release]:
     return found
 
 
-def install_order(project: Project, cluster: str) -> list[Release]:
-    """Every release on ``cluster``, dependencies first; stack order where nothing constrains it."""
-    compositions = {c.component.name: c for c in project.compose_all(cluster)}
+def install_order(cluster_compositions: Sequence[CompositionView], cluster: str) -> list[Release]:
+    """Every release on ``cluster`` (given its compositions), dependencies first; stack order where nothing constrains it."""
+    compositions = {c.component.name: c for c in cluster_compositions}
     after: dict[str, set[str]] = {name: set(c.component.needs) & set(compositions) for name, c in compositions.items()}
     crd_providers: dict[str, set[str]] = {}
     for name, composition in compositions.items():

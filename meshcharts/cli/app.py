@@ -1,0 +1,81 @@
+"""The CLI's frame: the command group, shared options, and the one place errors become exit codes.
+
+Each command parses its options, calls the API, and hands the result to the reporter. Errors that the
+API raises as MeshchartsError become one line per finding and the exit code DESIGN.md gives; anything
+else is a bug, reported in one line too (set MESHCHARTS_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from meshcharts.core.diagnostics import ExitCode, MeshchartsError
+from meshcharts.core.reporter import (
+    error_document,
+    print_diagnostics,
+    print_json,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OUTPUT = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+STACK = click.option("--stack", "stack_path", type=click.Path(path_type=Path), default=None, help="Stack file or its folder (default: search upwards for meshcharts.yaml).")
+
+
+def handles_errors(command: F) -> F:
+    """Turn MeshchartsError into diagnostics + exit code; never let a traceback reach the user."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        output = kwargs.get("output", "text")
+        try:
+            return command(*args, **kwargs)
+        except MeshchartsError as error:
+            if output == "json":
+                print_json(error_document(error.diagnostics))
+            else:
+                print_diagnostics(error.diagnostics)
+            sys.exit(int(error.exit_code))
+        except KeyboardInterrupt:
+            click.echo("meshcharts: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:  # `meshcharts ... | head`: the reader left, nothing to report
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(int(ExitCode.OK))
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the one place that keeps tracebacks from users
+            if os.environ.get("MESHCHARTS_DEBUG"):
+                raise
+            click.echo(f"meshcharts: internal error: {type(error).__name__}: {error} (set MESHCHARTS_DEBUG=1 for details)", err=True)
+            sys.exit(int(ExitCode.INTERNAL))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="meshcharts")
+def main() -> None:
+    """meshcharts: compose, validate, wire and deploy Kiali, Jaeger, Prometheus and Grafana for Istio on many clusters."""
+
+
+
+
+def count(number: int, noun: str) -> str:
+    """``1 error``, ``2 errors``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def shown_path(path: Path) -> str:
+    """A path relative to the current folder when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
