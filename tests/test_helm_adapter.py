@@ -20,16 +20,18 @@ import pytest
 import semver
 from pyhelm3 import errors
 
-from meshcharts.core.diagnostics import ConfigError, ExitCode
+from meshcharts.core.diagnostics import ConfigError, ExitCode, MeshchartsError
+from meshcharts.core.model import EnvRef
+from meshcharts.core.secrets import PlaceholderValues, resolve_secrets
 from meshcharts.helm import (
     HelmClient,
     HelmCommand,
     HelmError,
     find_helm,
-    plain_values,
+    parse_manifests,
     run_sync,
 )
-from meshcharts.load.yamlio import EnvRef
+from meshcharts.helm.runner import source_checkout
 from tests.helm_fixtures import helm_binary, helm_client, helm_home  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.helm
@@ -105,6 +107,7 @@ def test_find_helm_picks_newest_tools_version_by_semver(
 def test_find_helm_without_any_helm_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("MESHCHARTS_HELM", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("MESHCHARTS_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ConfigError) as info:
         find_helm(tmp_path)
     diagnostic = info.value.diagnostics[0]
@@ -128,13 +131,13 @@ def test_version_is_detected_from_the_binary(helm_client: HelmClient, helm_binar
 
 def test_version_is_detected_once(recorder: RecordingCommand) -> None:
     client = HelmClient(recorder)
-    assert client.version() == client.version() == recorder.helm_version
+    assert client.version() == client.version() == run_sync(recorder.detected_version())
     assert [argv[1:4] for argv, _ in recorder.calls] == [["version", "--template", "{{ .Version }}"]]
 
 
 def test_atomic_flag_follows_the_major_version(recorder: RecordingCommand) -> None:
-    expected = "--atomic" if recorder.helm_version.major < 4 else "--rollback-on-failure"
-    assert recorder.atomic_arg == expected
+    expected = "--atomic" if run_sync(recorder.detected_version()).major < 4 else "--rollback-on-failure"
+    assert run_sync(recorder.atomic_flag()) == expected
 
 
 # -- template -----------------------------------------------------------------------------------
@@ -282,12 +285,12 @@ def test_disable_validation_is_one_argument_and_helm_accepts_it(recorder: Record
     (argv, _), = [(a, i) for a, i in recorder.calls if a[1] == "upgrade"]
     assert argv.count("--disable-openapi-validation") == 1
     assert [arg for arg in argv if len(arg) == 1] == ["-"]  # only the stdin marker of --values
-    assert recorder.atomic_arg in argv
+    assert run_sync(recorder.atomic_flag()) in argv
     assert argv[argv.index("--kubeconfig") + 1] == str(unreachable)
 
 
 def test_helm4_only_flags_are_refused_on_helm3(recorder: RecordingCommand) -> None:
-    if recorder.helm_version.major >= 4:
+    if run_sync(recorder.detected_version()).major >= 4:
         pytest.skip("this helm has the Helm 4 flags")  # only reachable with MESHCHARTS_HELM set to Helm 4
     with pytest.raises(ConfigError) as info:
         run_sync(recorder.install_or_upgrade("demo", CHARTS / "listy", {}, force_replace=True))
@@ -322,16 +325,16 @@ def test_package_writes_an_archive_helm_can_template(helm_client: HelmClient, tm
     assert _config_map(manifests)["data"]["items"] == "from-tgz"
 
 
-def test_plain_values_uses_placeholders_and_never_prints_values() -> None:
+def test_placeholder_values_use_placeholders_and_never_print_values() -> None:
     values = {"token": EnvRef("GRAFANA_TOKEN"), "since": dt.date(2024, 1, 2), "n": [1, None]}
-    assert plain_values(values) == {"token": "<secret from env GRAFANA_TOKEN>", "since": "2024-01-02", "n": [1, None]}
+    assert PlaceholderValues.of(values).values == {"token": "<secret from env GRAFANA_TOKEN>", "since": "2024-01-02", "n": [1, None]}
 
     class Opaque:
         def __repr__(self) -> str:
             return SECRET
 
     with pytest.raises(TypeError) as info:
-        plain_values({"x": Opaque()})
+        PlaceholderValues.of({"x": Opaque()})
     assert SECRET not in str(info.value)
 
 
@@ -340,3 +343,89 @@ def test_sync_api_works_inside_a_running_event_loop(helm_client: HelmClient) -> 
         return helm_client.template("demo", CHARTS / "listy", namespace="ns", values={})
 
     assert _config_map(asyncio.run(from_async_code()))["metadata"]["name"] == "demo-values"
+
+
+# -- secrets: placeholders never reach a release, resolved secrets never leave helm's stdin -----
+
+
+def test_a_release_takes_resolved_values_only(helm_client: HelmClient) -> None:  # noqa: F811
+    with pytest.raises(TypeError, match="ResolvedValues"):
+        helm_client.install_or_upgrade("demo", CHARTS / "listy", PlaceholderValues.of({"token": EnvRef("T")}), namespace="ns")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ResolvedValues"):
+        helm_client.install_or_upgrade("demo", CHARTS / "listy", {"token": "x"}, namespace="ns")  # type: ignore[arg-type]
+
+
+def test_resolve_secrets_reads_the_environment_and_hides_the_values() -> None:
+    resolved = resolve_secrets({"auth": {"token": EnvRef("GRAFANA_TOKEN")}, "n": 1}, {"GRAFANA_TOKEN": SECRET})
+    assert resolved.values == {"auth": {"token": SECRET}, "n": 1}
+    assert resolved.secret_paths == ("auth.token",)
+    assert SECRET not in repr(resolved)
+    assert resolved.redact(f"token={SECRET} json={json.dumps(SECRET)}") == "token=<redacted> json=\"<redacted>\""
+
+
+def test_a_missing_or_empty_secret_names_the_variable_and_the_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve_secrets({"auth": {"token": EnvRef("GRAFANA_TOKEN")}}, {"GRAFANA_TOKEN": ""}, cluster="east", component="kiali")
+    (diagnostic,) = info.value.diagnostics
+    assert (diagnostic.rule, diagnostic.path, diagnostic.cluster, diagnostic.component) == ("secrets.missing-env", "auth.token", "east", "kiali")
+    assert "GRAFANA_TOKEN" in diagnostic.message
+    assert info.value.exit_code == ExitCode.USAGE
+
+
+def test_helm_output_that_echoes_a_secret_is_redacted(helm_client: HelmClient) -> None:  # noqa: F811
+    """The real helm echoes a value in a render error (the listy chart's ``fail``); none of it survives."""
+    resolved = resolve_secrets({"boom": EnvRef("BOOM")}, {"BOOM": SECRET})
+    command = ["template", "demo", CHARTS / "listy", "--values", "-"]
+    with pytest.raises(HelmError) as info:
+        helm_client._call(helm_client.command.run(command, resolved.to_json()), what="helm template demo", secrets=resolved.secrets)
+    text = str(info.value.diagnostics[0].message)
+    assert "boom requested: <redacted>" in text
+    assert SECRET not in text
+    assert SECRET.encode() not in info.value.helm_error.stderr + info.value.helm_error.stdout
+    assert SECRET not in repr(info.value.helm_error)
+
+
+# -- template output and a binary that cannot run -----------------------------------------------
+
+
+def test_template_keeps_timestamps_as_strings_and_bad_yaml_is_a_finding() -> None:
+    (document,) = parse_manifests(b"kind: ConfigMap\ndata:\n  since: 2024-01-02\n", "helm template x")
+    assert document["data"]["since"] == "2024-01-02"
+    with pytest.raises(MeshchartsError) as info:
+        parse_manifests(b"kind: ConfigMap\ndata: [unclosed\n", "helm template x")
+    assert info.value.diagnostics[0].rule == "helm.bad-output"
+    assert "line" in info.value.diagnostics[0].message
+
+
+def test_lint_with_a_binary_that_is_gone_is_one_config_error(tmp_path: Path) -> None:
+    client = HelmClient(executable=tmp_path / "helm-that-was-removed")
+    with pytest.raises(ConfigError) as info:
+        client.lint(CHARTS / "listy", {})
+    assert info.value.diagnostics[0].rule == "helm.not-found"
+    assert "helm-that-was-removed" in info.value.diagnostics[0].message
+
+
+def test_a_wheel_install_never_looks_for_tools_in_site_packages(tmp_path: Path) -> None:
+    site_packages = tmp_path / "site-packages"
+    (site_packages / "meshcharts").mkdir(parents=True)
+    assert source_checkout(site_packages) is None
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "meshcharts"\n')
+    assert source_checkout(tmp_path) == tmp_path
+
+
+def test_helm_version_env_picks_an_installed_version_exactly(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, helm_binary: Path  # noqa: F811
+) -> None:
+    monkeypatch.delenv("MESHCHARTS_HELM", raising=False)
+    monkeypatch.setenv("MESHCHARTS_CACHE", str(tmp_path / "cache"))
+    for version in ("3.10.1", "3.22.0", "4.3.1"):
+        target = tmp_path / ".tools" / "helm" / version
+        target.mkdir(parents=True)
+        (target / "helm").symlink_to(helm_binary)
+    assert find_helm(tmp_path) == tmp_path / ".tools" / "helm" / "3.22.0" / "helm"  # newest helm 3 by default
+    monkeypatch.setenv("MESHCHARTS_HELM_VERSION", "4.3.1")
+    assert find_helm(tmp_path) == tmp_path / ".tools" / "helm" / "4.3.1" / "helm"
+    monkeypatch.setenv("MESHCHARTS_HELM_VERSION", "3.99.0")
+    with pytest.raises(ConfigError) as info:
+        find_helm(tmp_path)
+    assert "helm 3.99.0 not found" in info.value.diagnostics[0].message

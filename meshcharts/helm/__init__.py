@@ -4,9 +4,10 @@
 command builder; ``client`` is the typed, sync facade the rest of meshcharts uses.
 """
 
-from meshcharts.helm.client import HelmClient, HelmError, LintResult, plain_values
+from meshcharts.helm.client import HelmClient, HelmError, LintResult, parse_manifests
 from meshcharts.helm.runner import (
     HELM_ENV,
+    HELM_VERSION_ENV,
     HelmCommand,
     classify_error,
     find_helm,
@@ -15,12 +16,13 @@ from meshcharts.helm.runner import (
 
 __all__ = [
     "HELM_ENV",
+    "HELM_VERSION_ENV",
     "HelmClient",
     "HelmCommand",
     "HelmError",
     "LintResult",
     "classify_error",
     "find_helm",
-    "plain_values",
+    "parse_manifests",
     "run_sync",
 ]

@@ -9,15 +9,18 @@ but is sync, because meshcharts is, and never goes through ``pyhelm3.client.Clie
     through :class:`~meshcharts.helm.runner.HelmCommand` directly. Never pass pyhelm3 two dicts.
 
 One client per cluster: kubeconfig and kube-context are fixed at construction, so release verbs
-(install_or_upgrade, status, get_manifest, history) slot in as thin methods over the same command.
+(install_or_upgrade, list, status, history) slot in as thin methods over the same command.
 Helm failures come out as :class:`HelmError`, a :class:`~meshcharts.core.diagnostics.MeshchartsError`
 the CLI prints like every other finding; the pyhelm3 error stays available as ``helm_error``.
+
+Secrets: dry verbs (lint, template) take :class:`~meshcharts.core.secrets.PlaceholderValues`; release
+verbs take only :class:`~meshcharts.core.secrets.ResolvedValues`, and every secret in it is redacted
+from whatever helm prints before it reaches a message, a log or the ``helm_error`` kept on the error
+(helm's render errors can echo values).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
 import re
 from collections.abc import Coroutine, Mapping
@@ -26,10 +29,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import semver
+import yaml
 from pyhelm3 import errors
 
 from meshcharts.core.diagnostics import Diagnostic, ExitCode, MeshchartsError
-from meshcharts.core.model import EnvRef
+from meshcharts.core.secrets import PlaceholderValues, ResolvedValues, redact
 from meshcharts.helm.runner import HelmCommand, run_sync
 
 T = TypeVar("T")
@@ -55,10 +59,13 @@ class HelmError(MeshchartsError):
     exit_code = ExitCode.INVALID
 
     def __init__(self, helm_error: errors.Error, *, what: str, cluster: str | None = None,
-                 component: str | None = None) -> None:
-        self.helm_error = helm_error
+                 component: str | None = None, secrets: tuple[str, ...] = ()) -> None:
         rule = next((r for cls, r in _RULES if isinstance(helm_error, cls)), "helm.command-failed")
-        detail = _helm_message(helm_error.stderr) or f"exit code {helm_error.returncode}"
+        stdout = redact(helm_error.stdout.decode(errors="replace"), secrets).encode()
+        stderr = redact(helm_error.stderr.decode(errors="replace"), secrets).encode()
+        # The same class as helm's error, but holding only redacted output: nothing keeps the clear text.
+        self.helm_error = type(helm_error)(helm_error.returncode, stdout, stderr)
+        detail = _helm_message(stderr) or f"exit code {helm_error.returncode}"
         super().__init__(
             Diagnostic(message=f"{what}: {detail}", rule=rule, cluster=cluster, component=component)
         )
@@ -105,21 +112,27 @@ def _lint_messages(stdout: bytes, stderr: bytes) -> list[str]:
     return messages
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, EnvRef):
-        # lint/template never see secrets: the placeholder stands in (DESIGN.md: never in clear).
-        return value.placeholder
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        # What helm itself makes of an unquoted YAML date: a string.
-        return value.isoformat()
-    # Name the type only: the value may be a secret.
-    raise TypeError(f"values contain a {type(value).__name__}, which helm cannot take")
+class _ManifestLoader(yaml.SafeLoader):
+    """YAML as Kubernetes reads it: timestamps stay strings (PyYAML would make them datetimes)."""
 
 
-def plain_values(values: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The values as helm will read them from stdin (JSON types only), with secrets as placeholders."""
-    result: dict[str, Any] = json.loads(json.dumps(dict(values or {}), default=_json_default))
-    return result
+_ManifestLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def parse_manifests(text: bytes, what: str) -> list[dict[str, Any]]:
+    """The objects of a multi-document manifest stream; unreadable YAML is a finding, not a crash."""
+    try:
+        documents = list(yaml.load_all(text, Loader=_ManifestLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise MeshchartsError(
+            Diagnostic(message=f"{what} printed YAML that does not parse{where}: {getattr(exc, 'problem', exc)}", rule="helm.bad-output")
+        ) from None
+    return [document for document in documents if isinstance(document, dict)]
 
 
 class HelmClient:
@@ -151,26 +164,26 @@ class HelmClient:
         )
         self.cluster = cluster
 
-    def _call(self, coro: Coroutine[Any, Any, T], what: str, component: str | None = None) -> T:
-        """Run one command synchronously; helm failures become :class:`HelmError`."""
+    def _call(self, coro: Coroutine[Any, Any, T], what: str, component: str | None = None,
+              secrets: tuple[str, ...] = ()) -> T:
+        """Run one command synchronously; helm failures become :class:`HelmError`, secrets redacted."""
         try:
             return run_sync(coro)
         except errors.Error as exc:
-            raise HelmError(exc, what=what, cluster=self.cluster, component=component) from exc
+            raise HelmError(exc, what=what, cluster=self.cluster, component=component, secrets=secrets) from None
 
     def version(self) -> semver.Version:
         """The helm binary's version, detected once per client (flags differ between Helm 3 and 4)."""
-        try:
-            return self.command.helm_version
-        except errors.Error as exc:
-            raise HelmError(exc, what=f"{self.command.executable} version", cluster=self.cluster) from exc
+        return self._call(self.command.detected_version(), what=f"{self.command.executable} version")
 
     def lint(self, chart_dir: Path, values: Mapping[str, Any] | None, *, strict: bool = True) -> LintResult:
         """``helm lint`` with the composed values on stdin; ``strict`` makes warnings fail too.
 
-        Values here hold secret placeholders only (``plain_values``), never clear secrets.
+        Secrets stand as their placeholders: lint never needs, and never sees, a clear secret.
         """
-        returncode, stdout, stderr = run_sync(self.command.lint(Path(chart_dir), plain_values(values), strict=strict))
+        returncode, stdout, stderr = self._call(
+            self.command.lint(Path(chart_dir), PlaceholderValues.of(values).values, strict=strict), what=f"helm lint {chart_dir}"
+        )
         return LintResult(ok=returncode == 0, messages=_lint_messages(stdout, stderr))
 
     def template(
@@ -184,22 +197,61 @@ class HelmClient:
         repo: str | None = None,
         include_crds: bool = False,
     ) -> list[dict[str, Any]]:
-        """The manifests ``helm template`` renders for exactly these values (no merging on our side)."""
-        rendered = self._call(
-            self.command.template(
-                release,
-                chart,
-                plain_values(values),
-                namespace=namespace,
-                version=version,
-                repo=repo,
-                include_crds=include_crds,
-            ),
-            what=f"helm template {release} {chart}",
-        )
-        return [doc for doc in rendered if isinstance(doc, dict)]
+        """The manifests ``helm template`` renders for exactly these values (no merging on our side).
+
+        Run through our own command list rather than pyhelm3's ``template``, whose lazy
+        ``yaml.load_all`` would parse outside any error handling and turn timestamps into datetimes.
+        """
+        command: list[Any] = ["template", release, chart, "--include-crds" if include_crds else "--skip-crds", "--values", "-"]
+        command += ["--namespace", namespace]
+        if repo:
+            command += ["--repo", repo]
+        if version:
+            command += ["--version", version]
+        what = f"helm template {release} {chart}"
+        stdout = self._call(self.command.run(command, PlaceholderValues.of(values).to_json()), what=what)
+        return parse_manifests(stdout, what)
 
     def package(self, chart_dir: Path, dest: Path) -> Path:
         """``helm package`` into ``dest`` (created if missing); the path of the ``.tgz`` written."""
         Path(dest).mkdir(parents=True, exist_ok=True)
         return self._call(self.command.package(Path(chart_dir), Path(dest)), what=f"helm package {chart_dir}")
+
+    def install_or_upgrade(
+        self,
+        release: str,
+        chart: Path | str,
+        values: ResolvedValues,
+        *,
+        namespace: str,
+        version: str | None = None,
+        repo: str | None = None,
+        atomic: bool = False,
+        wait: bool = False,
+        timeout: int | str | None = None,
+        component: str | None = None,
+    ) -> dict[str, Any]:
+        """``helm upgrade --install`` with the one composed values dict on stdin; helm's release JSON.
+
+        Takes :class:`ResolvedValues` only, so a placeholder can never be installed as a value, and
+        redacts its secrets from any error helm prints.
+        """
+        if not isinstance(values, ResolvedValues):
+            raise TypeError("install_or_upgrade takes ResolvedValues (resolve_secrets at apply time), never placeholders")
+        result: dict[str, Any] = self._call(
+            self.command.install_or_upgrade(
+                release, chart, values.values, namespace=namespace, version=version, repo=repo,
+                atomic=atomic, wait=wait, timeout=timeout, create_namespace=True,
+            ),
+            what=f"helm upgrade --install {release}",
+            component=component,
+            secrets=values.secrets,
+        )
+        return result
+
+    def list_releases(self) -> list[dict[str, Any]]:
+        """Every release on the cluster, in every namespace and state: one helm call per cluster."""
+        releases: list[dict[str, Any]] = self._call(
+            self.command.list(all=True, all_namespaces=True, max_releases=100000), what="helm list --all --all-namespaces"
+        )
+        return releases

@@ -44,9 +44,13 @@ T = TypeVar("T")
 #: Environment variable naming the helm binary to use; wins over everything else.
 HELM_ENV = "MESHCHARTS_HELM"
 
-#: The package source tree (``<repo>/meshcharts/helm/runner.py`` → ``<repo>``), where ``.ci/install-helm``
-#: puts ``.tools/helm/<version>/helm``.
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+#: Environment variable naming the helm version to pick among installed ones (``3.22.0``, ``4.3.1``).
+HELM_VERSION_ENV = "MESHCHARTS_HELM_VERSION"
+
+#: The package's parent folder: a source checkout's root (where ``.ci/install-helm`` links
+#: ``.tools/helm/<version>/helm``) when meshcharts runs from one, ``site-packages`` in a wheel install.
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent
+
 
 #: Flags that exist only from a given helm version on; pyhelm3 passes them through blindly and an older
 #: helm would fail with "unknown flag" after the chart was already fetched. Keyed by pyhelm3's option name.
@@ -99,11 +103,48 @@ def _is_executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def find_helm(repo_root: Path | None = None) -> Path:
-    """The helm binary to run: ``$MESHCHARTS_HELM``, else the newest ``<repo>/.tools/helm/*/helm``, else PATH.
+def source_checkout(folder: Path = PACKAGE_PARENT) -> Path | None:
+    """``folder`` when it is meshcharts' own source tree (never ``site-packages`` of a wheel install)."""
+    marker = folder / "pyproject.toml"
+    try:
+        return folder if marker.is_file() and 'name = "meshcharts"' in marker.read_text(encoding="utf-8") else None
+    except OSError:
+        return None
 
-    The repo-local copy comes before PATH so tests and CI run the helm ``.ci/install-helm`` pinned,
-    not whatever a developer has installed. Raises :class:`ConfigError` (rule ``helm.not-found``).
+
+def helm_cache_dir() -> Path:
+    """Where ``.ci/install-helm`` keeps its binaries, shared by every clone on the machine."""
+    explicit = os.environ.get("MESHCHARTS_CACHE")
+    if explicit:
+        return Path(explicit) / "helm"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "meshcharts" / "helm"
+
+
+def _installed(folder: Path, wanted: str | None) -> Path | None:
+    """``folder/<version>/helm``: exactly ``wanted``, else the newest helm 3, else the newest."""
+    if not folder.is_dir():
+        return None
+    found = sorted(((key, d / "helm") for d in folder.iterdir() if (key := _version_key(d)) is not None), reverse=True)
+    found = [(key, binary) for key, binary in found if _is_executable(binary)]
+    if wanted:
+        return next((binary for key, binary in found if str(key) == wanted.removeprefix("v")), None)
+    helm3 = [binary for key, binary in found if key.major == 3]
+    everything = helm3 or [binary for _, binary in found]
+    return everything[0] if everything else None
+
+
+def find_helm(repo_root: Path | None = None) -> Path:
+    """The helm binary to run, first found of:
+
+    1. ``$MESHCHARTS_HELM``;
+    2. in a source checkout, ``.tools/helm/<version>/helm`` (the helm the tests and CI pin);
+    3. ``helm`` on PATH;
+    4. the shared cache ``.ci/install-helm`` fills (``~/.cache/meshcharts/helm/<version>/helm``).
+
+    Among installed versions (2 and 4), ``$MESHCHARTS_HELM_VERSION`` picks one exactly; otherwise the
+    newest helm 3 wins (helm 4 changed flags and is used when asked for). Raises :class:`ConfigError`
+    (rule ``helm.not-found``).
     """
     explicit = os.environ.get(HELM_ENV)
     if explicit:
@@ -117,20 +158,25 @@ def find_helm(repo_root: Path | None = None) -> Path:
                 hint=f"point {HELM_ENV} at a helm binary, or unset it and run .ci/install-helm",
             )
         )
-    tools = (repo_root or REPO_ROOT) / ".tools" / "helm"
-    if tools.is_dir():
-        candidates = [(key, d / "helm") for d in tools.iterdir() if (key := _version_key(d)) is not None]
-        for _, binary in sorted(candidates, reverse=True):
-            if _is_executable(binary):
-                return binary
+    wanted = os.environ.get(HELM_VERSION_ENV) or None
+    checkout = repo_root or source_checkout()
+    tools = checkout / ".tools" / "helm" if checkout else None
+    local = _installed(tools, wanted) if tools else None
+    if local:
+        return local
     on_path = shutil.which("helm")
-    if on_path:
+    if on_path and not wanted:
         return Path(on_path)
+    cached = _installed(helm_cache_dir(), wanted)
+    if cached:
+        return cached
+    looked = ", ".join(str(place) for place in (tools, "PATH" if not wanted else None, helm_cache_dir()) if place)
+    version = f"helm {wanted}" if wanted else "helm"
     raise ConfigError(
         Diagnostic(
-            message=f"helm not found (looked at ${HELM_ENV}, {tools}/*/helm and PATH)",
+            message=f"{version} not found (looked at ${HELM_ENV}, {looked})",
             rule="helm.not-found",
-            hint="run .ci/install-helm, or set MESHCHARTS_HELM to a helm 3.10+ binary",
+            hint=f"run .ci/install-helm {wanted or ''}".rstrip() + ", or set MESHCHARTS_HELM to a helm 3.10+ binary",
         )
     )
 
@@ -227,14 +273,26 @@ class HelmCommand(Command):
         return env
 
     async def _execute(self, argv: list[str | bytes], input: bytes | None) -> tuple[int, bytes, bytes]:
-        """Start helm without a shell, feed ``input`` on stdin, return (exit code, stdout, stderr)."""
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self._child_env(),
-        )
+        """Start helm without a shell, feed ``input`` on stdin, return (exit code, stdout, stderr).
+
+        A binary that vanished or cannot be run is a config error (one line, exit 2), not a crash.
+        """
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self._child_env(),
+            )
+        except OSError as exc:
+            raise ConfigError(
+                Diagnostic(
+                    message=f"cannot run helm at {self._executable}: {exc.strerror or exc}",
+                    rule="helm.not-found",
+                    hint=f"run .ci/install-helm, or set {HELM_ENV} to a helm 3.10+ binary",
+                )
+            ) from None
         try:
             stdout, stderr = await proc.communicate(input)
         except asyncio.CancelledError:
@@ -279,27 +337,19 @@ class HelmCommand(Command):
                            rule="helm.version")
             ) from exc
 
-    def client_version(self) -> semver.Version:
-        """The binary's version (``helm version --template {{.Version}}``), through the no-shell path."""
-        return self._parse_version(run_sync(self.version()))
-
     async def detected_version(self) -> semver.Version:
-        """:attr:`helm_version` for async code: detects without blocking the running event loop."""
+        """The binary's version, asked once per command: every version-dependent flag choice reads this."""
         if self._helm_version is None:
             self._helm_version = self._parse_version(await self.version())
         return self._helm_version
 
-    @property
-    def helm_version(self) -> semver.Version:
-        """Detected once per command: every version-dependent flag choice reads this."""
-        if self._helm_version is None:
-            self._helm_version = self.client_version()
-        return self._helm_version
+    def client_version(self) -> semver.Version:  # type: ignore[override]
+        """Upstream's name for the same question (a shell run there); here :meth:`detected_version`."""
+        return run_sync(self.detected_version())
 
-    @property
-    def atomic_arg(self) -> str:
+    async def atomic_flag(self) -> str:
         """Helm 4 renamed ``--atomic`` to ``--rollback-on-failure``; Helm 3 knows only the former."""
-        return "--atomic" if self.helm_version.major < 4 else "--rollback-on-failure"
+        return "--atomic" if (await self.detected_version()).major < 4 else "--rollback-on-failure"
 
     # -- verbs upstream lacks or gets wrong -------------------------------------------------------
 
@@ -331,7 +381,7 @@ class HelmCommand(Command):
         try:
             return await super().install_or_upgrade(
                 release_name, chart_ref, values,
-                atomic_arg=atomic_arg or self.atomic_arg, disable_validation=False, **options,
+                atomic_arg=atomic_arg or await self.atomic_flag(), disable_validation=False, **options,
             )
         finally:
             _EXTRA_ARGS.reset(token)
