@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -282,3 +283,11 @@ def test_the_ledger_and_history_command_load_no_database_code_until_used() -> No
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_python_example_in_docs_ledger_md_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = (REPO_ROOT / "docs" / "ledger.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```python\n(.*?)```", page, re.S)
+    exec(compile(example.replace('"/srv/stacks/mesh"', repr(str(tmp_path))), "docs/ledger.md", "exec"), {})  # noqa: S102
+    assert capsys.readouterr().out == "1 kiali deployed 3\n"
+    assert (tmp_path / "meshcharts.ledger.sqlite").is_file()
