@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -67,9 +68,6 @@ def test_a_second_apply_waits_for_the_lock_then_gets_it(ledger_url: str) -> None
                 assert [h.run_id for h in waited_for] == [int(holder_run)]
                 assert waited_for[0].pid == holder.pid
             assert holder.wait(timeout=30) == 0
-        assert ledger_url  # the lock on another cluster never waited:
-        with open_ledger(ledger_url) as ledger, ledger.start_run("mesh", "/s") as run, ledger.lock("mesh", "west", run) as lock:
-            assert lock.waited < 1.0
 
 
 def test_a_second_apply_refuses_after_the_timeout_naming_the_holder(ledger_url: str) -> None:
@@ -117,7 +115,7 @@ def test_a_lock_held_by_a_killed_apply_is_taken_over(ledger_url: str) -> None:
                 assert ledger.run(int(run_id)).outcome is RunOutcome.INTERRUPTED
 
 
-def test_the_next_start_repairs_without_being_asked(tmp_path: os.PathLike[str]) -> None:
+def test_the_next_start_repairs_without_being_asked(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/repair.ledger.sqlite"
     with child(url, "crash", "mesh", "east") as (crashed, (_, run_id, _release)):
         os.kill(crashed.pid, signal.SIGKILL)

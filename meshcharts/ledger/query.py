@@ -72,10 +72,13 @@ def select_releases(
     component: str | None = None,
     stack_name: str | None = None,
     run_id: int | None = None,
+    statuses: frozenset[ReleaseStatus] | None = None,
     limit: int | None = None,
 ) -> Select[Any]:
     """Releases newest first (by id: ids grow with time within one database, clocks may not)."""
     query = _releases()
+    if statuses is not None:
+        query = query.where(releases.c.status.in_(sorted(status.value for status in statuses)))
     if cluster is not None:
         query = query.where(releases.c.cluster == cluster)
     if component is not None:
@@ -89,10 +92,7 @@ def select_releases(
 
 
 def select_last_live(stack_name: str, cluster: str, component: str) -> Select[Any]:
-    return (
-        select_releases(cluster=cluster, component=component, stack_name=stack_name, limit=1)
-        .where(releases.c.status.in_([status.value for status in LIVE_STATUSES]))
-    )
+    return select_releases(cluster=cluster, component=component, stack_name=stack_name, statuses=LIVE_STATUSES, limit=1)
 
 
 def select_runs(*, ids: list[int] | None = None, stack_name: str | None = None, limit: int | None = None) -> Select[Any]:

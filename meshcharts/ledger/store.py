@@ -14,6 +14,7 @@ step stays ``pending`` until the next open marks it ``interrupted``.
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -42,9 +43,11 @@ from meshcharts.ledger.writes import insert_release, insert_run, store_values
 
 
 def _meshcharts_version() -> str:
-    from meshcharts import __version__
-
-    return __version__
+    """The installed meshcharts' version, recorded per run so a ledger tells which tool wrote what."""
+    try:
+        return importlib.metadata.version("meshcharts")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 class Ledger:
