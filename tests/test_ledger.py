@@ -277,7 +277,7 @@ def test_git_commit_is_read_without_a_shell_and_none_outside_git(tmp_path: Path)
 
 def test_the_ledger_and_history_command_load_no_database_code_until_used() -> None:
     probe = (
-        "import sys, meshcharts, meshcharts.ledger, meshcharts.ledger.commands\n"
+        "import sys, meshcharts, meshcharts.ledger, meshcharts.cli.history\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic', 'psycopg'))\n"
         "print(heavy)\n"
     )

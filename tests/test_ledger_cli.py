@@ -12,9 +12,9 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from meshcharts.cli.history import make_history_command
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.ledger import ReleaseSpec, ReleaseStatus, hash_values, open_ledger
-from meshcharts.ledger.commands import make_history_command
 from tests.ledger_fixtures import PostgresServer, ledger_url, postgres_server  # noqa: F401  (fixtures)
 
 

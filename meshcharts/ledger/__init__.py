@@ -8,39 +8,57 @@ See docs/ledger.md for what is recorded and how locks and crash repair behave.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from meshcharts.ledger.errors import LedgerError, LockHeld
-    from meshcharts.ledger.provenance import git_commit
-    from meshcharts.ledger.records import LockHolder, ReleaseRecord, ReleaseSpec, ReleaseStatus, RunOutcome, RunRecord
-    from meshcharts.ledger.store import Ledger, RunHandle, history, open_ledger
-    from meshcharts.ledger.urls import LedgerURL, default_ledger_path, redact_url, resolve_ledger_url
-    from meshcharts.ledger.values import canonical_json, hash_values
+# Light modules (no database driver): imported as they are, typed.
+from meshcharts.ledger.errors import LedgerError, LockHeld
+from meshcharts.ledger.provenance import git_commit
+from meshcharts.ledger.records import (
+    LockHolder,
+    ReleaseRecord,
+    ReleaseSpec,
+    ReleaseStatus,
+    RunOutcome,
+    RunRecord,
+)
+from meshcharts.ledger.urls import (
+    LedgerURL,
+    default_ledger_path,
+    redact_url,
+    resolve_ledger_url,
+)
+from meshcharts.ledger.values import canonical_json, hash_values
 
+# The database side loads SQLAlchemy, Alembic and psycopg: only when first asked for (typed access:
+# ``from meshcharts.ledger.store import open_ledger``).
 _EXPORTS = {
-    "LedgerError": "errors",
-    "LockHeld": "errors",
-    "git_commit": "provenance",
-    "LockHolder": "records",
-    "ReleaseRecord": "records",
-    "ReleaseSpec": "records",
-    "ReleaseStatus": "records",
-    "RunOutcome": "records",
-    "RunRecord": "records",
     "Ledger": "store",
     "RunHandle": "store",
     "history": "store",
     "open_ledger": "store",
-    "LedgerURL": "urls",
-    "default_ledger_path": "urls",
-    "redact_url": "urls",
-    "resolve_ledger_url": "urls",
-    "canonical_json": "values",
-    "hash_values": "values",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Ledger",
+    "LedgerError",
+    "LedgerURL",
+    "LockHeld",
+    "LockHolder",
+    "ReleaseRecord",
+    "ReleaseSpec",
+    "ReleaseStatus",
+    "RunHandle",
+    "RunOutcome",
+    "RunRecord",
+    "canonical_json",
+    "default_ledger_path",
+    "git_commit",
+    "hash_values",
+    "history",
+    "open_ledger",
+    "redact_url",
+    "resolve_ledger_url",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from meshcharts.ledger.errors import LedgerError, ledger_error
+from meshcharts.ledger.errors import ledger_error
 from meshcharts.ledger.schema import VERSION_TABLE
 from meshcharts.ledger.urls import LedgerURL
 

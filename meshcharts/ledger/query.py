@@ -11,7 +11,13 @@ from typing import Any
 from sqlalchemy import Connection, Select, select, update
 
 from meshcharts.ledger.liveness import Liveness, utcnow
-from meshcharts.ledger.records import LIVE_STATUSES, ReleaseRecord, ReleaseStatus, RunOutcome, RunRecord
+from meshcharts.ledger.records import (
+    LIVE_STATUSES,
+    ReleaseRecord,
+    ReleaseStatus,
+    RunOutcome,
+    RunRecord,
+)
 from meshcharts.ledger.schema import locks, releases, runs, value_sets
 
 

@@ -1,8 +1,8 @@
 """``meshcharts history``: the ledger as a table or JSON. A thin click layer over the ledger API.
 
-The command is built by :func:`make_history_command` so the CLI decides how a stack root is found
-(``--stack`` or searching upwards); this module imports no database code until the command runs,
-so registering it costs ``meshcharts validate`` nothing.
+:func:`make_history_command` builds the command around a function that finds the stack root (the
+CLI registers it with the stack search; tests with their own folder). No database code is imported
+until the command runs, so registering it costs ``meshcharts validate`` nothing.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from meshcharts.cli.app import main
 from meshcharts.core.diagnostics import ExitCode, MeshchartsError
 from meshcharts.core.reporter import error_document, print_diagnostics, print_json
-
-if TYPE_CHECKING:
-    from meshcharts.ledger.records import ReleaseRecord, RunRecord
+from meshcharts.ledger.records import ReleaseRecord, RunRecord
+from meshcharts.load.stack import find_stack_file
 
 StackRoot = Callable[[Path | None], Path]
 """Given ``--stack`` (or None), the stack's root folder: where the default ledger file lives."""
@@ -158,3 +158,13 @@ def _duration(started: datetime, ended: datetime | None) -> str:
         return "-"
     seconds = max(0, int((ended - started).total_seconds()))
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _stack_root(stack_path: Path | None) -> Path:
+    """The folder of the stack file: ``--stack`` (file or folder) or the nearest meshcharts.yaml above."""
+    if stack_path is None:
+        return find_stack_file().parent
+    return stack_path if stack_path.is_dir() else stack_path.parent
+
+
+main.add_command(make_history_command(_stack_root))
