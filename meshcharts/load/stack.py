@@ -17,6 +17,7 @@ from meshcharts.core.diagnostics import (
     Location,
     MeshchartsError,
 )
+from meshcharts.core.fs import display_path, is_within, os_errors, refusal, resolved
 from meshcharts.core.model import Cluster, Component, ComponentKind, External, Stack
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
@@ -32,8 +33,9 @@ def find_stack_file(start: Path | None = None) -> Path:
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / STACK_FILE
-        if candidate.is_file():
-            return candidate
+        with os_errors("read", candidate):
+            if candidate.is_file():
+                return candidate
     raise ConfigError(
         Diagnostic(
             message=f"no {STACK_FILE} here or in any parent folder; run in a stack folder, pass --stack PATH, "
@@ -54,11 +56,14 @@ def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind]) -> S
         stack_path = find_stack_file()
     else:
         stack_path = Path(path)
-        if stack_path.is_dir():
-            stack_path = stack_path / STACK_FILE
+        with os_errors("read the folder", stack_path):
+            if stack_path.is_dir():
+                stack_path = stack_path / STACK_FILE
     display = display_path(stack_path)
-    if not stack_path.exists():
-        raise ConfigError(Diagnostic(message="stack file not found", rule="stack.not-found", location=Location(display)))
+    with os_errors("read", stack_path):
+        if not stack_path.exists():
+            raise ConfigError(Diagnostic(message="stack file not found", rule="stack.not-found", location=Location(display)))
+        _refuse_link_out(stack_path)
     try:
         document = load_file(stack_path, display).content
     except MeshchartsError as error:  # a broken stack file is a config error (exit 2), not invalid values
@@ -74,13 +79,17 @@ def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind]) -> S
     return _build(stack_path.resolve(), document, types)
 
 
-def display_path(path: Path) -> str:
-    """A path as errors show it: relative to the current folder when below it, else absolute."""
-    absolute = path if path.is_absolute() else Path.cwd() / path
-    try:
-        return str(absolute.relative_to(Path.cwd()))
-    except ValueError:
-        return str(absolute)
+def _refuse_link_out(stack_path: Path) -> None:
+    """A stack file linked from outside its folder would make that other place the stack: refuse it."""
+    if not stack_path.is_symlink():
+        return
+    target = resolved(stack_path)
+    if not is_within(target, resolved(stack_path.parent)):
+        raise refusal(
+            stack_path,
+            f"is a link to a file outside its folder ({target}); meshcharts reads a stack only inside its folder: copy the file in or link to a place inside",
+            "stack.outside-folder",
+        )
 
 
 def _scoped(problem: Diagnostic) -> Diagnostic:
