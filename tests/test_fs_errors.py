@@ -7,6 +7,7 @@ a file is expected fails for root too.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -87,3 +88,66 @@ def test_a_folder_where_a_values_file_is_expected(minimal_stack: StackDir) -> No
     result = minimal_stack.cli("validate")
     assert result.exit_code == 2, result.output
     _one_line(result.output, "values/clusters/east/kiali.yaml: is not a regular file")
+
+
+# --- writing: charts-out, --out, and init ---
+
+
+def test_charts_out_is_a_file(minimal_stack: StackDir) -> None:
+    minimal_stack.write("charts-out", "not a folder\n")
+    result = minimal_stack.cli("render")
+    assert result.exit_code == 2
+    _one_line(result.output, "charts-out: is a file, not a folder; move it away or pass --out DIR")
+
+
+def test_out_is_a_file_or_under_one(minimal_stack: StackDir) -> None:
+    minimal_stack.write("build", "not a folder\n")
+    before = tree(minimal_stack.root)
+    for out in ("build", "build/charts"):
+        result = minimal_stack.cli("render", "--out", out)
+        assert result.exit_code == 2, result.output
+        _one_line(result.output, "build: is a file, not a folder")
+    assert tree(minimal_stack.root) == before
+
+
+def test_charts_out_not_writable(shared_stack: StackDir) -> None:
+    (shared_stack.root / "charts-out").mkdir(mode=0o755)
+    result = run_as_nobody(shared_stack.root, "render")
+    assert result.returncode == 2, result.stderr
+    _one_line(result.stderr, "charts-out: cannot write: Permission denied; make it writable for the user running meshcharts or pass --out DIR")
+    assert list((shared_stack.root / "charts-out").iterdir()) == []
+
+
+def test_a_read_only_charts_out(minimal_stack: StackDir) -> None:
+    assert minimal_stack.cli("render").exit_code == 0
+    out = minimal_stack.root / "charts-out"
+    before = tree(out)
+    result = run_read_only(out, minimal_stack.root, "render")
+    assert result.returncode == 2, result.stderr
+    _one_line(result.stderr, "charts-out: cannot write: Read-only file system; pass --out DIR on a writable disk")
+    assert tree(out) == before
+
+
+def test_a_read_only_stack_root(minimal_stack: StackDir) -> None:
+    result = run_read_only(minimal_stack.root, minimal_stack.root, "render")
+    assert result.returncode == 2, result.stderr
+    _one_line(result.stderr, "charts-out: cannot create the folder: Read-only file system")
+    assert not (minimal_stack.root / "charts-out").exists()
+
+
+def test_a_full_disk_half_way_leaves_the_previous_output(minimal_stack: StackDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert minimal_stack.cli("render").exit_code == 0
+    out = minimal_stack.root / "charts-out"
+    before = tree(out)
+    real_write = Path.write_text
+
+    def full_disk(self: Path, *args: object, **kwargs: object) -> int:
+        if self.name == "releases.yaml":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real_write(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    result = minimal_stack.cli("render")
+    assert result.exit_code == 2
+    _one_line(result.output, "charts-out: cannot write: No space left on device; the disk is full: free some space or pass --out DIR")
+    assert tree(out) == before

@@ -8,10 +8,13 @@ the tree outside the output is byte-for-byte what it was.
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+from meshcharts.deploy import outdir
 from tests.conftest import MINIMAL_STACK, StackDir
 from tests.fs_helpers import error_lines, tree
 
@@ -40,6 +43,106 @@ def _refused(stack: StackDir, *args: str, expected: str) -> None:
     lines = error_lines(result.output)
     assert len(lines) == 1 and lines[0].startswith(expected), result.output
     assert tree(stack.root.parent) == before
+
+
+def test_charts_out_linked_outside_the_stack_is_refused(stack: StackDir) -> None:
+    (stack.root / "charts-out").symlink_to(_outside(stack), target_is_directory=True)
+    _refused(stack, expected="charts-out: is a link to")
+
+
+def test_a_cluster_folder_linked_outside_is_refused(stack: StackDir) -> None:
+    (stack.root / "charts-out").mkdir()
+    (stack.root / "charts-out" / "east").symlink_to(_outside(stack) / "east", target_is_directory=True)
+    _refused(stack, expected="charts-out/east: is a link")
+
+
+def test_a_cluster_folder_linked_inside_the_stack_is_refused_too(stack: StackDir) -> None:
+    """A link is never meshcharts' own output, wherever it leads: render neither follows nor deletes it."""
+    (stack.root / "keep").mkdir()
+    (stack.root / "charts-out").mkdir()
+    (stack.root / "charts-out" / "east").symlink_to(stack.root / "keep", target_is_directory=True)
+    _refused(stack, expected="charts-out/east: is a link")
+
+
+def test_out_through_a_parent_link_leading_outside_is_refused(stack: StackDir) -> None:
+    (stack.root / "build").symlink_to(_outside(stack), target_is_directory=True)
+    _refused(stack, "--out", "build/charts", expected="build: is a link to")
+
+
+def test_out_named_outside_the_stack_is_used_but_not_escaped(stack: StackDir, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    result = stack.cli("render", "--out", str(elsewhere), "--cluster", "west")
+    assert result.exit_code == 0, result.output
+    assert (elsewhere / "west" / "releases.yaml").is_file()
+    (elsewhere / "east").symlink_to(_outside(stack) / "east", target_is_directory=True)
+    _refused(stack, "--out", str(elsewhere), expected=f"{elsewhere / 'east'}: is a link")
+
+
+def test_a_cluster_folder_meshcharts_did_not_write_is_never_deleted(stack: StackDir) -> None:
+    stack.write("charts-out/east/notes.md", "my notes\n")
+    _refused(stack, expected="charts-out/east: exists and was not written by meshcharts render")
+
+
+def test_a_file_where_the_cluster_folder_goes_is_refused(stack: StackDir) -> None:
+    stack.write("charts-out/east", "a file\n")
+    _refused(stack, expected="charts-out/east: is a file")
+
+
+def test_rendered_folders_are_marked_and_replaced_whole(stack: StackDir) -> None:
+    assert stack.cli("render").exit_code == 0
+    marker = stack.root / "charts-out" / "east" / outdir.MARKER
+    assert marker.read_text().startswith(outdir.MARKER_TEXT)
+    stack.write("charts-out/east/stale.yaml", "left from an older render\n")
+    stack.write("charts-out/README.md", "the user's notes beside the cluster folders\n")
+    assert stack.cli("render").exit_code == 0
+    assert not (stack.root / "charts-out" / "east" / "stale.yaml").exists()
+    assert (stack.root / "charts-out" / "README.md").read_text() == "the user's notes beside the cluster folders\n"
+    assert sorted(path.name for path in (stack.root / "charts-out").iterdir()) == ["README.md", "east", "west"]
+
+
+def test_leftovers_of_a_killed_render_are_cleaned_up(stack: StackDir) -> None:
+    assert stack.cli("render").exit_code == 0
+    out = stack.root / "charts-out"
+    shutil.copytree(out / "east", out / ".east.k1ll3d0x")  # staging of a render killed before its swap
+    (out / ".west.empty0_1").mkdir()  # killed right after mkdtemp, before the marker was written
+    stack.write("charts-out/.east.n0tours0/mine.txt", "no marker: not meshcharts' folder\n")
+    os.replace(out / "west", out / ".west.old")  # killed between the two renames of a swap
+    result = stack.cli("render", "--cluster", "east")
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.iterdir()) == [".east.n0tours0", "east", "west"]
+    assert (out / "west" / "releases.yaml").is_file(), "the previous west output is put back, not lost"
+
+
+def test_an_interrupted_render_leaves_the_previous_output(stack: StackDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert stack.cli("render").exit_code == 0
+    before = tree(stack.root / "charts-out")
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("meshcharts.deploy.render.dump_values", interrupted)
+    result = stack.cli("render")
+    assert result.exit_code == 130
+    assert tree(stack.root / "charts-out") == before
+
+
+def test_a_failed_swap_rolls_back(stack: StackDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert stack.cli("render").exit_code == 0
+    before = tree(stack.root / "charts-out")
+    stack.write("values/kiali.yaml", "auth: {strategy: anonymous}\n")
+    real_replace = os.replace
+
+    def failing_replace(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        if Path(source).name.startswith(".east.") and not Path(source).name.endswith(".old"):
+            raise OSError(28, "No space left on device", str(target))
+        real_replace(source, target)
+
+    monkeypatch.setattr(outdir.os, "replace", failing_replace)
+    result = stack.cli("render")
+    assert result.exit_code == 2, result.output
+    lines = error_lines(result.output)
+    assert len(lines) == 1 and lines[0].startswith("charts-out/east: cannot replace the folder: No space left on device"), result.output
+    assert tree(stack.root / "charts-out") == before
 
 
 def test_values_files_and_layer_folders_linked_from_outside_are_refused(stack: StackDir) -> None:
