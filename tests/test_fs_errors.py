@@ -135,6 +135,28 @@ def test_a_read_only_stack_root(minimal_stack: StackDir) -> None:
     assert not (minimal_stack.root / "charts-out").exists()
 
 
+def test_init_under_a_file(stack_dir: StackDir) -> None:
+    stack_dir.write("taken", "a file\n")
+    for target in ("taken", "taken/lab"):
+        result = stack_dir.cli("init", target)
+        assert result.exit_code == 2, result.output
+        _one_line(result.output, "taken: is a file, not a folder")
+    assert (stack_dir.root / "taken").read_text() == "a file\n"
+
+
+def test_init_into_a_read_only_folder(stack_dir: StackDir) -> None:
+    result = run_read_only(stack_dir.root, stack_dir.root, "init", "lab")
+    assert result.returncode == 2, result.stderr
+    _one_line(result.stderr, "lab: cannot create the folder: Read-only file system")
+
+
+def test_init_into_a_folder_it_may_not_write(shared_dir: Path) -> None:
+    (shared_dir / "locked").mkdir(mode=0o755)
+    result = run_as_nobody(shared_dir, "init", "locked/lab")
+    assert result.returncode == 2, result.stderr
+    _one_line(result.stderr, "locked/lab: cannot create the folder: Permission denied")
+
+
 def test_a_full_disk_half_way_leaves_the_previous_output(minimal_stack: StackDir, monkeypatch: pytest.MonkeyPatch) -> None:
     assert minimal_stack.cli("render").exit_code == 0
     out = minimal_stack.root / "charts-out"

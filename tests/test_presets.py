@@ -67,7 +67,7 @@ def test_preset_with_addons_but_no_source_says_what_to_do(stack_dir: StackDir) -
 def test_init_refuses_to_overwrite_and_unknown_presets(stack_dir: StackDir) -> None:
     assert stack_dir.cli("init", "one").exit_code == 0
     again = stack_dir.cli("init", "one")
-    assert again.exit_code == 2 and "meshcharts.yaml exists already; pass --force" in again.output
+    assert again.exit_code == 2 and "one: would overwrite 6 files already there (meshcharts.yaml, " in again.output and "pass --force" in again.output
     assert stack_dir.cli("init", "one", "--force").exit_code == 0
     unknown = stack_dir.cli("init", "two", "--preset", "rancer")
     assert unknown.exit_code == 2 and 'no preset "rancer"' in unknown.output and 'did you mean "rancher"?' in unknown.output
