@@ -8,14 +8,16 @@ the tree outside the output is byte-for-byte what it was.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from meshcharts.deploy import outdir
-from tests.conftest import MINIMAL_STACK, StackDir
+from tests.conftest import MINIMAL_STACK, REPO_ROOT, StackDir
 from tests.fs_helpers import error_lines, tree
 
 
@@ -198,3 +200,65 @@ def test_dashboard_files_outside_the_stack_are_not_read(stack: StackDir) -> None
     assert "values/extras.yaml:4:19: east/extras: dashboards.items.board.file:" in result.output
     assert "is outside the stack folder" in result.output
     assert all("secret-board" not in text for text in tree(stack.root).values())
+
+
+# --- local charts: checked at validate time, recorded relative to releases.yaml ---
+
+LOCAL_CHART_STACK = """\
+name: lab
+clusters:
+  lab: {}
+components:
+  monitoring:
+    type: kube-prometheus-stack
+    version: 45.1.1
+    namespace: monitoring
+    chart: ./kube-prometheus-stack-45.1.1.tgz
+"""
+
+
+def test_a_missing_local_chart_is_an_error_at_its_line(stack_dir: StackDir) -> None:
+    stack_dir.write("meshcharts.yaml", LOCAL_CHART_STACK)
+    result = stack_dir.cli("validate")
+    assert result.exit_code == 1, result.output
+    lines = error_lines(result.output)
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("meshcharts.yaml:9:12: monitoring: chart: ./kube-prometheus-stack-45.1.1.tgz does not exist"), lines[0]
+    assert "helm pull kube-prometheus-stack --repo https://prometheus-community.github.io/helm-charts --version 45.1.1" in lines[0]
+    assert stack_dir.cli("render").exit_code == 1
+    assert not (stack_dir.root / "charts-out").exists()
+
+
+def test_a_local_chart_folder_needs_a_chart_yaml(stack_dir: StackDir) -> None:
+    stack_dir.write("meshcharts.yaml", LOCAL_CHART_STACK.replace("./kube-prometheus-stack-45.1.1.tgz", "charts/kps/"))
+    stack_dir.write("charts/kps/values.yaml", "{}\n")
+    result = stack_dir.cli("validate")
+    assert result.exit_code == 1
+    assert "meshcharts.yaml:9:12: monitoring: chart: charts/kps/ is a folder without Chart.yaml" in result.output
+
+
+def test_releases_yaml_records_the_local_chart_relative_to_itself(stack_dir: StackDir, tmp_path: Path) -> None:
+    stack_dir.write("meshcharts.yaml", LOCAL_CHART_STACK)
+    stack_dir.write("kube-prometheus-stack-45.1.1.tgz", b"\x1f\x8b placeholder archive")
+    assert stack_dir.cli("validate").exit_code == 0
+    result = stack_dir.cli("render", "-o", "json")
+    assert result.exit_code == 0, result.output
+    folder = stack_dir.root / "charts-out" / "lab"
+    recorded = yaml.safe_load((folder / "releases.yaml").read_text())["releases"][0]["chart"]
+    assert recorded == "../../kube-prometheus-stack-45.1.1.tgz"
+    assert (folder / recorded).resolve() == (stack_dir.root / "kube-prometheus-stack-45.1.1.tgz").resolve()
+    assert json.loads(result.output)["clusters"]["lab"][0]["chart"] == recorded
+    elsewhere = tmp_path / "gitops" / "out"
+    assert stack_dir.cli("render", "--out", str(elsewhere)).exit_code == 0
+    recorded = yaml.safe_load((elsewhere / "lab" / "releases.yaml").read_text())["releases"][0]["chart"]
+    assert (elsewhere / "lab" / recorded).resolve() == (stack_dir.root / "kube-prometheus-stack-45.1.1.tgz").resolve()
+
+
+def test_the_kube_prometheus_preset_says_how_to_fetch_its_chart(stack_dir: StackDir) -> None:
+    addons = REPO_ROOT / "tests" / "fixtures" / "addons" / "istio-1.99.0"
+    result = stack_dir.cli("init", "lab", "--preset", "kube-prometheus", "--addons-source", str(addons))
+    assert result.exit_code == 0, result.output
+    assert "helm pull kube-prometheus-stack --repo https://prometheus-community.github.io/helm-charts --version 45.1.1" in result.output
+    validated = StackDir(stack_dir.root / "lab").cli("validate")
+    assert validated.exit_code == 1
+    assert "meshcharts.yaml:14:12: monitoring: chart: ./kube-prometheus-stack-45.1.1.tgz does not exist" in validated.output

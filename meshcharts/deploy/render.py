@@ -27,6 +27,7 @@ from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
 from meshcharts.core.fs import is_within, os_error
 from meshcharts.deploy.outdir import ELSEWHERE, check_replaceable, clean_leftovers, locked, new_staging, output_folder, swap
+from meshcharts.load.stack import local_chart_path
 from meshcharts.wiring.order import Release, install_order
 
 
@@ -38,6 +39,7 @@ class RenderedRelease:
     secrets: tuple[str, ...]  # dotted paths of !env placeholders
     chart_dir: str | None = None  # generated chart folder, relative to the cluster folder
     chart_version: str | None = None  # the generated chart's content-derived version
+    local_chart: str | None = None  # a chart on disk, relative to the cluster folder (absolute for an --out elsewhere)
 
     def as_json(self) -> dict[str, Any]:
         release = self.release
@@ -46,7 +48,7 @@ class RenderedRelease:
             "release": release.name,
             "component": release.component,
             "namespace": release.namespace,
-            "chart": self.chart_dir or release.chart,
+            "chart": self.chart_dir or self.local_chart or release.chart,
             "repo": None if release.generated else release.repo,
             "version": self.chart_version or release.version,
             "values": self.values_file,
@@ -99,7 +101,7 @@ def _render_cluster(project: Project, cluster: str, target: Path) -> list[Render
     staging = new_staging(target, cluster)
     try:
         try:
-            rendered = [_render_release(project, release, staging) for release in install_order(project.compose_all(cluster), cluster)]
+            rendered = [_render_release(project, release, staging, target / cluster) for release in install_order(project.compose_all(cluster), cluster)]
             index = {"cluster": cluster, "stack": project.stack.name, "releases": [item.as_json() for item in rendered]}
             (staging / "releases.yaml").write_text(dump_values(index), encoding="utf-8")
         except OSError as exc:  # a full or read-only disk names the output folder; anything else, the file
@@ -114,7 +116,18 @@ def _render_cluster(project: Project, cluster: str, target: Path) -> list[Render
     return rendered
 
 
-def _render_release(project: Project, release: Release, folder: Path) -> RenderedRelease:
+def _recorded_chart(project: Project, release: Release, final: Path) -> str | None:
+    """A local chart as releases.yaml records it: relative to the cluster folder, so the output can be used
+    from where it is; absolute when the output is outside the stack (relative would read ../../..)."""
+    if release.prerequisite:
+        return None
+    path = local_chart_path(project.stack.root, project.stack.components[release.component])
+    if path is None:
+        return None
+    return os.path.relpath(path, final) if is_within(final, project.stack.root) else str(path)
+
+
+def _render_release(project: Project, release: Release, folder: Path, final: Path) -> RenderedRelease:
     composition = project.compose(release.cluster, release.component)
     values: dict[str, Any] = {} if release.prerequisite else composition.values(secrets="placeholder")
     secrets = () if release.prerequisite else tuple(path for path, _ in composition.secrets())
@@ -127,7 +140,7 @@ def _render_release(project: Project, release: Release, folder: Path) -> Rendere
         generated = composition.component.type.generate(composition, folder / release.name)
         if generated is not None:
             chart_dir, chart_version = release.name, generated
-    return RenderedRelease(release, file_name, digest, secrets, chart_dir, chart_version)
+    return RenderedRelease(release, file_name, digest, secrets, chart_dir, chart_version, _recorded_chart(project, release, final))
 
 
 def _header(composition: Composition, release: Release, secrets: tuple[str, ...]) -> str:

@@ -25,7 +25,7 @@ from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location
 from meshcharts.core.fs import display_path, is_within, os_errors, refusal, require_folder_path, resolved
 from meshcharts.core.model import Stack
 from meshcharts.core.suggest import did_you_mean
-from meshcharts.load.stack import STACK_FILE, load_stack
+from meshcharts.load.stack import STACK_FILE, load_stack, local_chart_problems
 
 PRESET_SUMMARIES = {
     "rancher": "seed 000: Rancher's Kiali + CRD chart, rancher-tracing, rancher-monitoring as external Prometheus/Grafana, two clusters",
@@ -129,7 +129,8 @@ def _stage_and_copy(source: Path, target: Path, files: list[str], addons_source:
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / relative, staging / relative)
         notes = _edit_stack_file(staging / STACK_FILE, target, addons_source)
-        _checked_stack(staging / STACK_FILE, target)
+        stack = _checked_stack(staging / STACK_FILE, target)
+        notes += [f"component {d.component}: {d.path}: {d.message}" for d in local_chart_problems(stack)]
         for relative in files:
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / relative, target / relative)
