@@ -62,6 +62,8 @@ def explain_values(project: Project, cluster: str, component: str, key_path: str
 def require_cluster(project: Project, cluster: str) -> None:
     """A usage error (exit 2) for a cluster the stack does not declare."""
     stack = project.stack
+    if not cluster:
+        raise ConfigError(Diagnostic(message=f"--cluster needs a cluster name: {', '.join(stack.clusters)}", rule="usage.empty-cluster"))
     if cluster not in stack.clusters:
         raise ConfigError(Diagnostic(message=f'no cluster "{cluster}" in stack {stack.name}', rule="usage.unknown-cluster", hint=did_you_mean(cluster, stack.clusters)))
 

@@ -155,6 +155,9 @@ def run_page(name: str, root: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
                 here = (here / shlex.split(line)[1]).resolve()
                 cwd = here if expected is None else cwd
                 continue
+            if line.startswith("helm pull "):
+                _helm_pull(line, here)
+                continue
             if not line.startswith("meshcharts "):
                 continue
             args = _arguments(line)
@@ -168,6 +171,16 @@ def run_page(name: str, root: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
                 assert code == expected, f"{name}: `{line}` (after the page's mistake) exited {code}, not {expected}:\n{output}"
                 run.mistake_outputs |= lines
     return run
+
+
+def _helm_pull(line: str, cwd: Path) -> None:
+    """`helm pull CHART --repo URL --version V [--destination DIR]` without the network: the archive
+    helm would write, as a placeholder (meshcharts checks that a local chart exists, not what is in it)."""
+    args = shlex.split(line, comments=True)[2:]
+    options = {args[i]: args[i + 1] for i in range(len(args) - 1) if args[i].startswith("--")}
+    chart = next(a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or not args[i - 1].startswith("--")))
+    assert "--repo" in options and "--version" in options, f"`{line}`: pass --repo and --version, as meshcharts prints it"
+    (cwd / options.get("--destination", ".") / f"{chart}-{options['--version']}.tgz").write_bytes(b"\x1f\x8b placeholder")
 
 
 def _init_directory(args: list[str]) -> str:

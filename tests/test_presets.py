@@ -11,6 +11,7 @@ import yaml
 
 import meshcharts
 from meshcharts.helm.client import HelmClient
+from meshcharts.load.stack import local_chart_path
 from meshcharts.presets.scaffold import PRESET_SUMMARIES, preset_names
 from tests.conftest import REPO_ROOT, StackDir
 
@@ -27,6 +28,7 @@ def test_preset_validates_and_renders_clean(preset: str, tmp_path: Path, helm_cl
     result = StackDir(tmp_path).cli("init", stack.root.name, "--preset", preset, "--addons-source", str(ADDONS))
     assert result.exit_code == 0, result.output
     assert yaml.safe_load((stack.root / "meshcharts.yaml").read_text())["name"] == f"my-{preset}"
+    _fetch_local_charts(stack.root)
     validated = stack.cli("validate", "-o", "json")
     assert validated.exit_code == 0, validated.output
     document = json.loads(validated.output)
@@ -40,6 +42,15 @@ def test_preset_validates_and_renders_clean(preset: str, tmp_path: Path, helm_cl
                 values = yaml.safe_load((folder / release["values"]).read_text())
                 lint = helm_client.lint(folder / release["chart"], values)
                 assert lint.ok, (release["release"], lint.messages)
+
+
+def _fetch_local_charts(root: Path) -> None:
+    """What `helm pull` would put where a preset expects an offline chart (a placeholder archive)."""
+    stack = meshcharts.open_project(root).stack
+    for component in stack.components.values():
+        path = local_chart_path(stack.root, component)
+        if path is not None and not path.exists():
+            path.write_bytes(b"\x1f\x8b placeholder")
 
 
 @pytest.mark.parametrize("preset", sorted(PRESET_SUMMARIES))
@@ -67,7 +78,7 @@ def test_preset_with_addons_but_no_source_says_what_to_do(stack_dir: StackDir) -
 def test_init_refuses_to_overwrite_and_unknown_presets(stack_dir: StackDir) -> None:
     assert stack_dir.cli("init", "one").exit_code == 0
     again = stack_dir.cli("init", "one")
-    assert again.exit_code == 2 and "meshcharts.yaml exists already; pass --force" in again.output
+    assert again.exit_code == 2 and "one: would overwrite 6 files already there (meshcharts.yaml, " in again.output and "pass --force" in again.output
     assert stack_dir.cli("init", "one", "--force").exit_code == 0
     unknown = stack_dir.cli("init", "two", "--preset", "rancer")
     assert unknown.exit_code == 2 and 'no preset "rancer"' in unknown.output and 'did you mean "rancher"?' in unknown.output

@@ -33,6 +33,7 @@ from meshcharts.charts.common import (
     helm_schema,
     packaged_templates,
 )
+from meshcharts.core.fs import is_within
 
 CHART_NAME = "mesh-extras"
 CONFIGMAP_LIMIT = 1024 * 1024  # bytes; the API server refuses bigger ConfigMaps
@@ -221,6 +222,9 @@ def _dashboard_files(values: dict[str, Any], base_dir: Path) -> tuple[dict[str, 
         path = Path(os.path.expanduser(item["file"]))
         if not path.is_absolute():
             path = base_dir / path
+        if not _inside(path, base_dir):  # a values file must not make render copy files from elsewhere
+            problems.append((f"{where}.file", f"{path} is outside the stack folder; meshcharts reads dashboards only inside the stack: copy the file in"))
+            continue
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -239,6 +243,14 @@ def _dashboard_files(values: dict[str, Any], base_dir: Path) -> tuple[dict[str, 
             continue
         files[f"dashboards/{name}.json"] = text if text.endswith("\n") else text + "\n"
     return files, problems
+
+
+def _inside(path: Path, base_dir: Path) -> bool:
+    """Whether ``path``, links followed, stays inside ``base_dir`` (a link loop: reading it will say so)."""
+    try:
+        return is_within(path.resolve(), base_dir.resolve())
+    except (OSError, RuntimeError):
+        return True
 
 
 def mesh_extras_spec(

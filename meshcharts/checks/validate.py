@@ -14,6 +14,7 @@ from typing import Any
 from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
 from meshcharts.core.model import KeyRule, dotted
+from meshcharts.load.stack import local_chart_problems
 from meshcharts.schema.checker import schema_diagnostics, warning
 from meshcharts.wiring.engine import check_wiring
 
@@ -63,6 +64,7 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
                 problem for problem in layer_problems if problem.location and str(Path(problem.location.file).resolve()) in wanted
             ]
     found.extend(layer_problems)
+    found.extend(local_chart_problems(project.stack, {component for _, component in pairs}))
     compositions = [project.compose(*pair) for pair in pairs]
     checked: list[Diagnostic] = []
     for composition in compositions:

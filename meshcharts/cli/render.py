@@ -21,7 +21,7 @@ def render(cluster: str | None, out_dir: Path | None, stack_path: Path | None, o
     from meshcharts.api import open_project, render_project, require_cluster
 
     project = open_project(stack_path)
-    if cluster:
+    if cluster is not None:  # --cluster '' is a mistake, not "every cluster"
         require_cluster(project, cluster)
     result = render_project(project, cluster, out_dir)
     if output == "json":

@@ -19,7 +19,7 @@ from meshcharts.compose.merge import (
     to_values,
     tree_from_values,
 )
-from meshcharts.core.diagnostics import Diagnostic, Location, MeshchartsError
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
 from meshcharts.core.model import (
     Branch,
     Cluster,
@@ -188,6 +188,8 @@ class Project:
         for layer in files:
             try:
                 loaded = self.layers.load(layer)
+            except ConfigError:  # the file system said no (unreadable, not a file): stop, exit 2
+                raise
             except MeshchartsError as error:  # reported once per file: no cluster/component context
                 problems.extend(error.diagnostics)
                 continue

@@ -85,6 +85,7 @@ class Component:
     needs: tuple[str, ...]
     source: str | None
     location: Location
+    chart_location: Location | None = None  # where chart: is set, when the stack file sets it
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ chart (mesh-extras, istio-addons), and ``releases.yaml``: the ordered list of wh
 with chart, version, namespace and a digest of the values.
 
 Nothing is written unless the whole stack validates, and each cluster's folder is built aside and
-swapped in at the end, so a failure never leaves a half-written folder behind. Re-running with the same
-inputs gives byte-identical files.
+swapped in at the end, so a failure never leaves a half-written folder behind. Render writes only
+inside its output folder and replaces only folders it wrote (:mod:`meshcharts.deploy.outdir`).
+Re-running with the same inputs gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,11 @@ import yaml
 
 from meshcharts.checks.validate import ValidationReport, validate_project
 from meshcharts.compose.project import Composition, Project
-from meshcharts.core.diagnostics import InvalidInput
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
+from meshcharts.core.fs import is_within, os_error
+from meshcharts.deploy.outdir import ELSEWHERE, check_replaceable, clean_leftovers, locked, new_staging, output_folder, swap
+from meshcharts.load.stack import local_chart_path
 from meshcharts.wiring.order import Release, install_order
-
-OUTPUT_DIR = "charts-out"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class RenderedRelease:
     secrets: tuple[str, ...]  # dotted paths of !env placeholders
     chart_dir: str | None = None  # generated chart folder, relative to the cluster folder
     chart_version: str | None = None  # the generated chart's content-derived version
+    local_chart: str | None = None  # a chart on disk, relative to the cluster folder (absolute for an --out elsewhere)
 
     def as_json(self) -> dict[str, Any]:
         release = self.release
@@ -46,7 +48,7 @@ class RenderedRelease:
             "release": release.name,
             "component": release.component,
             "namespace": release.namespace,
-            "chart": self.chart_dir or release.chart,
+            "chart": self.chart_dir or self.local_chart or release.chart,
             "repo": None if release.generated else release.repo,
             "version": self.chart_version or release.version,
             "values": self.values_file,
@@ -77,33 +79,55 @@ def dump_values(values: dict[str, Any]) -> str:
 
 def render_project(project: Project, cluster: str | None = None, output: Path | None = None) -> RenderResult:
     """Validate, then write every cluster's release values and generated charts (or raise InvalidInput)."""
+    stack = project.stack
+    if cluster is not None and cluster not in stack.clusters:
+        raise ConfigError(Diagnostic(message=f'no cluster "{cluster}" in stack {stack.name}', rule="usage.unknown-cluster"))
     report = validate_project(project)
     if not report.valid:
         raise InvalidInput(report.errors)
-    target = output or project.stack.root / OUTPUT_DIR
+    target = output_folder(stack.root, output)
     result = RenderResult(target, report=report)
-    clusters = [cluster] if cluster else list(project.stack.clusters)
-    for name in clusters:
-        result.clusters[name] = _render_cluster(project, name, target)
+    clusters = [cluster] if cluster is not None else list(stack.clusters)
+    with locked(target):
+        clean_leftovers(target)
+        for name in clusters:
+            check_replaceable(target / name)
+        for name in clusters:
+            result.clusters[name] = _render_cluster(project, name, target)
     return result
 
 
 def _render_cluster(project: Project, cluster: str, target: Path) -> list[RenderedRelease]:
-    target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{cluster}.", dir=target))
-    staging.chmod(0o755)  # mkdtemp's 0700 would hide the output from other readers (CI, GitOps)
+    staging = new_staging(target, cluster)
     try:
-        rendered = [_render_release(project, release, staging) for release in install_order(project.compose_all(cluster), cluster)]
-        index = {"cluster": cluster, "stack": project.stack.name, "releases": [item.as_json() for item in rendered]}
-        (staging / "releases.yaml").write_text(dump_values(index), encoding="utf-8")
-        _swap(staging, target / cluster)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        try:
+            rendered = [_render_release(project, release, staging, target / cluster) for release in install_order(project.compose_all(cluster), cluster)]
+            index = {"cluster": cluster, "stack": project.stack.name, "releases": [item.as_json() for item in rendered]}
+            (staging / "releases.yaml").write_text(dump_values(index), encoding="utf-8")
+        except OSError as exc:  # a full or read-only disk names the output folder; anything else, the file
+            failed = Path(os.fsdecode(exc.filename)).absolute() if exc.filename else staging
+            if is_within(failed, target):
+                raise os_error(exc, "write", target, writing=True, elsewhere=ELSEWHERE) from None
+            raise os_error(exc, "read") from None
+        swap(staging, target / cluster)
+    finally:
+        if os.path.lexists(staging):
+            shutil.rmtree(staging, ignore_errors=True)
     return rendered
 
 
-def _render_release(project: Project, release: Release, folder: Path) -> RenderedRelease:
+def _recorded_chart(project: Project, release: Release, final: Path) -> str | None:
+    """A local chart as releases.yaml records it: relative to the cluster folder, so the output can be used
+    from where it is; absolute when the output is outside the stack (relative would read ../../..)."""
+    if release.prerequisite:
+        return None
+    path = local_chart_path(project.stack.root, project.stack.components[release.component])
+    if path is None:
+        return None
+    return os.path.relpath(path, final) if is_within(final, project.stack.root) else str(path)
+
+
+def _render_release(project: Project, release: Release, folder: Path, final: Path) -> RenderedRelease:
     composition = project.compose(release.cluster, release.component)
     values: dict[str, Any] = {} if release.prerequisite else composition.values(secrets="placeholder")
     secrets = () if release.prerequisite else tuple(path for path, _ in composition.secrets())
@@ -116,7 +140,7 @@ def _render_release(project: Project, release: Release, folder: Path) -> Rendere
         generated = composition.component.type.generate(composition, folder / release.name)
         if generated is not None:
             chart_dir, chart_version = release.name, generated
-    return RenderedRelease(release, file_name, digest, secrets, chart_dir, chart_version)
+    return RenderedRelease(release, file_name, digest, secrets, chart_dir, chart_version, _recorded_chart(project, release, final))
 
 
 def _header(composition: Composition, release: Release, secrets: tuple[str, ...]) -> str:
@@ -129,15 +153,3 @@ def _header(composition: Composition, release: Release, secrets: tuple[str, ...]
     for path in secrets:
         lines.append(f"# secret: {path} is read from the environment at apply time")
     return "\n".join(lines) + "\n"
-
-
-def _swap(staging: Path, final: Path) -> None:
-    """Replace ``final`` with ``staging`` in two renames, so readers see the old or the new folder."""
-    old = final.with_name(f".{final.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(staging, final)
-    if old.exists():
-        shutil.rmtree(old)

@@ -4,17 +4,23 @@ Layers, lower first (DESIGN.md): type defaults and wired values, then ``values/<
 ``values/env/<env>/<component>.yaml``, ``values/clusters/<cluster>/<component>.yaml``. A file whose
 folder or name matches no declared cluster, env or component would be silently ignored by a naive
 tool (``values/clusters/eats/kiali.yaml``); here it is an error with a suggestion.
+
+Links are followed only while they stay inside the stack folder: a values file or layer folder that
+is a link to a place outside the stack is refused (one line, exit 2), never read, so a checkout cannot
+make meshcharts read (and render copy) files from elsewhere on the machine. So are folders that cannot
+be listed and folders where a values file is expected: file-system errors stop the command (exit 2).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshcharts.core.diagnostics import Diagnostic, Location, MeshchartsError
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
+from meshcharts.core.fs import display_path, is_within, os_errors
 from meshcharts.core.model import Stack
 from meshcharts.core.suggest import did_you_mean
-from meshcharts.load.stack import display_path
 from meshcharts.load.yamlio import LoadedYAML, load_file
 
 VALUES_DIR = "values"
@@ -45,6 +51,7 @@ class LayerIndex:
     stack: Stack
     files: list[LayerFile] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
+    refused: list[Diagnostic] = field(default_factory=list)  # file-system problems: raised, exit 2
     _cache: dict[Path, LoadedYAML | MeshchartsError] = field(default_factory=dict)
 
     def for_composition(self, cluster: str, component: str) -> list[LayerFile]:
@@ -92,11 +99,20 @@ def index_layers(stack: Stack) -> LayerIndex:
     """Find the values files of a stack and report those that fit no declared composition."""
     index = LayerIndex(stack)
     root = stack.root / VALUES_DIR
-    if not root.is_dir():
-        return index
-    for entry in sorted(root.iterdir()):
+    with os_errors("read"):  # a stat refused inside a folder that can be listed but not entered
+        if _inside(index, root) and root.is_dir():
+            _scan_values(index, root)
+    if index.refused:
+        raise ConfigError(index.refused)
+    _refuse_twins(index)
+    return index
+
+
+def _scan_values(index: LayerIndex, root: Path) -> None:
+    stack = index.stack
+    for entry in _entries(index, root):
         if entry.is_dir() and entry.suffix in YAML_SUFFIXES:
-            index.problems.append(_stray(stack, entry, "is not a regular file", "yaml.not-a-file"))
+            index.refused.append(_not_a_file(entry))
         elif entry.is_dir():
             if entry.name == "env":
                 _scan_named(index, entry, "env")
@@ -108,8 +124,40 @@ def index_layers(stack: Stack) -> LayerIndex:
                 )
         elif entry.suffix in YAML_SUFFIXES:
             _add(index, entry, "values")
-    _refuse_twins(index)
-    return index
+
+
+def _entries(index: LayerIndex, folder: Path) -> list[Path]:
+    """A folder's entries, sorted, without the links that lead out of the stack (those are refused)."""
+    with os_errors("read the folder", folder):
+        listed = sorted(folder.iterdir())
+    return [entry for entry in listed if _inside(index, entry)]
+
+
+def _inside(index: LayerIndex, entry: Path) -> bool:
+    """Whether ``entry`` may be read: not a link, or a link that resolves inside the stack folder."""
+    with os_errors("read", entry):
+        if not entry.is_symlink():
+            return True
+    try:
+        target = entry.resolve()
+    except (OSError, RuntimeError):  # a link loop: reading the file says so, in one line
+        return True
+    if is_within(target, index.stack.root):
+        return True
+    kind = "folder" if os.path.isdir(target) else "file"
+    index.refused.append(
+        Diagnostic(
+            message=f"is a link to a {kind} outside the stack folder ({target}); meshcharts reads values only inside the stack: "
+            "copy it in, or link to a place inside",
+            rule="layers.outside-stack",
+            location=Location(display_path(entry)),
+        )
+    )
+    return False
+
+
+def _not_a_file(path: Path) -> Diagnostic:
+    return Diagnostic(message="is not a regular file; a values file must be a plain YAML file", rule="yaml.not-a-file", location=Location(display_path(path)))
 
 
 def _scan_named(index: LayerIndex, folder: Path, layer: str) -> None:
@@ -120,7 +168,7 @@ def _scan_named(index: LayerIndex, folder: Path, layer: str) -> None:
     else:
         known = set(stack.clusters)
         noun = "cluster"
-    for entry in sorted(folder.iterdir()):
+    for entry in _entries(index, folder):
         if not entry.is_dir():
             if entry.suffix in YAML_SUFFIXES:
                 index.problems.append(
@@ -134,8 +182,10 @@ def _scan_named(index: LayerIndex, folder: Path, layer: str) -> None:
                     _stray(stack, entry, f'{what} "{entry.name}", so these values would be ignored', f"layers.unknown-{noun}", did_you_mean(entry.name, known))
                 )
             continue
-        for file in sorted(entry.iterdir()):
-            if file.suffix in YAML_SUFFIXES and not file.is_dir():
+        for file in _entries(index, entry):
+            if file.suffix in YAML_SUFFIXES and file.is_dir():
+                index.refused.append(_not_a_file(file))
+            elif file.suffix in YAML_SUFFIXES:
                 _add(index, file, layer, env=entry.name if layer == "env" else None, cluster=entry.name if layer == "cluster" else None)
 
 

@@ -7,6 +7,7 @@ component names, chart versions that parse, vars that exist.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from meshcharts.core.diagnostics import (
     Location,
     MeshchartsError,
 )
+from meshcharts.core.fs import display_path, is_within, os_errors, refusal, resolved
 from meshcharts.core.model import Cluster, Component, ComponentKind, External, Stack
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
@@ -32,8 +34,9 @@ def find_stack_file(start: Path | None = None) -> Path:
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / STACK_FILE
-        if candidate.is_file():
-            return candidate
+        with os_errors("read", candidate):
+            if candidate.is_file():
+                return candidate
     raise ConfigError(
         Diagnostic(
             message=f"no {STACK_FILE} here or in any parent folder; run in a stack folder, pass --stack PATH, "
@@ -54,11 +57,14 @@ def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind]) -> S
         stack_path = find_stack_file()
     else:
         stack_path = Path(path)
-        if stack_path.is_dir():
-            stack_path = stack_path / STACK_FILE
+        with os_errors("read the folder", stack_path):
+            if stack_path.is_dir():
+                stack_path = stack_path / STACK_FILE
     display = display_path(stack_path)
-    if not stack_path.exists():
-        raise ConfigError(Diagnostic(message="stack file not found", rule="stack.not-found", location=Location(display)))
+    with os_errors("read", stack_path):
+        if not stack_path.exists():
+            raise ConfigError(Diagnostic(message="stack file not found", rule="stack.not-found", location=Location(display)))
+        _refuse_link_out(stack_path)
     try:
         document = load_file(stack_path, display).content
     except MeshchartsError as error:  # a broken stack file is a config error (exit 2), not invalid values
@@ -74,13 +80,17 @@ def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind]) -> S
     return _build(stack_path.resolve(), document, types)
 
 
-def display_path(path: Path) -> str:
-    """A path as errors show it: relative to the current folder when below it, else absolute."""
-    absolute = path if path.is_absolute() else Path.cwd() / path
-    try:
-        return str(absolute.relative_to(Path.cwd()))
-    except ValueError:
-        return str(absolute)
+def _refuse_link_out(stack_path: Path) -> None:
+    """A stack file linked from outside its folder would make that other place the stack: refuse it."""
+    if not stack_path.is_symlink():
+        return
+    target = resolved(stack_path)
+    if not is_within(target, resolved(stack_path.parent)):
+        raise refusal(
+            stack_path,
+            f"is a link to a file outside its folder ({target}); meshcharts reads a stack only inside its folder: copy the file in or link to a place inside",
+            "stack.outside-folder",
+        )
 
 
 def _scoped(problem: Diagnostic) -> Diagnostic:
@@ -216,6 +226,7 @@ def _component(name, spec, types, clusters, locate, problems) -> Component | Non
         needs=tuple(spec.get("needs") or ()),
         source=spec.get("source"),
         location=locate(here, True),
+        chart_location=locate(here + ("chart",), False) if "chart" in spec else None,
     )
 
 
@@ -261,3 +272,62 @@ def _external(name, spec, clusters, locate, problems) -> External:  # type: igno
         clusters=targets,
         location=locate(("external", name), True),
     )
+
+
+LOCAL_CHART_SUFFIXES = (".tgz", ".tar.gz")
+
+
+def local_chart_path(root: Path, component: Component) -> Path | None:
+    """The file or folder the stack file's ``chart:`` names on disk, or None for a repository chart or oci://.
+
+    As helm does, a reference is a path when it exists, or starts with ``.`` or ``/`` (``~`` too,
+    expanded); an archive name (``.tgz``) is one as well, since no repository chart is called that.
+    Relative paths start at the stack folder, wherever meshcharts runs. A type's default chart name
+    (no ``chart:`` in the stack file) is always a repository chart.
+    """
+    chart = component.chart
+    if component.type.generated or component.chart_location is None or "://" in chart:
+        return None
+    path = root / Path(chart).expanduser()
+    if chart.startswith((".", "/", "~")) or chart.endswith(LOCAL_CHART_SUFFIXES) or os.path.lexists(path):
+        return path
+    return None
+
+
+def local_chart_problems(stack: Stack, components: set[str] | None = None) -> list[Diagnostic]:
+    """A local chart that is missing (or a folder with no Chart.yaml), at the ``chart:`` line, with the fetch command."""
+    found: list[Diagnostic] = []
+    for component in stack.components.values():
+        path = local_chart_path(stack.root, component)
+        if path is None or (components is not None and component.name not in components):
+            continue
+        try:
+            problem = _chart_problem(component, path, stack.root)
+        except OSError as exc:
+            problem = f"{component.chart} cannot be read: {exc.strerror or exc}"
+        if problem:
+            found.append(
+                Diagnostic(message=problem, rule="stack.local-chart", location=component.chart_location or component.location, component=component.name, path="chart")
+            )
+    return found
+
+
+def _chart_problem(component: Component, path: Path, root: Path) -> str | None:
+    chart = component.chart
+    if path.is_dir():
+        return None if (path / "Chart.yaml").is_file() else f"{chart} is a folder without Chart.yaml; point chart: at the chart's folder or its .tgz"
+    if path.is_file():
+        return None
+    if os.path.lexists(path):
+        return f"{chart} is not a file or a folder"
+    message = f"{chart} does not exist (relative to the stack folder)"
+    if not component.repo or "://" not in component.repo or component.repo.startswith("oci://"):
+        return message
+    destination = os.path.relpath(path.parent, root) if is_within(path.parent, root) else str(path.parent)
+    fetch = f"helm pull {component.type.chart} --repo {component.repo} --version {component.version}"
+    if chart.endswith(LOCAL_CHART_SUFFIXES):
+        expected = f"{component.type.chart}-{component.version}.tgz"
+        rename = "" if path.name == expected else f", then rename {expected} to {path.name}"
+        return f"{message}; fetch it, in the stack folder: {fetch} --destination {destination}{rename}"
+    rename = "" if path.name == component.type.chart else f", then rename {component.type.chart} to {path.name}"
+    return f"{message}; fetch it, in the stack folder: {fetch} --untar --untardir {destination}{rename}"

@@ -15,6 +15,7 @@ meshcharts' own tags:
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from meshcharts.core.diagnostics import Diagnostic, InvalidInput, Location
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput, Location
+from meshcharts.core.fs import os_error
 from meshcharts.core.model import EnvRef
 
 try:  # libyaml is in every PyYAML wheel; the pure-Python loader is only a fallback
@@ -96,14 +98,15 @@ def read_text(path: Path, display_name: str) -> str:
                 where,
                 "yaml.too-large",
             )
-        if not path.is_file():
-            raise _error("is not a regular file", where, "yaml.not-a-file")
+        if not path.is_file():  # a FIFO would block the read, a folder fail it: a file-system error, exit 2
+            raise ConfigError(
+                Diagnostic(message="is not a regular file; a values file must be a plain YAML file", rule="yaml.not-a-file", location=where)
+            )
         data = path.read_bytes()
-    except RuntimeError as exc:  # pathlib reports symlink loops this way on some Pythons
-        raise _error(f"cannot read: {exc}", where, "yaml.unreadable") from None
-    except OSError as exc:
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise _error(f"cannot read: {reason}", where, "yaml.unreadable") from None
+    except RuntimeError:  # pathlib reports symlink loops this way on some Pythons
+        raise os_error(OSError(errno.ELOOP, os.strerror(errno.ELOOP)), "read", display_name) from None
+    except OSError as exc:  # permission denied, a link loop ...: the machine says no, exit 2
+        raise os_error(exc, "read", display_name) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
