@@ -3,10 +3,15 @@
 Order of findings per composition: composing problems (missing vars, bad !append), the schema, then the
 version key rules. A key rule explains a key better than the schema's "unknown key", so a schema error
 at a path a key rule already reported is dropped.
+
+A line of a shared layer (``values/kiali.yaml``) takes part in every cluster's composition, so one
+mistake there is found once per cluster; :func:`fold_clusters` makes it one finding naming the clusters.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +78,52 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     # a wiring finding about an address's form says more than the schema's pattern on the same key
     found.extend(d for d in checked if not (d.rule.startswith("schema.") and (d.cluster, d.component, d.path) in explained))
     found.extend(wired)
-    return ValidationReport(found.sorted(), [composition.label for composition in compositions])
+    return ValidationReport(fold_clusters(found.sorted()), [composition.label for composition in compositions])
+
+
+CLUSTER_PLACEHOLDER = "<cluster>"
+
+
+def fold_clusters(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One finding per mistake: those at the same file:line:col with the same rule, component, key and
+    message (once each cluster's name is taken out of it) become one, placed where the first was."""
+    folded: dict[tuple[object, ...], list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        folded.setdefault(_fold_key(diagnostic), []).append(diagnostic)
+    out: list[Diagnostic] = []
+    for group in folded.values():
+        clusters = tuple(dict.fromkeys(name for d in group for name in d.all_clusters))
+        if len(group) == 1 or len(clusters) < 2:
+            out.extend(group)
+            continue
+        first = group[0]
+        message, hint = first.message, first.hint
+        if any(d.message != message or d.hint != hint for d in group):  # the messages name their cluster
+            message = _without_cluster(message, first.cluster)
+            hint = None if hint is None else _without_cluster(hint, first.cluster)
+        out.append(dataclasses.replace(first, message=message, hint=hint, clusters=clusters))
+    return out
+
+
+def _fold_key(diagnostic: Diagnostic) -> tuple[object, ...]:
+    if diagnostic.cluster is None:
+        return (id(diagnostic),)  # nothing to fold: not about a cluster
+    return (
+        diagnostic.location,
+        diagnostic.rule,
+        diagnostic.component,
+        diagnostic.path,
+        diagnostic.severity,
+        _without_cluster(diagnostic.message, diagnostic.cluster),
+        None if diagnostic.hint is None else _without_cluster(diagnostic.hint, diagnostic.cluster),
+    )
+
+
+def _without_cluster(text: str, cluster: str | None) -> str:
+    """``text`` with the cluster's name (as a word, not inside a host name) replaced by a placeholder."""
+    if not cluster:
+        return text
+    return re.sub(rf"(?<![\w.-]){re.escape(cluster)}(?![\w-])", CLUSTER_PLACEHOLDER, text)
 
 
 def check_composition(composition: Composition) -> list[Diagnostic]:
