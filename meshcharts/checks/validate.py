@@ -16,10 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collections.abc import Mapping
+from functools import lru_cache
+
+from meshcharts.components import catalog
 from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
-from meshcharts.core.model import KeyRule, dotted
+from meshcharts.core.model import KeyRule, SchemaLine, Stack, dotted
 from meshcharts.schema.checker import schema_diagnostics, warning
+from meshcharts.schema.keyindex import KeyContext
 from meshcharts.wiring.engine import check_wiring
 
 ADDRESS_FORMAT_RULES = frozenset({"wiring.bad-address", "wiring.bad-url"})
@@ -70,8 +75,9 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     found.extend(layer_problems)
     compositions = [project.compose(*pair) for pair in pairs]
     checked: list[Diagnostic] = []
+    components = _components_by_type(project.stack)
     for composition in compositions:
-        checked.extend(check_composition(composition))
+        checked.extend(check_composition(composition, components))
 
     wired = check_wiring(project.stack, compositions, {name: project.compose_all(name) for name in {c.cluster.name for c in compositions}})
     explained = {(d.cluster, d.component, d.path) for d in wired if d.rule in ADDRESS_FORMAT_RULES}
@@ -126,8 +132,9 @@ def _without_cluster(text: str, cluster: str | None) -> str:
     return re.sub(rf"(?<![\w.-]){re.escape(cluster)}(?![\w-])", CLUSTER_PLACEHOLDER, text)
 
 
-def check_composition(composition: Composition) -> list[Diagnostic]:
-    """Schema and version rules for one composition."""
+def check_composition(composition: Composition, components: Mapping[str, tuple[str, ...]] | None = None) -> list[Diagnostic]:
+    """Schema and version rules for one composition; ``components`` (type -> the stack's components of
+    that type) lets a key of another type name the component it belongs to."""
     component = composition.component
     context = {"cluster": composition.cluster.name, "component": component.name}
     found: list[Diagnostic] = list(composition.problems)
@@ -139,11 +146,28 @@ def check_composition(composition: Composition) -> list[Diagnostic]:
     values = composition.validation_values()
     rule_findings = _key_rule_findings(composition, values, component.type.rules_for(component, values))
     covered = {d.path for d in rule_findings}
-    for diagnostic in schema_diagnostics(choice.line.schema, values, composition.locate, **context):
+    key_context = dataclasses.replace(_type_context(component.type.name, choice.line), components=components or {})
+    for diagnostic in schema_diagnostics(choice.line.schema, values, composition.locate, context=key_context, **context):
         if diagnostic.path not in covered:
             found.append(diagnostic)
     found.extend(rule_findings)
     return found
+
+
+def _components_by_type(stack: Stack) -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for component in stack.components.values():
+        found[component.type.name] = found.get(component.type.name, ()) + (component.name,)
+    return found
+
+
+@lru_cache(maxsize=None)
+def _type_context(type_name: str, line: SchemaLine) -> KeyContext:
+    """The part of a KeyContext that depends only on the type and its schema line: its other lines, the other types."""
+    own = catalog().get(type_name)
+    siblings = tuple((other.schema, other.label) for other in (own.schema_lines if own else ()) if other.schema != line.schema)
+    others = tuple((name, tuple(other.schema for other in kind.schema_lines)) for name, kind in catalog().items() if name != type_name)
+    return KeyContext(type_name, line.label, siblings, others)
 
 
 def _key_rule_findings(composition: Composition, values: dict[str, Any], rules: list[KeyRule]) -> list[Diagnostic]:
