@@ -57,6 +57,11 @@ def test_a_key_misplaced_one_level_too_high_names_the_nearest_home(stack_dir: St
     assert "did you mean prometheus.prometheusSpec?" in str(findings[0]["message"])
 
 
+def test_a_key_typed_twice_is_not_sent_to_its_own_parent(stack_dir: StackDir) -> None:
+    findings = _findings(stack_dir, {"monitoring": "prometheus:\n  prometheusSpec:\n    prometheusSpec: {retention: 30d}\n"})
+    assert [(f["rule"], f["message"]) for f in findings] == [("schema.unknown-key", 'unknown key "prometheusSpec"')]
+
+
 def test_a_key_of_the_other_kiali_line_says_which_line_has_it(stack_dir: StackDir) -> None:
     findings = _findings(stack_dir, {"kiali": "api:\n  namespaces:\n    exclude: [kube-system]\n"}, kiali="2.29.0")
     assert [(f["line"], f["rule"], f["path"]) for f in findings] == [(1, "schema.key-of-other-version", "api")]

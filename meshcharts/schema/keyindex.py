@@ -115,7 +115,8 @@ def place_unknown_key(schema: str, key_path: Sequence[str | int], allowed: Seque
     concrete = tuple(ANY_ITEM if isinstance(part, int) else str(part) for part in key_path)
     key, parent = concrete[-1], concrete[:-1]
     generic = generic_keys().get(key, 0) >= GENERIC
-    homes = [path for path in schema_index(schema).by_key.get(key, ()) if not _matches(path, concrete)]
+    # not the key's own path, nor one of its ancestors (prometheusSpec typed twice is no home for itself)
+    homes = [path for path in schema_index(schema).by_key.get(key, ()) if not _matches(path, concrete[: len(path)])]
     below = [path for path in homes if len(path) > len(concrete) and _matches(path[: len(parent)], parent)]
     nearest = [path for path in below if len(path) == min(map(len, below))] if below else []
     if nearest and len(nearest) <= (1 if generic else MAX_PLACES) and (parent or not generic):
