@@ -191,10 +191,11 @@ def _article(word: str) -> str:
 
 
 def _matches(pattern: Pattern, concrete: Pattern) -> bool:
-    return len(pattern) == len(concrete) and all(p == c or (p == ANY_KEY and c != ANY_ITEM) for p, c in zip(pattern, concrete))
+    return len(pattern) == len(concrete) and _common(pattern, concrete) == len(pattern)
 
 
 def _common(pattern: Pattern, concrete: Pattern) -> int:
+    """How many leading parts of ``concrete`` the pattern matches (``*`` matches a key, not a list item)."""
     count = 0
     for p, c in zip(pattern, concrete):
         if not (p == c or (p == ANY_KEY and c != ANY_ITEM)):
