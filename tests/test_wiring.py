@@ -195,14 +195,14 @@ def test_seed_000_jaeger_context_path_is_reported(minimal_stack: StackDir) -> No
     minimal_stack.write("values/tracing.yaml", 'jaeger:\n  contextPath: "/jaeger"\n')
     result = minimal_stack.cli("validate")
     assert result.exit_code == 1
-    assert "values/tracing.yaml:2:3: east/tracing: jaeger.contextPath: rancher-tracing reads the top-level contextPath" in result.output
+    assert "values/tracing.yaml:2:3: east, west/tracing: jaeger.contextPath: rancher-tracing reads the top-level contextPath" in result.output
     assert "(use contextPath)" in result.output
 
 
 def test_zipkin_port_other_than_9411_is_an_error(minimal_stack: StackDir) -> None:
     minimal_stack.write("values/tracing.yaml", "zipkin:\n  queryPort: 9412\n")
     result = minimal_stack.cli("validate")
-    assert "values/tracing.yaml:2:14: east/tracing: zipkin.queryPort: the Jaeger container receives zipkin spans on 9411 only" in result.output
+    assert "values/tracing.yaml:2:14: east, west/tracing: zipkin.queryPort: the Jaeger container receives zipkin spans on 9411 only" in result.output
 
 
 def test_long_fullname_override_warns(stack_dir: StackDir) -> None:

@@ -3,19 +3,29 @@
 Order of findings per composition: composing problems (missing vars, bad !append), the schema, then the
 version key rules. A key rule explains a key better than the schema's "unknown key", so a schema error
 at a path a key rule already reported is dropped.
+
+A line of a shared layer (``values/kiali.yaml``) takes part in every cluster's composition, so one
+mistake there is found once per cluster; :func:`fold_clusters` makes it one finding naming the clusters.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collections.abc import Mapping
+from functools import lru_cache
+
+from meshcharts.components import catalog
 from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
-from meshcharts.core.model import KeyRule, dotted
+from meshcharts.core.model import KeyRule, SchemaLine, Stack, dotted
 from meshcharts.load.stack import local_chart_problems
 from meshcharts.schema.checker import schema_diagnostics, warning
+from meshcharts.schema.keyindex import KeyContext
 from meshcharts.wiring.engine import check_wiring
 
 ADDRESS_FORMAT_RULES = frozenset({"wiring.bad-address", "wiring.bad-url"})
@@ -67,19 +77,66 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     found.extend(local_chart_problems(project.stack, {component for _, component in pairs}))
     compositions = [project.compose(*pair) for pair in pairs]
     checked: list[Diagnostic] = []
+    components = _components_by_type(project.stack)
     for composition in compositions:
-        checked.extend(check_composition(composition))
+        checked.extend(check_composition(composition, components))
 
     wired = check_wiring(project.stack, compositions, {name: project.compose_all(name) for name in {c.cluster.name for c in compositions}})
     explained = {(d.cluster, d.component, d.path) for d in wired if d.rule in ADDRESS_FORMAT_RULES}
     # a wiring finding about an address's form says more than the schema's pattern on the same key
     found.extend(d for d in checked if not (d.rule.startswith("schema.") and (d.cluster, d.component, d.path) in explained))
     found.extend(wired)
-    return ValidationReport(found.sorted(), [composition.label for composition in compositions])
+    return ValidationReport(fold_clusters(found.sorted()), [composition.label for composition in compositions])
 
 
-def check_composition(composition: Composition) -> list[Diagnostic]:
-    """Schema and version rules for one composition."""
+CLUSTER_PLACEHOLDER = "<cluster>"
+
+
+def fold_clusters(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One finding per mistake: those at the same file:line:col with the same rule, component, key and
+    message (once each cluster's name is taken out of it) become one, placed where the first was."""
+    folded: dict[tuple[object, ...], list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        folded.setdefault(_fold_key(diagnostic), []).append(diagnostic)
+    out: list[Diagnostic] = []
+    for group in folded.values():
+        clusters = tuple(dict.fromkeys(name for d in group for name in d.all_clusters))
+        if len(group) == 1 or len(clusters) < 2:
+            out.extend(group)
+            continue
+        first = group[0]
+        message, hint = first.message, first.hint
+        if any(d.message != message or d.hint != hint for d in group):  # the messages name their cluster
+            message = _without_cluster(message, first.cluster)
+            hint = None if hint is None else _without_cluster(hint, first.cluster)
+        out.append(dataclasses.replace(first, message=message, hint=hint, clusters=clusters))
+    return out
+
+
+def _fold_key(diagnostic: Diagnostic) -> tuple[object, ...]:
+    if diagnostic.cluster is None:
+        return (id(diagnostic),)  # nothing to fold: not about a cluster
+    return (
+        diagnostic.location,
+        diagnostic.rule,
+        diagnostic.component,
+        diagnostic.path,
+        diagnostic.severity,
+        _without_cluster(diagnostic.message, diagnostic.cluster),
+        None if diagnostic.hint is None else _without_cluster(diagnostic.hint, diagnostic.cluster),
+    )
+
+
+def _without_cluster(text: str, cluster: str | None) -> str:
+    """``text`` with the cluster's name (as a word, not inside a host name) replaced by a placeholder."""
+    if not cluster:
+        return text
+    return re.sub(rf"(?<![\w.-]){re.escape(cluster)}(?![\w-])", CLUSTER_PLACEHOLDER, text)
+
+
+def check_composition(composition: Composition, components: Mapping[str, tuple[str, ...]] | None = None) -> list[Diagnostic]:
+    """Schema and version rules for one composition; ``components`` (type -> the stack's components of
+    that type) lets a key of another type name the component it belongs to."""
     component = composition.component
     context = {"cluster": composition.cluster.name, "component": component.name}
     found: list[Diagnostic] = list(composition.problems)
@@ -91,11 +148,28 @@ def check_composition(composition: Composition) -> list[Diagnostic]:
     values = composition.validation_values()
     rule_findings = _key_rule_findings(composition, values, component.type.rules_for(component, values))
     covered = {d.path for d in rule_findings}
-    for diagnostic in schema_diagnostics(choice.line.schema, values, composition.locate, **context):
+    key_context = dataclasses.replace(_type_context(component.type.name, choice.line), components=components or {})
+    for diagnostic in schema_diagnostics(choice.line.schema, values, composition.locate, context=key_context, **context):
         if diagnostic.path not in covered:
             found.append(diagnostic)
     found.extend(rule_findings)
     return found
+
+
+def _components_by_type(stack: Stack) -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for component in stack.components.values():
+        found[component.type.name] = found.get(component.type.name, ()) + (component.name,)
+    return found
+
+
+@lru_cache(maxsize=None)
+def _type_context(type_name: str, line: SchemaLine) -> KeyContext:
+    """The part of a KeyContext that depends only on the type and its schema line: its other lines, the other types."""
+    own = catalog().get(type_name)
+    siblings = tuple((other.schema, other.label) for other in (own.schema_lines if own else ()) if other.schema != line.schema)
+    others = tuple((name, tuple(other.schema for other in kind.schema_lines)) for name, kind in catalog().items() if name != type_name)
+    return KeyContext(type_name, line.label, siblings, others)
 
 
 def _key_rule_findings(composition: Composition, values: dict[str, Any], rules: list[KeyRule]) -> list[Diagnostic]:

@@ -5,6 +5,8 @@ characters (release ``prometheus`` gives ``prometheus-kube-prometheus``), then `
 is ``<release>-grafana`` on port 80 (the Pod listens on 3000). With the default
 ``serviceMonitorSelectorNilUsesHelmValues: true`` Prometheus only picks up monitors labelled
 ``release: <release>``, which is why Istio's own monitors are never scraped ("Kiali shows no traffic").
+Grafana's dashboard sidecar loads ConfigMaps labelled ``grafana_dashboard: "1"`` from Grafana's own
+namespace; since 45.12.0 the chart sets ``searchNamespace: ALL`` (prometheus-community/helm-charts#2927).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from meshcharts.components.base import ComponentType, SchemaLine
 from meshcharts.components.mesh_extras_wiring import grafana_com_dashboards
 from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint
+from meshcharts.core.grafana_sidecar import DashboardSidecar, dashboard_sidecar
 from meshcharts.core.model import Component, CompositionView, DerivedValue, WiringView
 from meshcharts.core.versions import VersionRange
 
 CHART_NAME = "kube-prometheus-stack"
+SEARCH_ALL_SINCE = VersionRange("45.12.0", None)  # grafana.sidecar.dashboards.searchNamespace: ALL by default
 
 
 def fullname(release: str, values: dict[str, Any]) -> str:
@@ -36,6 +40,20 @@ def grafana_service(release: str, values: dict[str, Any]) -> str:
     if grafana.get("fullnameOverride"):
         return str(grafana["fullnameOverride"])[:63].rstrip("-")
     return (release if "grafana" in release else f"{release}-grafana")[:63].rstrip("-")
+
+
+def grafana_sidecar(component: Component, dashboards: dict[str, Any], namespace: str) -> DashboardSidecar | None:
+    """The dashboard sidecar this chart version runs with these values (None: switched off)."""
+    if not dashboards.get("enabled", True):
+        return None
+    default_search = "ALL" if component.version in SEARCH_ALL_SINCE else None
+    return dashboard_sidecar(
+        dashboards.get("label"),
+        dashboards.get("labelValue", "1"),
+        dashboards.get("searchNamespace", default_search),
+        namespace,
+        f"component {component.name}",
+    )
 
 
 def monitor_selector(spec: dict[str, Any], kind: str, release: str) -> dict[str, str] | None:
@@ -86,18 +104,19 @@ class KubePrometheusStackType(ComponentType):
         if grafana.get("enabled", True):
             service = grafana.get("service") or {}
             dashboards = ((grafana.get("sidecar") or {}).get("dashboards") or {})
+            grafana_namespace = grafana.get("namespaceOverride") or namespace
+            sidecar = grafana_sidecar(component, dashboards, grafana_namespace)
             found.append(
                 Endpoint(
                     "grafana",
                     component.name,
                     grafana_service(component.release, values),
-                    grafana.get("namespaceOverride") or namespace,
+                    grafana_namespace,
                     int(service.get("port") or 80),
                     target_port=int(service.get("targetPort") or 3000),
                     attributes={
-                        "dashboards": {str(dashboards.get("label") or "grafana_dashboard"): str(dashboards.get("labelValue") or "1")}
-                        if dashboards.get("enabled", True)
-                        else {},
+                        "dashboards": sidecar.wanted_labels() if sidecar else {},
+                        "sidecar": sidecar,  # None: no sidecar, no dashboard ConfigMap is loaded
                         "values_dashboards": True,  # grafana.dashboards values work for this Grafana
                     },
                 )

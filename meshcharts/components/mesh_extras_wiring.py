@@ -5,7 +5,8 @@
 * For a Prometheus without an operator (seed 004), the monitors give way to scrape jobs in a Secret.
 * A Kiali NetworkPolicy (seed 000) allows egress to the Pod ports Kiali's providers really listen on,
   which can differ from their Service ports (Grafana: Service 80, Pod 3000).
-* Dashboards go to the namespace and carry the label the Grafana dashboard sidecar watches.
+* Dashboards go to the namespace and carry the label the Grafana dashboard sidecar watches
+  (:mod:`meshcharts.core.grafana_sidecar`); typed ones that it would never load are errors.
 
 This module has no ``COMPONENT_TYPE``: it serves ``mesh_extras.py``.
 """
@@ -20,6 +21,7 @@ from meshcharts.charts.dashboards import (
 )
 from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint, choose_provider
+from meshcharts.core.grafana_sidecar import DashboardSidecar, rancher_monitoring_sidecar
 from meshcharts.core.model import CompositionView, DerivedValue, WiringView, dotted
 
 KIALI_SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "kiali"}}
@@ -131,12 +133,93 @@ def _derive_dashboards(composition: CompositionView, wiring: WiringView) -> list
         return []
     found: list[DerivedValue] = []
     reason = f"derived from {grafana.source()} (the dashboards its sidecar loads)"
-    labels = grafana.attributes.get("dashboards")
+    sidecar = grafana_sidecar(grafana, wiring)
+    labels = sidecar.wanted_labels() if sidecar else grafana.attributes.get("dashboards")
     if labels and not composition.is_user_set(("dashboards", "sidecarLabels")):
         found.append(DerivedValue(("dashboards", "sidecarLabels"), dict(labels), reason))
-    if grafana.namespace and not composition.is_user_set(("dashboards", "namespace")):
-        found.append(DerivedValue(("dashboards", "namespace"), grafana.namespace, reason))
+    home = sidecar.home(grafana.namespace) if sidecar and grafana.namespace else grafana.namespace
+    if home and not composition.is_user_set(("dashboards", "namespace")):
+        found.append(DerivedValue(("dashboards", "namespace"), home, reason))
     return found
+
+
+def grafana_sidecar(grafana: Endpoint, wiring: WiringView) -> DashboardSidecar | None:
+    """The dashboard sidecar of the cluster's Grafana: a component's own, or what an external one is."""
+    if "sidecar" in grafana.attributes or not grafana.external:
+        sidecar = grafana.attributes.get("sidecar")
+        return sidecar if isinstance(sidecar, DashboardSidecar) else None
+    external = wiring.stack.external.get(grafana.provider.removeprefix("external "))
+    if external is None:
+        return None
+    source = f"{grafana.source()} (rancher-monitoring {external.version})"
+    typed = rancher_monitoring_sidecar(external.version or "", grafana.namespace, source) if external.type == "rancher-monitoring" else None
+    declared = next(iter(external.grafana_dashboards.items()), None)
+    if declared is None:
+        return typed
+    # the label the stack declares wins; which namespaces are searched only the type can say
+    label, value = declared
+    return DashboardSidecar(label, value or None, typed.namespaces if typed else None, typed.source if typed else grafana.source())
+
+
+def _check_dashboards(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
+    """Typed dashboard namespace and labels against what the cluster's Grafana sidecar really loads."""
+    values = composition.validation_values()
+    dashboards = values.get("dashboards") or {}
+    items = {name: item for name, item in (dashboards.get("items") or {}).items() if isinstance(item, dict) and item.get("enabled", True)}
+    grafana = choose_provider_for("grafana", wiring, None)
+    if not dashboards.get("enabled", True) or not items or grafana is None:
+        return []
+    sidecar = grafana_sidecar(grafana, wiring)
+    if sidecar is None:
+        if "sidecar" not in grafana.attributes:
+            return []  # an external Grafana meshcharts knows nothing about
+        message = f"the Grafana of {grafana.source()} runs no dashboard sidecar (grafana.sidecar.dashboards.enabled is false); these ConfigMaps are never loaded"
+        return [_problem(composition, ("dashboards", "items"), message, "wiring.dashboards")]
+    found: list[Diagnostic] = []
+    namespace = dashboards.get("namespace") or composition.component.namespace
+    if composition.is_user_set(("dashboards", "namespace")) and not sidecar.searches(namespace):
+        where = ", ".join(sidecar.namespaces or ())
+        found.append(
+            _problem(
+                composition,
+                ("dashboards", "namespace"),
+                f"the Grafana sidecar of {sidecar.source} loads dashboard ConfigMaps from namespace{'s' if len(sidecar.namespaces or ()) > 1 else ''} {where} only; dashboards in {namespace} are never loaded",
+                "wiring.dashboards-namespace",
+                hint=f"use dashboards.namespace: {sidecar.home(grafana.namespace)}, or delete the key: meshcharts derives it",
+            )
+        )
+    base = {**(values.get("commonLabels") or {}), **(dashboards.get("sidecarLabels") or {})}
+    seen: set[tuple[str, ...]] = set()
+    for name, item in sorted(items.items()):
+        own = item.get("labels") or {}
+        path = _label_source(composition, name, own, dashboards, sidecar.label)
+        if sidecar.selects({**base, **own}) or path in seen or not composition.is_user_set(path):
+            continue
+        seen.add(path)
+        who, verb = (f"dashboard {name}", "carries") if path[:3] == ("dashboards", "items", name) else ("the dashboards", "carry")
+        value = {**base, **own}.get(sidecar.label)
+        carried = f"{who} {verb} {sidecar.label}={value}" if value is not None else f"{who} {verb} no {sidecar.label} label"
+        found.append(
+            _problem(
+                composition,
+                path,
+                f"the Grafana sidecar of {sidecar.source} only loads ConfigMaps labelled {sidecar.describe_labels()}; {carried} and would never show up in Grafana",
+                "wiring.dashboards-label",
+                hint=f'use {sidecar.label}: "{sidecar.wanted_labels()[sidecar.label]}", or delete the key: meshcharts derives it',
+            )
+        )
+    return found
+
+
+def _label_source(composition: CompositionView, name: str, own: dict[str, Any], dashboards: dict[str, Any], label: str) -> tuple[str, ...]:
+    """The values path that decides the sidecar label of one dashboard (or the map that lacks it)."""
+    if label in own:
+        return ("dashboards", "items", name, "labels", label)
+    if label in (dashboards.get("sidecarLabels") or {}):
+        return ("dashboards", "sidecarLabels", label)
+    if composition.get(("commonLabels", label)) is not None:
+        return ("commonLabels", label)
+    return ("dashboards", "sidecarLabels")
 
 
 def grafana_com_dashboards(wiring: WiringView, grafana_provider: str) -> dict[str, Any] | None:
@@ -187,7 +270,7 @@ def check_grafana_com(composition: CompositionView, wiring: WiringView) -> list[
 
 def check(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     """Monitors whose labels the cluster's Prometheus never selects; dashboards the Grafana cannot load."""
-    found = check_grafana_com(composition, wiring)
+    found = check_grafana_com(composition, wiring) + _check_dashboards(composition, wiring)
     return found + _check_monitors(composition, wiring)
 
 

@@ -61,6 +61,7 @@ class Diagnostic:
     path: str = ""
     severity: Severity = Severity.ERROR
     hint: str | None = None
+    clusters: tuple[str, ...] = ()  # set when one finding stands for several clusters (a shared layer line)
 
     @property
     def is_error(self) -> bool:
@@ -77,16 +78,23 @@ class Diagnostic:
             path=self.path,
             severity=self.severity,
             hint=self.hint,
+            clusters=self.clusters,
         )
 
+    @property
+    def all_clusters(self) -> tuple[str, ...]:
+        """Every cluster this finding is about: the folded list, else the one cluster (or none)."""
+        return self.clusters or ((self.cluster,) if self.cluster else ())
+
     def as_json(self) -> dict[str, Any]:
-        """The error object of DESIGN.md's ``validate`` JSON (plus severity and hint)."""
+        """The error object of DESIGN.md's ``validate`` JSON (plus ``clusters``, severity and hint)."""
         loc = self.location
         return {
             "file": loc.file if loc else None,
             "line": loc.line if loc and loc.line else None,
             "column": loc.column if loc and loc.column else None,
             "cluster": self.cluster,
+            "clusters": list(self.all_clusters),
             "component": self.component,
             "path": self.path,
             "message": self.message + (f" ({self.hint})" if self.hint else ""),

@@ -1,7 +1,8 @@
 """Printing findings: one place decides how a Diagnostic looks as text and as JSON.
 
 Text lines read ``file:line:col: cluster/component: key.path: message (hint)`` so editors and CI logs
-can jump to them; warnings say so before the message.
+can jump to them; warnings say so before the message. A finding folded over several clusters (one line
+of a shared layer) names them all: ``east, west/kiali: ...``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def format_diagnostic(diagnostic: Diagnostic) -> str:
     parts: list[str] = []
     if diagnostic.location is not None:
         parts.append(str(diagnostic.location))
-    scope = "/".join(part for part in (diagnostic.cluster, diagnostic.component) if part)
+    scope = "/".join(part for part in (", ".join(diagnostic.all_clusters), diagnostic.component) if part)
     if scope:
         parts.append(scope)
     if diagnostic.path:

@@ -2,7 +2,8 @@
 
 A schema error only knows a path inside the document; a *locator* maps that path to the place a person
 must edit (for a composition, the layer file that set the value). Messages are rewritten here, once,
-for people: unknown keys get did-you-mean from the keys the schema allows, enums get the closest value.
+for people: unknown keys get did-you-mean from the keys the schema allows, or where they belong when
+some schema knows them (:mod:`meshcharts.schema.keyindex`); enums get the closest value.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, Severity
 from meshcharts.core.suggest import did_you_mean
-from meshcharts.schema.store import SCHEMA_BASE_URI, fast_validator, load_schema
+from meshcharts.schema.keyindex import KeyContext, place_unknown_key
+from meshcharts.schema.store import fast_validator, load_schema, resolve_ref
 
 Path_ = tuple[str | int, ...]
 #: path, is_key -> where to point; is_key asks for the key's own position (for unknown keys)
@@ -39,38 +41,43 @@ def schema_diagnostics(
     cluster: str | None = None,
     component: str | None = None,
     label: str = "",
+    context: KeyContext | None = None,
 ) -> list[Diagnostic]:
-    """Validate ``instance`` against a packaged schema; one Diagnostic per problem, deduplicated."""
+    """Validate ``instance`` against a packaged schema; one Diagnostic per problem, deduplicated.
+
+    ``context`` (the component type, its other schema lines, the other types) lets an unknown key say
+    which chart line or component it belongs to.
+    """
     try:
         validator = fast_validator(schema_name)
-        schema = load_schema(schema_name)
     except KeyError:
         raise ConfigError(
             Diagnostic(message=f"this meshcharts installation has no schema {schema_name}; reinstall meshcharts", rule="schema.missing", component=component, cluster=cluster)
         ) from None
     found: list[Diagnostic] = []
     for error in validator.iter_errors(instance):
-        for diagnostic in _translate(error, schema, instance, locate, label):
+        for diagnostic in _translate(error, schema_name, instance, locate, label, context):
             diagnostic = diagnostic.with_context(cluster=cluster, component=component)
             if diagnostic not in found:
                 found.append(diagnostic)
     return found
 
 
-def _translate(error: Any, schema: dict[str, Any], instance: Any, locate: Locator, label: str) -> Iterator[Diagnostic]:
+def _translate(error: Any, schema_name: str, instance: Any, locate: Locator, label: str, context: KeyContext | None) -> Iterator[Diagnostic]:
     path: Path_ = tuple(error.instance_path)
     kind = type(error.kind).__name__
     suffix = f" ({label})" if label else ""
     if kind == "AdditionalProperties":
-        allowed = _allowed_keys(schema, tuple(error.schema_path))
+        allowed = _allowed_keys(schema_name, tuple(error.schema_path))
         for key in error.kind.unexpected:
             key_path = path + (key,)
+            placement = place_unknown_key(schema_name, key_path, allowed, context)
             yield Diagnostic(
-                message=f'unknown key "{key}"{suffix}',
-                rule="schema.unknown-key",
+                message=(placement.message if placement else f'unknown key "{key}"') + suffix,
+                rule=placement.rule if placement else "schema.unknown-key",
                 location=locate(key_path, True),
                 path=dotted(key_path),
-                hint=did_you_mean(key, allowed),
+                hint=placement.hint if placement else did_you_mean(key, allowed),
             )
         return
     if kind == "Enum":
@@ -107,35 +114,20 @@ def _plain_message(message: str) -> str:
     return " ".join(message.split())
 
 
-def _allowed_keys(schema: dict[str, Any], schema_path: tuple[Any, ...]) -> list[str]:
+def _allowed_keys(schema_name: str, schema_path: tuple[Any, ...]) -> list[str]:
     """The property names the failing sub-schema lists (following a local or registry $ref once)."""
-    node: Any = schema
+    document, node = schema_name, load_schema(schema_name)
     for part in schema_path[:-1]:  # the last part is "additionalProperties" itself
         if isinstance(node, dict) and "$ref" in node and part not in node:
-            node = _resolve(node["$ref"], schema)
+            document, node = resolve_ref(node["$ref"], document)
         try:
             node = node[part] if not isinstance(node, list) else node[int(part)]
         except (KeyError, IndexError, TypeError, ValueError):
             return []
     if isinstance(node, dict) and "$ref" in node and "properties" not in node:
-        node = _resolve(node["$ref"], schema)
+        document, node = resolve_ref(node["$ref"], document)
     properties = node.get("properties", {}) if isinstance(node, dict) else {}
     return list(properties)
-
-
-def _resolve(ref: str, schema: dict[str, Any]) -> Any:
-    document: Any = schema
-    base, _, pointer = ref.partition("#")
-    if base:
-        name = base.removeprefix(SCHEMA_BASE_URI)
-        try:
-            document = load_schema(name)
-        except KeyError:
-            return {}
-    for part in [p for p in pointer.split("/") if p]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        document = document.get(part, {}) if isinstance(document, dict) else {}
-    return document
 
 
 def _value_at(instance: Any, path: Path_) -> Any:

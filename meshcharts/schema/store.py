@@ -50,6 +50,17 @@ def schema_uri(name: str) -> str:
     return SCHEMA_BASE_URI + name
 
 
+def resolve_ref(ref: str, document: str) -> tuple[str, Any]:
+    """The schema a ``$ref`` in packaged schema ``document`` points at, with the name of the file it is in
+    (``{}`` where nothing is), for code that walks schemas by hand."""
+    base, _, pointer = ref.partition("#")
+    name = base.removeprefix(SCHEMA_BASE_URI) if base else document
+    node: Any = all_schemas().get(name, {})
+    for part in [p for p in pointer.split("/") if p]:
+        node = node.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(node, dict) else {}
+    return name, node
+
+
 @lru_cache(maxsize=1)
 def _registry() -> jsonschema_rs.Registry:
     return jsonschema_rs.Registry([(schema_uri(name), schema) for name, schema in all_schemas().items()])
