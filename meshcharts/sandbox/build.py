@@ -184,17 +184,14 @@ def go_available() -> bool:
 
 
 @contextmanager
-def _locked(directory: Path, progress: Progress) -> Iterator[None]:
-    """Hold ``directory/.build.lock`` exclusively; say so when another build holds it, then wait for it.
-
-    Not ``.lock``: .ci/install-helm holds that one on the same directory while it calls us.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".build.lock", "a+") as handle:
+def locked(lock_file: Path, progress: Progress, waiting: str) -> Iterator[None]:
+    """Hold ``lock_file`` exclusively (flock); when another process holds it, say ``waiting`` and wait."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            progress(f"waiting for another build in {directory} to finish")
+            progress(waiting)
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -277,7 +274,8 @@ def _ensure(targets: Sequence[tuple[GoBinary, Path]], what: str, progress: Progr
         return
     go = find_go()
     lock_dir = missing[0][1].parent
-    with _locked(lock_dir, progress):
+    # Not ``.lock``: .ci/install-helm holds that one on the same directory while it calls us.
+    with locked(lock_dir / ".build.lock", progress, f"waiting for another build in {lock_dir} to finish"):
         # Another run may have built them while we waited for the lock.
         missing = [(binary, path) for binary, path in targets if not _is_built(path)]
         total_started = time.monotonic()

@@ -15,7 +15,9 @@ import enum
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,14 @@ import yaml
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
 from meshcharts.sandbox import procs, seed
-from meshcharts.sandbox.build import Progress, SandboxBinaries, ensure_sandbox_binaries, sandbox_bin_dir, stderr_progress
+from meshcharts.sandbox.build import (
+    Progress,
+    SandboxBinaries,
+    ensure_sandbox_binaries,
+    locked,
+    sandbox_bin_dir,
+    stderr_progress,
+)
 from meshcharts.sandbox.kwok import Kwokctl, kwokctl_configuration, volume_stages, write_yaml_documents
 
 #: Where the stand-in CRD manifests live in a checkout: ``<group>.yaml`` per API group.
@@ -159,8 +168,14 @@ class Sandbox:
     def up(self, progress: Progress = stderr_progress) -> Path:
         """Start (or reuse, or restart) every cluster; returns :attr:`kubeconfig_path`."""
         binaries = ensure_sandbox_binaries(progress)
-        kwokctl = self._kwokctl(binaries)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        with self._locked(progress):
+            return self._up(self._kwokctl(binaries), binaries, progress)
+
+    def _locked(self, progress: Progress) -> AbstractContextManager[None]:
+        """One ``up`` or ``down`` at a time per work directory (two would create the same cluster twice)."""
+        return locked(self.workdir / ".lock", progress, f"waiting for another sandbox command on {self.workdir}")
+
+    def _up(self, kwokctl: Kwokctl, binaries: SandboxBinaries, progress: Progress) -> Path:
         write_yaml_documents(self._stages_path(), volume_stages(self.storage_classes))
         write_yaml_documents(self._config_path(), [kwokctl_configuration(binaries, self._stages_path())])
         fingerprint = hashlib.sha256(self._config_path().read_bytes() + self._stages_path().read_bytes()).hexdigest()
@@ -184,11 +199,14 @@ class Sandbox:
             progress(f"sandbox {cluster.name}: already running")
         elif current.state is ClusterState.ABSENT:
             progress(f"sandbox {cluster.name}: creating (kube-apiserver, etcd, controller-manager, scheduler, kwok on 127.0.0.1)")
+            # What an interrupted create left behind (no kwok.yaml yet) would make kwokctl refuse.
+            shutil.rmtree(kwokctl.cluster_dir(cluster.name), ignore_errors=True)
             kwokctl.create(cluster.name, self._config_path())
             marker.write_text(fingerprint)
         else:
             what = f"restarting {', '.join(current.dead)}" if current.state is ClusterState.DEGRADED else "starting"
             progress(f"sandbox {cluster.name}: {current.state.value}; {what}")
+            self._forget_dead(kwokctl, cluster.name)
             kwokctl.start(cluster.name)
         after = self._status_one(cluster, with_server=False)
         if after.state is not ClusterState.RUNNING:
@@ -202,6 +220,18 @@ class Sandbox:
             )
         kwokctl.scale_nodes(cluster.name, self.nodes)
         return fresh
+
+    @staticmethod
+    def _forget_dead(kwokctl: Kwokctl, name: str) -> None:
+        """Remove the pid files of dead components, or kwokctl will not start them again.
+
+        kwokctl counts a pid as running while the number exists at all: a zombie nobody has reaped
+        yet, or an unrelated process that got the number, would keep a component down forever.
+        """
+        for pid_file, binary in (_components(kwokctl.cluster_dir(name)) or {}).values():
+            pid = procs.read_pid(pid_file)
+            if pid is not None and not procs.is_alive(pid, binary):
+                pid_file.unlink(missing_ok=True)
 
     def _seed(self, cluster: SandboxCluster, fresh: bool, progress: Progress) -> None:
         api = seed.api_client(self.kubeconfig_path, cluster.context_name)
@@ -289,10 +319,14 @@ class Sandbox:
     def down(self, progress: Progress = _silent) -> None:
         """Delete every cluster of this work directory; nothing stays running or listening afterwards."""
         kwokctl = self._kwokctl()
-        for name in kwokctl.known_clusters():
-            progress(f"sandbox {name}: deleting")
-            self._delete(kwokctl, name)
-        self.kubeconfig_path.unlink(missing_ok=True)
+        if not kwokctl.known_clusters():
+            self.kubeconfig_path.unlink(missing_ok=True)
+            return
+        with self._locked(progress):
+            for name in kwokctl.known_clusters():
+                progress(f"sandbox {name}: deleting")
+                self._delete(kwokctl, name)
+            self.kubeconfig_path.unlink(missing_ok=True)
 
     def _delete(self, kwokctl: Kwokctl, name: str) -> None:
         running: dict[int, Path] = {}
@@ -302,8 +336,12 @@ class Sandbox:
                 running[pid] = binary
         if kwokctl.binaries.kwokctl.is_file():
             kwokctl.delete(name)
-        # kwokctl signals and returns; make sure every process is really gone before we say so.
-        procs.wait_gone(running)
+            # kwokctl signals and returns; make sure every process is really gone before we say so.
+            procs.wait_gone(running)
+        else:
+            # The cache was wiped under a running sandbox: stop our processes ourselves, by pid.
+            procs.wait_gone(running, timeout=0.0)
+            shutil.rmtree(kwokctl.cluster_dir(name), ignore_errors=True)
         leftover = [pid for pid in running if not procs.is_gone(pid)]
         if leftover:
             raise InvalidInput(

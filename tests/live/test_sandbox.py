@@ -170,6 +170,12 @@ def test_status_reports_a_killed_cluster_and_up_restarts_it(lone_sandbox: Sandbo
     lone_sandbox.up(lambda line: None)
     (after,) = lone_sandbox.status()
     assert after.state is ClusterState.RUNNING
+    # Everything dead (a reboot, an OOM killer): stopped, and up starts it all again.
+    for pid in lone_sandbox.processes():
+        os.kill(pid, signal.SIGKILL)
+    assert _wait(lambda: lone_sandbox.status()[0].state is ClusterState.STOPPED, timeout=10)
+    lone_sandbox.up(lambda line: None)
+    assert lone_sandbox.status()[0].state is ClusterState.RUNNING
     api_client = seed.api_client(lone_sandbox.kubeconfig_path, "solo")
     assert seed.server_version(api_client) == "v1.37.2"
     api_client.close()
