@@ -7,11 +7,12 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client
+from kubernetes import config as kube_config
 
 from meshcharts.sandbox import ClusterState, Sandbox, SandboxCluster
 from meshcharts.sandbox import procs, seed
@@ -31,7 +32,7 @@ def api(request: pytest.FixtureRequest, live_clusters: LiveClusters) -> Iterator
     api_client.close()
 
 
-def _wait(predicate, timeout: float = 60.0, interval: float = 0.5) -> bool:  # type: ignore[no-untyped-def]
+def _wait(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.5) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -65,7 +66,7 @@ def test_both_contexts_answer_with_the_stamped_version(live_clusters: LiveCluste
 
 def test_kubeconfig_contexts_are_named_as_the_stack_names_them(live_clusters: LiveClusters) -> None:
     sandbox = live_clusters.require_sandbox()
-    contexts, current = __import__("kubernetes").config.list_kube_config_contexts(str(sandbox.kubeconfig_path))
+    contexts, _ = kube_config.list_kube_config_contexts(str(sandbox.kubeconfig_path))
     assert [c["name"] for c in contexts] == ["sandbox-east", "west"]
     assert sandbox.kubeconfig_path.stat().st_mode & 0o077 == 0, "the kubeconfig holds a client key: 0600"
 
@@ -124,8 +125,10 @@ def test_claims_of_the_offered_classes_bind_and_others_do_not(api: tuple[str, cl
     assert _phase(api_client, namespace, "unknown-class") == "Pending"
     # Deleting the claim releases and removes its volume, as a dynamic provisioner would.
     client.CoreV1Api(api_client).delete_namespaced_persistent_volume_claim("default-class", namespace)
-    names = lambda: {pv.metadata.name for pv in client.CoreV1Api(api_client).list_persistent_volume().items}  # noqa: E731
-    assert _wait(lambda: claim.spec.volume_name not in names())
+    def volume_gone() -> bool:
+        return claim.spec.volume_name not in {pv.metadata.name for pv in client.CoreV1Api(api_client).list_persistent_volume().items}
+
+    assert _wait(volume_gone)
 
 
 def test_seeded_crds_are_established(api: tuple[str, client.ApiClient], live_clusters: LiveClusters) -> None:
