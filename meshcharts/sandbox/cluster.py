@@ -239,16 +239,17 @@ class Sandbox:
             if fresh:
                 seed.wait_ready(api)
             seed.ensure_storage_classes(api, self.storage_classes)
-            documents = []
+            documents, groups = [], []
             for group in cluster.crd_groups:
                 path = self.crd_dir / f"{group}.yaml"
                 if not path.is_file():
                     progress(f"sandbox {cluster.name}: no stand-in CRDs for {group} ({path} does not exist); not seeded")
                     continue
                 documents += seed.crd_documents(path)
+                groups.append(group)
             if documents:
                 names = seed.apply_crds(api, documents)
-                progress(f"sandbox {cluster.name}: seeded {len(names)} CRD(s) of {', '.join(cluster.crd_groups)}")
+                progress(f"sandbox {cluster.name}: seeded {len(names)} CRD(s) of {', '.join(groups)}")
         finally:
             api.close()
 
