@@ -1,0 +1,36 @@
+"""The sandbox: local Kubernetes control planes (real API servers, on loopback) per stack cluster.
+
+Exports resolve lazily: ``python3 -m meshcharts.sandbox.build`` must run on the standard library
+alone (``.ci/install-helm`` uses it before the virtualenv exists), so importing this package does not
+import the Kubernetes client or click.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "Sandbox": "meshcharts.sandbox.cluster",
+    "SandboxCluster": "meshcharts.sandbox.cluster",
+    "ClusterStatus": "meshcharts.sandbox.cluster",
+    "ClusterState": "meshcharts.sandbox.cluster",
+    "ComponentStatus": "meshcharts.sandbox.cluster",
+    "DEFAULT_STORAGE_CLASS": "meshcharts.sandbox.cluster",
+    "SandboxBinaries": "meshcharts.sandbox.build",
+    "ensure_sandbox_binaries": "meshcharts.sandbox.build",
+    "ensure_helm": "meshcharts.sandbox.build",
+    "go_available": "meshcharts.sandbox.build",
+    "Listener": "meshcharts.sandbox.procs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'meshcharts.sandbox' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = sorted(_EXPORTS)

@@ -1,0 +1,384 @@
+"""The sandbox: one real Kubernetes control plane per stack cluster, on loopback, from local binaries.
+
+It takes plain inputs (cluster name, kube-context name, CRD groups to seed, and a work directory such
+as ``<stack root>/.meshcharts/sandbox``), so it knows nothing of the stack file. ``up`` builds what is
+missing (cached), starts or reuses a kwokctl cluster per entry, adds fake nodes so pods are scheduled
+and go Ready (``helm --wait`` works), seeds storage classes and CRDs, and writes one kubeconfig whose
+contexts carry the stack's names, so the same stack applies unchanged. ``down`` leaves nothing
+running and nothing listening; ``status`` tells running, stopped, degraded (some process died) or
+absent per cluster.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
+from meshcharts.sandbox import procs, seed
+from meshcharts.sandbox.build import (
+    Progress,
+    SandboxBinaries,
+    ensure_sandbox_binaries,
+    locked,
+    sandbox_bin_dir,
+    stderr_progress,
+)
+from meshcharts.sandbox.kwok import Kwokctl, kwokctl_configuration, volume_stages, write_yaml_documents
+
+#: Where the stand-in CRD manifests live in a checkout: ``<group>.yaml`` per API group.
+DEFAULT_CRD_DIR = Path(__file__).resolve().parents[2] / "standin-charts" / "cluster-crds"
+
+#: The storage class every sandbox cluster offers (and makes the default) unless told otherwise.
+DEFAULT_STORAGE_CLASS = "standard"
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
+_MARKER = ".meshcharts-config"
+
+
+@dataclass(frozen=True)
+class SandboxCluster:
+    """One cluster to run: the stack's cluster name, its kube-context name, the CRD groups to seed."""
+
+    name: str
+    context: str | None = None
+    crd_groups: tuple[str, ...] = ()
+
+    @property
+    def context_name(self) -> str:
+        return self.context or self.name
+
+
+class ClusterState(str, enum.Enum):
+    RUNNING = "running"
+    DEGRADED = "degraded"
+    STOPPED = "stopped"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    running: bool
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """What ``status`` reports per cluster; ``as_json`` is the ``--output json`` shape."""
+
+    name: str
+    context: str
+    state: ClusterState
+    server: str | None = None
+    components: tuple[ComponentStatus, ...] = ()
+    listeners: tuple[procs.Listener, ...] = field(default=())
+
+    @property
+    def dead(self) -> list[str]:
+        return [component.name for component in self.components if not component.running]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.name,
+            "context": self.context,
+            "state": self.state.value,
+            "server": self.server,
+            "components": [{"name": c.name, "pid": c.pid, "running": c.running} for c in self.components],
+            "listening": [f"{item.address}:{item.port}" for item in self.listeners],
+        }
+
+
+def _silent(_: str) -> None:
+    return None
+
+
+class Sandbox:
+    """The sandbox clusters of one work directory (one stack)."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        clusters: Sequence[SandboxCluster],
+        *,
+        storage_classes: Sequence[str] = (DEFAULT_STORAGE_CLASS,),
+        nodes: int = 3,
+        crd_dir: Path = DEFAULT_CRD_DIR,
+    ) -> None:
+        self.workdir = Path(workdir).resolve()
+        self.clusters = list(clusters)
+        self.storage_classes = tuple(storage_classes) or (DEFAULT_STORAGE_CLASS,)
+        self.nodes = nodes
+        self.crd_dir = Path(crd_dir)
+        self._check_inputs()
+
+    def _check_inputs(self) -> None:
+        seen_contexts: dict[str, str] = {}
+        for cluster in self.clusters:
+            if not _NAME.match(cluster.name):
+                raise ConfigError(
+                    Diagnostic(
+                        message=f"sandbox cluster name {cluster.name!r} must be lowercase letters, digits and '-' (at most 40)",
+                        rule="sandbox.cluster-name",
+                        cluster=cluster.name,
+                    )
+                )
+            other = seen_contexts.setdefault(cluster.context_name, cluster.name)
+            if other != cluster.name:
+                raise ConfigError(
+                    Diagnostic(
+                        message=f"clusters {other} and {cluster.name} both use context {cluster.context_name!r}",
+                        rule="sandbox.context-clash",
+                        cluster=cluster.name,
+                    )
+                )
+
+    # Paths ---------------------------------------------------------------------------------------
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        """The one kubeconfig whose contexts are named as the stack names them (written by ``up``)."""
+        return self.workdir / "kubeconfig"
+
+    @property
+    def kwok_workdir(self) -> Path:
+        return self.workdir / "kwok"
+
+    def _config_path(self) -> Path:
+        return self.workdir / "kwokctl.yaml"
+
+    def _stages_path(self) -> Path:
+        return self.workdir / "volume-stages.yaml"
+
+    def _kwokctl(self, binaries: SandboxBinaries | None = None) -> Kwokctl:
+        return Kwokctl(binaries or SandboxBinaries(sandbox_bin_dir()), self.kwok_workdir)
+
+    # up ------------------------------------------------------------------------------------------
+
+    def up(self, progress: Progress = stderr_progress) -> Path:
+        """Start (or reuse, or restart) every cluster; returns :attr:`kubeconfig_path`."""
+        binaries = ensure_sandbox_binaries(progress)
+        with self._locked(progress):
+            return self._up(self._kwokctl(binaries), binaries, progress)
+
+    def _locked(self, progress: Progress) -> AbstractContextManager[None]:
+        """One ``up`` or ``down`` at a time per work directory (two would create the same cluster twice)."""
+        return locked(self.workdir / ".lock", progress, f"waiting for another sandbox command on {self.workdir}")
+
+    def _up(self, kwokctl: Kwokctl, binaries: SandboxBinaries, progress: Progress) -> Path:
+        write_yaml_documents(self._stages_path(), volume_stages(self.storage_classes))
+        write_yaml_documents(self._config_path(), [kwokctl_configuration(binaries, self._stages_path())])
+        fingerprint = hashlib.sha256(self._config_path().read_bytes() + self._stages_path().read_bytes()).hexdigest()
+        started = [self._up_one(kwokctl, cluster, fingerprint, progress) for cluster in self.clusters]
+        self._write_kubeconfig(kwokctl)
+        for cluster, fresh in zip(self.clusters, started):
+            self._seed(cluster, fresh, progress)
+        progress(f"sandbox ready: {len(self.clusters)} cluster(s); kubeconfig {self.kubeconfig_path}")
+        return self.kubeconfig_path
+
+    def _up_one(self, kwokctl: Kwokctl, cluster: SandboxCluster, fingerprint: str, progress: Progress) -> bool:
+        """Bring one cluster to running; True when anything had to be started."""
+        marker = kwokctl.cluster_dir(cluster.name) / _MARKER
+        current = self._status_one(cluster, with_server=False)
+        if current.state is not ClusterState.ABSENT and _read(marker) != fingerprint:
+            progress(f"sandbox {cluster.name}: its configuration changed (new binaries or storage classes); recreating it")
+            self._delete(kwokctl, cluster.name)
+            current = self._status_one(cluster, with_server=False)
+        fresh = current.state is not ClusterState.RUNNING
+        if not fresh:
+            progress(f"sandbox {cluster.name}: already running")
+        elif current.state is ClusterState.ABSENT:
+            progress(f"sandbox {cluster.name}: creating (kube-apiserver, etcd, controller-manager, scheduler, kwok on 127.0.0.1)")
+            # What an interrupted create left behind (no kwok.yaml yet) would make kwokctl refuse.
+            shutil.rmtree(kwokctl.cluster_dir(cluster.name), ignore_errors=True)
+            kwokctl.create(cluster.name, self._config_path())
+            marker.write_text(fingerprint)
+        else:
+            what = f"restarting {', '.join(current.dead)}" if current.state is ClusterState.DEGRADED else "starting"
+            progress(f"sandbox {cluster.name}: {current.state.value}; {what}")
+            self._forget_dead(kwokctl, cluster.name)
+            kwokctl.start(cluster.name)
+        after = self._status_one(cluster, with_server=False)
+        if after.state is not ClusterState.RUNNING:
+            raise InvalidInput(
+                Diagnostic(
+                    message=f"sandbox {cluster.name} did not start: {', '.join(after.dead) or 'no components'} not running "
+                    f"(logs in {kwokctl.cluster_dir(cluster.name) / 'logs'})",
+                    rule="sandbox.not-running",
+                    cluster=cluster.name,
+                )
+            )
+        kwokctl.scale_nodes(cluster.name, self.nodes)
+        return fresh
+
+    @staticmethod
+    def _forget_dead(kwokctl: Kwokctl, name: str) -> None:
+        """Remove the pid files of dead components, or kwokctl will not start them again.
+
+        kwokctl counts a pid as running while the number exists at all: a zombie nobody has reaped
+        yet, or an unrelated process that got the number, would keep a component down forever.
+        """
+        for pid_file, binary in (_components(kwokctl.cluster_dir(name)) or {}).values():
+            pid = procs.read_pid(pid_file)
+            if pid is not None and not procs.is_alive(pid, binary):
+                pid_file.unlink(missing_ok=True)
+
+    def _seed(self, cluster: SandboxCluster, fresh: bool, progress: Progress) -> None:
+        api = seed.api_client(self.kubeconfig_path, cluster.context_name)
+        try:
+            if fresh:
+                seed.wait_ready(api)
+            seed.ensure_storage_classes(api, self.storage_classes)
+            documents, groups = [], []
+            for group in cluster.crd_groups:
+                path = self.crd_dir / f"{group}.yaml"
+                if not path.is_file():
+                    progress(f"sandbox {cluster.name}: no stand-in CRDs for {group} ({path} does not exist); not seeded")
+                    continue
+                documents += seed.crd_documents(path)
+                groups.append(group)
+            if documents:
+                names = seed.apply_crds(api, documents)
+                progress(f"sandbox {cluster.name}: seeded {len(names)} CRD(s) of {', '.join(groups)}")
+        finally:
+            api.close()
+
+    # kubeconfig ----------------------------------------------------------------------------------
+
+    def _write_kubeconfig(self, kwokctl: Kwokctl) -> None:
+        """Merge kwokctl's per-cluster kubeconfigs, renamed to the stack's context names; 0600."""
+        merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+        for cluster in self.clusters:
+            source = kwokctl.cluster_dir(cluster.name) / "kubeconfig.yaml"
+            try:
+                data = yaml.safe_load(source.read_text(encoding="utf-8"))
+                server = data["clusters"][0]["cluster"]
+                user = data["users"][0]["user"]
+            except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
+                raise InvalidInput(
+                    Diagnostic(message=f"cannot read kwokctl's kubeconfig {source}: {exc}", rule="sandbox.kubeconfig")
+                ) from exc
+            name = cluster.context_name
+            merged["clusters"].append({"name": name, "cluster": server})
+            merged["users"].append({"name": name, "user": user})
+            merged["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+        if self.clusters:
+            merged["current-context"] = self.clusters[0].context_name
+        temporary = self.kubeconfig_path.with_name(".kubeconfig.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(merged, handle, sort_keys=False)
+        os.replace(temporary, self.kubeconfig_path)
+
+    # status --------------------------------------------------------------------------------------
+
+    def status(self) -> list[ClusterStatus]:
+        """Per requested cluster: its state, its components' pids, its server URL and its listeners."""
+        return [self._status_one(cluster, with_server=True) for cluster in self.clusters]
+
+    def _status_one(self, cluster: SandboxCluster, *, with_server: bool) -> ClusterStatus:
+        kwokctl = self._kwokctl()
+        components = _components(kwokctl.cluster_dir(cluster.name))
+        if components is None:
+            return ClusterStatus(cluster.name, cluster.context_name, ClusterState.ABSENT)
+        statuses = []
+        for name, (pid_file, binary) in components.items():
+            pid = procs.read_pid(pid_file)
+            statuses.append(ComponentStatus(name, pid, pid is not None and procs.is_alive(pid, binary)))
+        alive = [status for status in statuses if status.running]
+        if alive and len(alive) == len(statuses):
+            state = ClusterState.RUNNING
+        else:
+            state = ClusterState.DEGRADED if alive else ClusterState.STOPPED
+        server = _server(kwokctl.cluster_dir(cluster.name)) if with_server else None
+        listening = procs.listeners(status.pid for status in alive if status.pid is not None)
+        return ClusterStatus(cluster.name, cluster.context_name, state, server, tuple(statuses), tuple(listening))
+
+    def processes(self) -> dict[int, Path]:
+        """pid → binary of every live sandbox process in this work directory (all clusters kwokctl knows)."""
+        kwokctl = self._kwokctl()
+        found: dict[int, Path] = {}
+        for name in kwokctl.known_clusters():
+            for pid_file, binary in (_components(kwokctl.cluster_dir(name)) or {}).values():
+                pid = procs.read_pid(pid_file)
+                if pid is not None and procs.is_alive(pid, binary):
+                    found[pid] = binary
+        return found
+
+    # down ----------------------------------------------------------------------------------------
+
+    def down(self, progress: Progress = _silent) -> None:
+        """Delete every cluster of this work directory; nothing stays running or listening afterwards."""
+        kwokctl = self._kwokctl()
+        if not kwokctl.known_clusters():
+            self.kubeconfig_path.unlink(missing_ok=True)
+            return
+        with self._locked(progress):
+            for name in kwokctl.known_clusters():
+                progress(f"sandbox {name}: deleting")
+                self._delete(kwokctl, name)
+            self.kubeconfig_path.unlink(missing_ok=True)
+
+    def _delete(self, kwokctl: Kwokctl, name: str) -> None:
+        running: dict[int, Path] = {}
+        for pid_file, binary in (_components(kwokctl.cluster_dir(name)) or {}).values():
+            pid = procs.read_pid(pid_file)
+            if pid is not None and procs.is_alive(pid, binary):
+                running[pid] = binary
+        if kwokctl.binaries.kwokctl.is_file():
+            kwokctl.delete(name)
+            # kwokctl signals and returns; make sure every process is really gone before we say so.
+            procs.wait_gone(running)
+        else:
+            # The cache was wiped under a running sandbox: stop our processes ourselves, by pid.
+            procs.wait_gone(running, timeout=0.0)
+            shutil.rmtree(kwokctl.cluster_dir(name), ignore_errors=True)
+        leftover = [pid for pid in running if not procs.is_gone(pid)]
+        if leftover:
+            raise InvalidInput(
+                Diagnostic(message=f"sandbox {name}: processes {leftover} survived SIGKILL", rule="sandbox.down", cluster=name)
+            )
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _components(cluster_dir: Path) -> dict[str, tuple[Path, Path]] | None:
+    """name → (pid file, binary) of a kwokctl cluster's components, from the kwok.yaml kwokctl wrote."""
+    try:
+        # kwokctl's file runs to ~25 kB; libyaml's loader reads it ten times faster than pure Python.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        documents = list(yaml.load_all((cluster_dir / "kwok.yaml").read_text(encoding="utf-8"), Loader=loader))
+    except (OSError, yaml.YAMLError):
+        return None
+    for document in documents:
+        if isinstance(document, dict) and document.get("kind") == "KwokctlConfiguration":
+            found: dict[str, tuple[Path, Path]] = {}
+            for component in document.get("components") or []:
+                binary = Path(component["binary"])
+                workdir = Path(component.get("workDir") or cluster_dir)
+                found[component["name"]] = (workdir / "pids" / f"{binary.stem}.pid", binary)
+            return found
+    return None
+
+
+def _server(cluster_dir: Path) -> str | None:
+    try:
+        data = yaml.safe_load((cluster_dir / "kubeconfig.yaml").read_text(encoding="utf-8"))
+        return str(data["clusters"][0]["cluster"]["server"])
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None

@@ -1,0 +1,178 @@
+"""``sandbox up|down|status|kubeconfig``: a click group over :class:`Sandbox`, on plain inputs.
+
+The group does not read the stack file: :func:`make_sandbox_group` takes a resolver that turns the
+click context into :class:`SandboxInputs` (the CLI passes one that reads the stack's clusters, their
+contexts and the CRD groups they need). Without one, the inputs come from options, which is how it is
+used on its own: ``--workdir DIR`` and ``--cluster NAME[=CONTEXT][:GROUP,GROUP...]`` (repeatable).
+
+Exit codes: 0 ok, 1 failure; ``status`` exits 1 when any cluster is not running, so scripts can test
+it. Progress goes to stderr, results to stdout (``--output json`` gives the same facts as JSON).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
+from meshcharts.core.reporter import error_document, format_diagnostic, print_json
+from meshcharts.sandbox.build import stderr_progress
+from meshcharts.sandbox.cluster import DEFAULT_CRD_DIR, DEFAULT_STORAGE_CLASS, ClusterState, ClusterStatus, Sandbox, SandboxCluster
+
+OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+@dataclass(frozen=True)
+class SandboxInputs:
+    """Everything the sandbox needs to know about a stack, as plain values."""
+
+    workdir: Path
+    clusters: tuple[SandboxCluster, ...]
+    storage_classes: tuple[str, ...] = (DEFAULT_STORAGE_CLASS,)
+    crd_dir: Path = DEFAULT_CRD_DIR
+
+    def sandbox(self) -> Sandbox:
+        return Sandbox(self.workdir, self.clusters, storage_classes=self.storage_classes, crd_dir=self.crd_dir)
+
+
+Resolver = Callable[[click.Context], SandboxInputs]
+
+
+def parse_cluster(spec: str) -> SandboxCluster:
+    """``NAME[=CONTEXT][:GROUP,GROUP...]`` → :class:`SandboxCluster`."""
+    head, _, groups = spec.partition(":")
+    name, _, context = head.partition("=")
+    if not name:
+        raise ConfigError(Diagnostic(message=f"--cluster {spec!r}: expected NAME[=CONTEXT][:GROUP,...]", rule="sandbox.usage"))
+    return SandboxCluster(name=name, context=context or None, crd_groups=tuple(g for g in groups.split(",") if g))
+
+
+def _inputs_from_options(ctx: click.Context) -> SandboxInputs:
+    params = ctx.parent.params if ctx.parent else {}
+    specs: tuple[str, ...] = params.get("clusters") or ()
+    workdir: Path = params.get("workdir") or Path(".meshcharts") / "sandbox"
+    classes: tuple[str, ...] = params.get("storage_classes") or (DEFAULT_STORAGE_CLASS,)
+    crd_dir: Path = params.get("crd_dir") or DEFAULT_CRD_DIR
+    return SandboxInputs(workdir, tuple(parse_cluster(spec) for spec in specs), classes, crd_dir)
+
+
+@contextmanager
+def _reported(output: str) -> Iterator[None]:
+    """MeshchartsError → one line per diagnostic (or the JSON error document) and exit 1."""
+    try:
+        yield
+    except MeshchartsError as error:
+        if output == "json":
+            print_json(error_document(error.diagnostics))
+        for diagnostic in error.diagnostics:
+            click.echo(format_diagnostic(diagnostic), err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+def _status_line(status: ClusterStatus) -> str:
+    line = f"{status.name:<16} {status.state.value:<9} context={status.context}"
+    if status.server:
+        line += f" {status.server}"
+    if status.state is ClusterState.DEGRADED:
+        line += f" (not running: {', '.join(status.dead)})"
+    return line
+
+
+def _report(sandbox: Sandbox, output: str, extra: dict[str, Any]) -> list[ClusterStatus]:
+    statuses = sandbox.status()
+    if output == "json":
+        print_json({**extra, "clusters": [status.as_json() for status in statuses]})
+    else:
+        for status in statuses:
+            click.echo(_status_line(status))
+    return statuses
+
+
+def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -> click.Group:
+    """The ``sandbox`` click group; ``resolve`` supplies the inputs (default: its own options)."""
+    resolver = resolve or _inputs_from_options
+
+    @click.group(name=name, help="Local Kubernetes clusters (real API servers on 127.0.0.1), one per stack cluster.")
+    @click.pass_context
+    def group(ctx: click.Context, **_: Any) -> None:
+        ctx.ensure_object(dict)
+
+    if resolve is None:
+        group.params += [
+            click.Option(["--workdir"], type=click.Path(path_type=Path), help="default: .meshcharts/sandbox"),
+            click.Option(["--cluster", "clusters"], multiple=True, metavar="NAME[=CONTEXT][:GROUP,...]"),
+            click.Option(["--storage-class", "storage_classes"], multiple=True, help=f"first is the default; default {DEFAULT_STORAGE_CLASS}"),
+            click.Option(["--crd-dir"], type=click.Path(path_type=Path), help="where <group>.yaml stand-in CRDs are"),
+        ]
+
+    @group.command(help="Start (or reuse) one cluster per stack cluster; build the binaries first if needed.")
+    @OUTPUT
+    @click.pass_context
+    def up(ctx: click.Context, output: str) -> None:
+        with _reported(output):
+            sandbox = resolver(ctx).sandbox()
+            if not sandbox.clusters:
+                raise ConfigError(Diagnostic(message="no clusters to start", rule="sandbox.usage"))
+            kubeconfig = sandbox.up(stderr_progress)
+            statuses = _report(sandbox, output, {"kubeconfig": str(kubeconfig)})
+            if output == "text":
+                click.echo(f"kubeconfig: {kubeconfig}")
+        sys.exit(0 if all(s.state is ClusterState.RUNNING for s in statuses) else 1)
+
+    @group.command(help="Delete the sandbox clusters; nothing is left running or listening.")
+    @OUTPUT
+    @click.pass_context
+    def down(ctx: click.Context, output: str) -> None:
+        with _reported(output):
+            sandbox = resolver(ctx).sandbox()
+            sandbox.down(stderr_progress)
+            left = sandbox.processes()
+            if output == "json":
+                print_json({"down": not left, "running": sorted(left)})
+            else:
+                click.echo("sandbox down: nothing running" if not left else f"still running: {sorted(left)}")
+        sys.exit(0 if not left else 1)
+
+    @group.command(help="State of each cluster: running, degraded, stopped or absent (exit 1 unless all run).")
+    @OUTPUT
+    @click.pass_context
+    def status(ctx: click.Context, output: str) -> None:
+        with _reported(output):
+            sandbox = resolver(ctx).sandbox()
+            kubeconfig = sandbox.kubeconfig_path if sandbox.kubeconfig_path.is_file() else None
+            statuses = _report(sandbox, output, {"kubeconfig": str(kubeconfig) if kubeconfig else None})
+        sys.exit(0 if statuses and all(s.state is ClusterState.RUNNING for s in statuses) else 1)
+
+    @group.command(help="Print the path of the sandbox's kubeconfig (contexts named as the stack names them).")
+    @OUTPUT
+    @click.pass_context
+    def kubeconfig(ctx: click.Context, output: str) -> None:
+        with _reported(output):
+            sandbox = resolver(ctx).sandbox()
+            path = sandbox.kubeconfig_path
+            if not path.is_file():
+                raise ConfigError(
+                    Diagnostic(message=f"no sandbox kubeconfig at {path}", rule="sandbox.not-up", hint="run `meshcharts sandbox up` first")
+                )
+            if output == "json":
+                print_json({"kubeconfig": str(path), "contexts": [c.context_name for c in sandbox.clusters]})
+            else:
+                click.echo(str(path))
+
+    return group
+
+
+#: The stand-alone group (inputs from its options): ``python -m meshcharts.sandbox.commands``.
+sandbox = make_sandbox_group()
+
+if __name__ == "__main__":
+    sandbox()
