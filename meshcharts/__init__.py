@@ -1,40 +1,52 @@
 """meshcharts: declare the Istio observability stack once, override per cluster, validate and wire it
-before anything is deployed.
+before anything is deployed, then apply it and keep a ledger of what went where.
 
-The public API lives in :mod:`meshcharts.api` and is re-exported here lazily, so ``import meshcharts``
-stays cheap on the pre-commit path.
+The public API is re-exported here lazily, so ``import meshcharts`` stays cheap on the pre-commit
+path: the offline half (open_project, validate, explain, render) from :mod:`meshcharts.api`, the live
+half (pull, apply, history, the sandbox) from its stage modules, loaded only when first used.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {
-    "open_project",
-    "compose",
-    "explain_values",
-    "validate_project",
-    "validate_files",
-    "render_project",
-    "Project",
-    "Composition",
-    "ValidationReport",
-    "ExplainedValue",
+#: Public name -> the module that defines it.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "open_project",
+            "compose",
+            "explain_values",
+            "validate_project",
+            "validate_files",
+            "render_project",
+            "Project",
+            "Composition",
+            "ValidationReport",
+            "ExplainedValue",
+        ),
+        "meshcharts.api",
+    ),
+    **dict.fromkeys(("Diagnostic", "MeshchartsError", "ConfigError", "InvalidInput", "ExitCode"), "meshcharts.core.diagnostics"),
+    **dict.fromkeys(("apply_project", "ApplyOptions", "ApplyResult"), "meshcharts.deploy.apply"),
+    "pull_charts": "meshcharts.deploy.pull",
+    **dict.fromkeys(("release_history",), "meshcharts.deploy.history"),
+    **dict.fromkeys(("Sandbox", "SandboxCluster"), "meshcharts.sandbox"),
 }
+
+#: Short names from DESIGN.md's Python API (``meshcharts.apply(...)``, ``meshcharts.history(...)``).
+_ALIASES = {"apply": "apply_project", "pull": "pull_charts", "history": "release_history"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _API:
-        from meshcharts import api
-
-        return getattr(api, name)
-    if name in ("Diagnostic", "MeshchartsError", "ConfigError", "InvalidInput", "ExitCode"):
-        from meshcharts.core import diagnostics
-
-        return getattr(diagnostics, name)
-    raise AttributeError(f"module 'meshcharts' has no attribute {name!r}")
+    target = _ALIASES.get(name, name)
+    module = _LAZY.get(target)
+    if module is None:
+        raise AttributeError(f"module 'meshcharts' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), target)
 
 
-__all__ = sorted(_API | {"Diagnostic", "MeshchartsError", "ConfigError", "InvalidInput", "ExitCode", "__version__"})
+__all__ = sorted({*_LAZY, *_ALIASES, "__version__"})

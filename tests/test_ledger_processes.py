@@ -17,7 +17,13 @@ from typing import TypeVar
 
 import pytest
 
-from meshcharts.ledger import LockHeld, LockHolder, ReleaseStatus, RunOutcome, open_ledger
+from meshcharts.ledger import (
+    LockHeld,
+    LockHolder,
+    ReleaseStatus,
+    RunOutcome,
+    open_ledger,
+)
 from tests.conftest import REPO_ROOT
 from tests.ledger_fixtures import ledger_url, postgres_server  # noqa: F401  (fixtures)
 

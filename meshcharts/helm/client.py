@@ -229,6 +229,7 @@ class HelmClient:
         atomic: bool = False,
         wait: bool = False,
         timeout: int | str | None = None,
+        description: str | None = None,
         component: str | None = None,
     ) -> dict[str, Any]:
         """``helm upgrade --install`` with the one composed values dict on stdin; helm's release JSON.
@@ -241,7 +242,7 @@ class HelmClient:
         result: dict[str, Any] = self._call(
             self.command.install_or_upgrade(
                 release, chart, values.values, namespace=namespace, version=version, repo=repo,
-                atomic=atomic, wait=wait, timeout=timeout, create_namespace=True,
+                atomic=atomic, wait=wait, timeout=timeout, create_namespace=True, description=description,
             ),
             what=f"helm upgrade --install {release}",
             component=component,
@@ -255,3 +256,15 @@ class HelmClient:
             self.command.list(all=True, all_namespaces=True, max_releases=100000), what="helm list --all --all-namespaces"
         )
         return releases
+
+    def pull(self, chart: str, *, repo: str | None, version: str, destination: Path) -> Path:
+        """``helm pull`` one pinned chart (repository or ``oci://``) into ``destination``; the archive written."""
+        Path(destination).mkdir(parents=True, exist_ok=True)
+        command: list[Any] = ["pull", chart, "--version", version, "--destination", destination]
+        if repo:
+            command += ["--repo", repo]
+        self._call(self.command.run(command), what=f"helm pull {chart} {version}")
+        archives = sorted(Path(destination).glob("*.tgz"))
+        if len(archives) != 1:
+            raise MeshchartsError(Diagnostic(message=f"helm pull {chart} {version} wrote {len(archives)} archives, expected one", rule="helm.bad-output"))
+        return archives[0]

@@ -1,9 +1,10 @@
 """``sandbox up|down|status|kubeconfig``: a click group over :class:`Sandbox`, on plain inputs.
 
-The group does not read the stack file: :func:`make_sandbox_group` takes a resolver that turns the
-click context into :class:`SandboxInputs` (the CLI passes one that reads the stack's clusters, their
-contexts and the CRD groups they need). Without one, the inputs come from options, which is how it is
-used on its own: ``--workdir DIR`` and ``--cluster NAME[=CONTEXT][:GROUP,GROUP...]`` (repeatable).
+:func:`make_sandbox_group` takes a resolver that turns the click context into :class:`SandboxInputs`.
+``meshcharts sandbox`` uses :func:`stack_inputs`: one cluster per stack cluster, kube-contexts named as
+the stack names them, the CRD groups the stack says are installed outside it, and a storage class for
+every class the composed values name (so claims bind). Without a resolver the inputs come from
+options (``python -m meshcharts.cli.sandbox --workdir DIR --cluster NAME[=CONTEXT][:GROUP,...]``).
 
 Exit codes: 0 ok, 1 failure; ``status`` exits 1 when any cluster is not running, so scripts can test
 it. Progress goes to stderr, results to stdout (``--output json`` gives the same facts as JSON).
@@ -20,6 +21,7 @@ from typing import Any
 
 import click
 
+from meshcharts.cli.app import STACK, main
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 from meshcharts.core.reporter import error_document, format_diagnostic, print_json
 from meshcharts.sandbox.build import stderr_progress
@@ -106,6 +108,9 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
     def group(ctx: click.Context, **_: Any) -> None:
         ctx.ensure_object(dict)
 
+    if resolve is not None:
+        group = STACK(group)
+
     if resolve is None:
         group.params += [
             click.Option(["--workdir"], type=click.Path(path_type=Path), help="default: .meshcharts/sandbox"),
@@ -171,7 +176,51 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
     return group
 
 
-#: The stand-alone group (inputs from its options): ``python -m meshcharts.sandbox.commands``.
+STORAGE_CLASS_KEYS = ("storageClass", "storageClassName")
+
+
+def storage_classes_named(values: Any) -> set[str]:
+    """Every ``storageClass``/``storageClassName`` string in composed values (the sandbox offers them all)."""
+    found: set[str] = set()
+    pending = [values]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if key in STORAGE_CLASS_KEYS and isinstance(item, str) and item and item != "-":
+                    found.add(item)
+                else:
+                    pending.append(item)
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
+def stack_inputs(ctx: click.Context) -> SandboxInputs:
+    """The sandbox for the stack found from ``--stack`` (or the current folder)."""
+    from meshcharts.api import open_project
+
+    params = ctx.find_root().params if ctx.parent is None else (ctx.parent.params or {})
+    project = open_project(params.get("stack_path"))
+    stack = project.stack
+    clusters = []
+    classes: set[str] = set()
+    for cluster in stack.clusters.values():
+        groups = set(cluster.crds)
+        for external in stack.external.values():
+            operator_run = external.provides == "prometheus" and external.monitors.get("mode") == "operator"
+            if operator_run and cluster.name in external.clusters:
+                groups.add("monitoring.coreos.com")
+        clusters.append(SandboxCluster(cluster.name, context=cluster.context, crd_groups=tuple(sorted(groups))))
+        for composition in project.compose_all(cluster.name):
+            classes |= storage_classes_named(composition.values(secrets="placeholder"))
+    others = tuple(sorted(classes - {DEFAULT_STORAGE_CLASS}))
+    return SandboxInputs(stack.root / ".meshcharts" / "sandbox", tuple(clusters), (DEFAULT_STORAGE_CLASS, *others))
+
+
+main.add_command(make_sandbox_group(stack_inputs))
+
+#: The stand-alone group (inputs from its options): ``python -m meshcharts.cli.sandbox``.
 sandbox = make_sandbox_group()
 
 if __name__ == "__main__":

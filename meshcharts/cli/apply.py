@@ -1,0 +1,114 @@
+"""``apply`` and ``pull``: the live half of meshcharts (charts into the cache, releases onto clusters)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from meshcharts.cli.app import OUTPUT, STACK, handles_errors, main
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, ExitCode
+from meshcharts.core.reporter import print_json
+
+LEDGER = click.option("--ledger", "ledger_url", default=None, help="Ledger URL: a SQLite path or postgresql://... (default: meshcharts.ledger.sqlite beside the stack).")
+
+
+@main.command()
+@click.option("--cluster", "-c", default=None, help="Only this cluster.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Clusters applied at once.")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (required when stdin is not a terminal).")
+@click.option("--atomic", is_flag=True, help="Roll a failed release back (helm --atomic / --rollback-on-failure).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until each release's workloads are ready.")
+@click.option("--timeout", default="5m", show_default=True, help="Per-release helm timeout.")
+@click.option("--lock-timeout", type=click.FloatRange(0), default=60.0, show_default=True, help="Seconds to wait for another apply on the same cluster.")
+@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None, help="kubeconfig for every cluster (default: each cluster's, or $KUBECONFIG).")
+@LEDGER
+@STACK
+@OUTPUT
+@handles_errors
+def apply(
+    cluster: str | None,
+    concurrency: int,
+    yes: bool,
+    atomic: bool,
+    wait: bool,
+    timeout: str,
+    lock_timeout: float,
+    kubeconfig: Path | None,
+    ledger_url: str | None,
+    stack_path: Path | None,
+    output: str,
+) -> None:
+    """helm upgrade --install every release, in install order, clusters in parallel; record it in the ledger.
+
+    Installs exactly what `meshcharts render` writes to charts-out/. A release whose chart and values
+    equal the deployed revision is left alone (no helm call). Exit 0 when every release is deployed
+    or unchanged, 1 otherwise.
+    """
+    from meshcharts.api import open_project, require_cluster
+    from meshcharts.cli.progress import ApplyProgress
+    from meshcharts.deploy.apply import ApplyOptions, apply_project
+
+    project = open_project(stack_path)
+    if cluster is not None:
+        require_cluster(project, cluster)
+    targets = [cluster] if cluster else list(project.stack.clusters)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ConfigError(Diagnostic(message="apply changes clusters; pass --yes to run it without a terminal", rule="usage.confirm"))
+        click.confirm(f"apply stack {project.stack.name} to {', '.join(targets)}?", abort=True, err=True)
+    options = ApplyOptions(
+        cluster=cluster,
+        concurrency=concurrency,
+        atomic=atomic,
+        wait=wait,
+        timeout=timeout,
+        lock_timeout=lock_timeout,
+        kubeconfig=str(kubeconfig) if kubeconfig else None,
+        ledger_url=ledger_url,
+    )
+    with ApplyProgress(live=output == "text" and sys.stderr.isatty()) as progress:
+        result = apply_project(project, options, progress if output == "text" else lambda *_: None)
+    if output == "json":
+        print_json(result.as_json())
+    else:
+        for name, cluster_result in result.clusters.items():
+            counts: dict[str, int] = {}
+            for item in cluster_result.releases:
+                counts[item.status] = counts.get(item.status, 0) + 1
+            summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "nothing done"
+            click.echo(f"{name}: {summary}" + (f" ({cluster_result.error})" if cluster_result.error else ""))
+            for item in cluster_result.releases:
+                if item.status in ("failed", "skipped"):
+                    click.echo(f"  {item.release}: {item.status}: {item.error or item.note}")
+        click.echo(f"run {result.run_id} recorded in {result.ledger}")
+    sys.exit(int(ExitCode.OK if result.ok else ExitCode.INVALID))
+
+
+@main.command()
+@STACK
+@OUTPUT
+@handles_errors
+def pull(stack_path: Path | None, output: str) -> None:
+    """Fetch every pinned chart into the chart cache and record its sha256 in meshcharts.lock.
+
+    $MESHCHARTS_CHARTS (a directory of <chart>-<version>.tgz) is searched before any repository.
+    """
+    from meshcharts.api import open_project
+    from meshcharts.deploy.pull import pull_charts
+    from meshcharts.helm.client import HelmClient
+
+    project = open_project(stack_path)
+    try:
+        helm: HelmClient | None = HelmClient()
+    except ConfigError:  # no helm: the offline directory may still hold every chart
+        helm = None
+    pulled = pull_charts(project, helm)
+    if output == "json":
+        print_json({"charts": [item.as_json() for item in pulled]})
+        return
+    for item in pulled:
+        entry = item.locked
+        click.echo(f"{item.state:<9} {entry.request.name} {entry.request.version}  sha256:{entry.digest[:16]}  from {entry.source}")
+    click.echo(f"{len(pulled)} chart(s) in meshcharts.lock")

@@ -1,0 +1,184 @@
+"""What is deployed on a cluster, read in one API call, and the repair of releases left pending.
+
+helmfile asks helm once per release (``helm list``, ``helm diff``) and is slow for it (helm-diff#444).
+Helm keeps each revision of each release as a Secret labelled ``owner=helm`` (the default storage
+driver); one ``list`` of those Secrets across all namespaces gives every release's latest revision, its
+status, chart, description and the exact values it was installed with (``config``). That is enough to
+tell an unchanged release (no helm call at all) from one to upgrade, against the live revision and not
+only the ledger, so a ``helm upgrade`` someone ran by hand is seen.
+
+A run killed mid-upgrade leaves the latest revision ``pending-install``/``pending-upgrade``/
+``pending-rollback``, and helm then refuses every further upgrade ("another operation is in
+progress"). :func:`unlock_pending` marks such a revision ``failed`` (what Flux's helm-controller does),
+after which ``helm upgrade --install`` proceeds from the last deployed revision.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from urllib3.exceptions import HTTPError
+
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
+
+PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
+DESCRIPTION_PREFIX = "meshcharts"
+
+
+@dataclass(frozen=True)
+class DeployedRelease:
+    """The latest revision of one helm release as the cluster stores it."""
+
+    name: str
+    namespace: str
+    revision: int
+    status: str
+    chart: str
+    chart_version: str
+    description: str
+    config: dict[str, Any]  # the values helm was given for this revision (secrets in clear: never print)
+    secret_name: str
+
+    @property
+    def pending(self) -> bool:
+        return self.status in PENDING
+
+    def marker(self) -> dict[str, str]:
+        """The ``key=value`` pairs meshcharts wrote into the description (chart digest, values hash)."""
+        head, _, rest = self.description.partition(": ")
+        if head != DESCRIPTION_PREFIX:
+            return {}
+        return dict(part.split("=", 1) for part in rest.split() if "=" in part)
+
+
+def describe(chart_digest: str, values_hash: str) -> str:
+    """The ``--description`` apply gives every revision, so the next run can tell it is unchanged."""
+    return f"{DESCRIPTION_PREFIX}: chart=sha256:{chart_digest[:32]} values=sha256:{values_hash[:32]}"
+
+
+def canonical_values_hash(values: Any) -> str:
+    """A hash of values as helm stores them: JSON numbers (1.0 and 1 alike), keys sorted.
+
+    Helm decodes the values it is given into Go maps, where every number is a float64, and stores them
+    as JSON; hashing our side the same way lets the two be compared byte for byte.
+    """
+
+    def normal(value: Any) -> Any:
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)):
+            number = float(value)
+            return int(number) if number.is_integer() and abs(number) < 2**63 else number
+        if isinstance(value, dict):
+            return {str(key): normal(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [normal(item) for item in value]
+        return str(value)
+
+    text = json.dumps(normal(values), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiClient:
+    """A Kubernetes client for one stack cluster: its kubeconfig (default $KUBECONFIG, ~/.kube/config) and context."""
+    path = Path(kubeconfig).expanduser() if kubeconfig else None
+    try:
+        return k8s_config.new_client_from_config(config_file=str(path) if path else None, context=context, persist_config=False)
+    except (ConfigException, OSError, TypeError, ValueError) as exc:
+        where = str(path) if path else os.environ.get("KUBECONFIG") or "~/.kube/config"
+        raise ConfigError(
+            Diagnostic(
+                message=f"cannot use kube-context {context!r} from {where}: {exc}",
+                rule="cluster.kubeconfig",
+                cluster=cluster,
+                hint="check clusters.<name>.context/kubeconfig in the stack, or run `meshcharts sandbox up` and export KUBECONFIG=$(meshcharts sandbox kubeconfig)",
+            )
+        ) from None
+
+
+def _decode(secret: Any) -> dict[str, Any]:
+    raw = base64.b64decode(base64.b64decode(secret.data["release"]))
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    record: dict[str, Any] = json.loads(raw)
+    return record
+
+
+def _encode(record: dict[str, Any]) -> str:
+    packed = gzip.compress(json.dumps(record).encode(), mtime=0)
+    return base64.b64encode(base64.b64encode(packed)).decode()
+
+
+def read_deployed(api: k8s.ApiClient, cluster: str) -> dict[tuple[str, str], DeployedRelease]:
+    """Every release's latest revision on the cluster, by (namespace, name): one list call."""
+    try:
+        listing = k8s.CoreV1Api(api).list_secret_for_all_namespaces(label_selector="owner=helm", _request_timeout=60)
+    except (ApiException, HTTPError, OSError) as exc:
+        raise MeshchartsError(
+            Diagnostic(message=f"cannot read helm's release records: {_api_message(exc)}", rule="cluster.unreachable", cluster=cluster)
+        ) from None
+    latest: dict[tuple[str, str], DeployedRelease] = {}
+    for secret in listing.items:
+        meta = secret.metadata
+        if meta is None or not secret.data:
+            continue
+        try:
+            record = _decode(secret)
+        except (KeyError, ValueError, TypeError, OSError):
+            continue  # not a helm v3 release record after all
+        info = record.get("info") or {}
+        metadata = (record.get("chart") or {}).get("metadata") or {}
+        release = DeployedRelease(
+            name=str(record.get("name", "")),
+            namespace=str(record.get("namespace", meta.namespace)),
+            revision=int(record.get("version", 0)),
+            status=str(info.get("status", "unknown")),
+            chart=str(metadata.get("name", "")),
+            chart_version=str(metadata.get("version", "")),
+            description=str(info.get("description", "")),
+            config=record.get("config") or {},
+            secret_name=str(meta.name),
+        )
+        key = (release.namespace, release.name)
+        if key not in latest or latest[key].revision < release.revision:
+            latest[key] = release
+    return latest
+
+
+def unlock_pending(api: k8s.ApiClient, release: DeployedRelease, cluster: str) -> None:
+    """Mark a pending revision failed so helm accepts the next upgrade (its objects stay as they are)."""
+    core = k8s.CoreV1Api(api)
+    try:
+        secret = core.read_namespaced_secret(release.secret_name, release.namespace)
+        record = _decode(secret)
+        record.setdefault("info", {})["status"] = "failed"
+        record["info"]["description"] = f"{DESCRIPTION_PREFIX}: marked failed, left {release.status} by an interrupted run"
+        secret.data = {**(secret.data or {}), "release": _encode(record)}
+        if secret.metadata is not None:
+            secret.metadata.labels = {**(secret.metadata.labels or {}), "status": "failed"}
+        core.replace_namespaced_secret(release.secret_name, release.namespace, secret)
+    except (ApiException, HTTPError, OSError) as exc:
+        raise MeshchartsError(
+            Diagnostic(
+                message=f"release {release.namespace}/{release.name} is {release.status} and could not be unlocked: {_api_message(exc)}",
+                rule="apply.stuck-release",
+                cluster=cluster,
+            )
+        ) from None
+
+
+def _api_message(exc: Exception) -> str:
+    if isinstance(exc, ApiException):
+        return f"{exc.status} {exc.reason}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
