@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from meshcharts.components.istio_addons import init_note
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.load.stack import STACK_FILE
@@ -94,10 +95,7 @@ def _edit_stack_file(path: Path, target: Path, addons_source: Path | None) -> li
         if addons_source is not None:
             component["source"] = _relative_to(addons_source.resolve(), target)
         else:
-            notes.append(
-                f"component {name} generates its chart from your Istio release: download it and set source: "
-                f"(now {component['source']}), or run init again with --addons-source PATH"
-            )
+            notes.append(init_note(name, str(component["version"]), str(component["source"]), target))
     buffer = io.StringIO()
     yaml.dump(document, buffer)
     path.write_text(buffer.getvalue(), encoding="utf-8")
