@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from meshcharts.checks.removed_apis import removed_api_findings
 from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
 from meshcharts.core.model import KeyRule, dotted
@@ -93,6 +94,7 @@ def check_composition(composition: Composition) -> list[Diagnostic]:
         if diagnostic.path not in covered:
             found.append(diagnostic)
     found.extend(rule_findings)
+    found.extend(removed_api_findings(composition))
     return found
 
 

@@ -16,6 +16,7 @@ import semver
 
 from meshcharts.core.diagnostics import Diagnostic
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.kubeapis import RendersApi
 from meshcharts.core.model import (
     Component,
     CompositionView,
@@ -45,6 +46,7 @@ class ComponentType:
     defaults: dict[str, Any] = field(default_factory=dict)
     generated: bool = False  # meshcharts writes this chart itself (charts-out/)
     default_version: str = "1.0.0"  # generated charts only: the values format when the stack pins none
+    rendered_apis: tuple[RendersApi, ...] = ()  # values that make the chart render an API Kubernetes removed
 
     def app_version(self, chart_version: str) -> semver.Version:
         """The application version a chart version ships; charts that track their app 1:1 return it as is."""
@@ -125,3 +127,4 @@ class ComponentType:
     def generate(self, composition: CompositionView, out_dir: Path) -> str | None:
         """Write the chart for this composition into ``out_dir``; return its version (None: not generated)."""
         return None
+

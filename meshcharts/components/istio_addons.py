@@ -14,6 +14,7 @@ from typing import Any
 
 import semver
 
+from meshcharts.charts.addons_apis import refused_objects
 from meshcharts.charts.addons_source import find_addons_dir
 from meshcharts.charts.chartwriter import GeneratedChart, GeneratorError
 from meshcharts.charts.istio_addons import (
@@ -141,11 +142,13 @@ class IstioAddonsType(GeneratedComponentType):
         else:
             wanted = stack_root(composition) / Path(component.source).expanduser()
             try:
-                find_addons_dir(wanted)
+                addons_dir = find_addons_dir(wanted)
             except GeneratorError as error:
                 if not wanted.exists():
                     return [self._source_problem(composition, missing_source_message(component.version, component.source))]
                 problem = "; ".join(message for _, message in error.problems)
+            else:
+                problem = "; ".join(refused_objects(addons_dir)) or None
         if problem is None:
             return []
         return [self._source_problem(composition, problem)]

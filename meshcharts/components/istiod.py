@@ -11,10 +11,31 @@ from typing import Any
 
 from meshcharts.components.base import ComponentType, SchemaLine
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.kubeapis import RendersApi, Switch
 from meshcharts.core.model import Component
 from meshcharts.core.versions import VersionRange
 
 TRACING = ("meshConfig", "defaultConfig", "tracing")
+
+# istio/istio manifests/charts/istio-control/istio-discovery before 1.14 hard-code the API versions (1.14
+# on choose by the cluster's version): with its defaults the 1.13 chart renders both objects below.
+_BEFORE_1_14 = VersionRange(None, "1.14.0")
+ISTIOD_APIS: tuple[RendersApi, ...] = (
+    RendersApi(
+        "HorizontalPodAutoscaler",
+        (Switch(("pilot", "autoscaleEnabled"), True), Switch(("pilot", "autoscaleMin"), 1), Switch(("pilot", "autoscaleMax"), 5)),
+        _BEFORE_1_14,
+        api_version="autoscaling/v2beta1",
+        fix="set pilot.autoscaleEnabled: false, or use istiod 1.14 or later",
+    ),
+    RendersApi(
+        "PodDisruptionBudget",
+        (Switch(("global", "defaultPodDisruptionBudget", "enabled"), True),),
+        _BEFORE_1_14,
+        api_version="policy/v1beta1",
+        fix="set global.defaultPodDisruptionBudget.enabled: false, or use istiod 1.14 or later",
+    ),
+)
 
 
 class IstiodType(ComponentType):
@@ -46,4 +67,5 @@ COMPONENT_TYPE = IstiodType(
     default_namespace="istio-system",
     description="Istio control plane (meshcharts checks and derives its tracing settings)",
     schema_lines=(SchemaLine("istiod-1.schema.json", VersionRange("1.0.0", "2.0.0"), "istiod 1.x"),),
+    rendered_apis=ISTIOD_APIS,
 )

@@ -13,6 +13,7 @@ import semver
 
 from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.kubeapis import RendersApi, Switch
 from meshcharts.core.model import Component
 from meshcharts.core.versions import InvalidVersion, VersionRange, parse_chart_version
 
@@ -130,6 +131,52 @@ KIALI_KEY_RULES: tuple[KeyRule, ...] = (
 )
 
 KIALI_PORT = 20001
+
+HPA_FIX = "set deployment.hpa.api_version: autoscaling/v2, with deployment.hpa.spec in that version's form"
+
+
+def kiali_hpa(versions: VersionRange, default_api: str) -> RendersApi:
+    """Every Kiali chart from 1.29 renders its HPA at ``deployment.hpa.api_version`` once ``deployment.hpa.spec``
+    is set; the default was autoscaling/v2beta2 (gone in 1.26) until kiali-server 1.52."""
+    return RendersApi(
+        "HorizontalPodAutoscaler",
+        (Switch(("deployment", "hpa", "spec"), {}),),
+        versions,
+        api_path=("deployment", "hpa", "api_version"),
+        api_default=default_api,
+        fix=HPA_FIX,
+    )
+
+
+def kiali_v1beta1_ingress(versions: VersionRange) -> RendersApi:
+    """Kiali charts before 1.39 always write networking.k8s.io/v1beta1 (gone in 1.22) for their Ingress,
+    which ``deployment.ingress_enabled`` (default true) switches on everywhere but on OpenShift."""
+    return RendersApi(
+        "Ingress",
+        (Switch(("deployment", "ingress_enabled"), True),),
+        versions,
+        api_version="networking.k8s.io/v1beta1",
+        fix="set deployment.ingress_enabled: false; Rancher's proxy, a NavLink or a port-forward reach Kiali without it",
+    )
+
+
+# Found with `helm template` of every kiali-server release in kiali/helm-charts (docs/*.tgz) against
+# --kube-version 1.30 with a 1.30 cluster's API versions: 1.29-1.51 default the HPA to v2beta2, 1.52 on
+# to autoscaling/v2; 1.39 on pick the Ingress version from the cluster; 2.26 on add a PodDisruptionBudget
+# at deployment.pod_disruption_budget.api_version (default policy/v1) once its spec is set.
+KIALI_SERVER_APIS: tuple[RendersApi, ...] = (
+    kiali_v1beta1_ingress(VersionRange(None, "1.39.0")),
+    kiali_hpa(VersionRange("1.29.0", "1.52.0"), "autoscaling/v2beta2"),
+    kiali_hpa(VersionRange("1.52.0", None), "autoscaling/v2"),
+    RendersApi(
+        "PodDisruptionBudget",
+        (Switch(("deployment", "pod_disruption_budget", "spec"), {}),),
+        VersionRange("2.26.0", None),
+        api_path=("deployment", "pod_disruption_budget", "api_version"),
+        api_default="policy/v1",
+        fix="set deployment.pod_disruption_budget.api_version: policy/v1",
+    ),
+)
 GRPC_DEFAULT_FROM = semver.Version(1, 39, 0)  # Kiali 1.39 switched tracing to gRPC on 16685 by default
 
 
@@ -238,4 +285,5 @@ COMPONENT_TYPE = KialiType(
         )
         for key, upstream in (("repository", "image_name"), ("tag", "image_version"))
     ),
+    rendered_apis=KIALI_SERVER_APIS,
 )

@@ -4,7 +4,8 @@
   ``release: <its release>`` by default), or Prometheus never scrapes Istio and Kiali shows no traffic.
 * For a Prometheus without an operator (seed 004), the monitors give way to scrape jobs in a Secret.
 * A Kiali NetworkPolicy (seed 000) allows egress to the Pod ports Kiali's providers really listen on,
-  which can differ from their Service ports (Grafana: Service 80, Pod 3000).
+  which can differ from their Service ports (kube-prometheus-stack's Grafana: Service 80, Pod 3000;
+  rancher-monitoring's nginx proxies: Prometheus 9090 -> 8081, Grafana 80 -> 8080, from its external type).
 * Dashboards go to the namespace and carry the label the Grafana dashboard sidecar watches.
 
 This module has no ``COMPONENT_TYPE``: it serves ``mesh_extras.py``.
