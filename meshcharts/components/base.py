@@ -14,7 +14,7 @@ from typing import Any
 
 import semver
 
-from meshcharts.core.diagnostics import Diagnostic
+from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint, Need
 from meshcharts.core.kubeapis import RendersApi
 from meshcharts.core.model import (
@@ -26,6 +26,7 @@ from meshcharts.core.model import (
     SchemaChoice,
     SchemaLine,
     WiringView,
+    dotted,
 )
 from meshcharts.core.versions import parse_chart_version, upstream_version
 
@@ -128,3 +129,16 @@ class ComponentType:
         """Write the chart for this composition into ``out_dir``; return its version (None: not generated)."""
         return None
 
+
+def key_problem(composition: CompositionView, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR, hint: str | None = None) -> Diagnostic:
+    """A finding about one key of a composition, at the line of the layer that set it (types' own checks)."""
+    return Diagnostic(
+        message=message,
+        rule=rule,
+        location=composition.locate(path, True),
+        cluster=composition.cluster.name,
+        component=composition.component.name,
+        path=dotted(path),
+        severity=severity,
+        hint=hint,
+    )

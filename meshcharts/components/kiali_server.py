@@ -131,6 +131,7 @@ KIALI_KEY_RULES: tuple[KeyRule, ...] = (
 )
 
 KIALI_PORT = 20001
+KIALI_METRICS_PORT = 9090
 
 HPA_FIX = "set deployment.hpa.api_version: autoscaling/v2, with deployment.hpa.spec in that version's form"
 
@@ -201,7 +202,7 @@ class KialiType(ComponentType):
         if instance == "kiali" and override and override != "kiali" and self.app_version(component.version).major < 2:
             instance = override
         server = values.get("server") or {}
-        return [
+        found = [
             Endpoint(
                 role="kiali",
                 provider=component.name,
@@ -209,8 +210,15 @@ class KialiType(ComponentType):
                 namespace=component.namespace,
                 port=int(server.get("port") or KIALI_PORT),
                 path=(server.get("web_root") or "/kiali").rstrip("/"),
+                port_name="tcp" if (values.get("identity") or {}).get("cert_file") else "http",
             )
         ]
+        metrics = (server.get("observability") or {}).get("metrics") or {}
+        enabled = metrics.get("enabled", server.get("metrics_enabled", True))
+        if enabled is not False:
+            port = metrics.get("port") or server.get("metrics_port") or KIALI_METRICS_PORT
+            found.append(Endpoint("kiali-metrics", component.name, instance, component.namespace, int(port), port_name="http-metrics"))
+        return found
 
     def needs(self, component: Component, values: dict[str, Any]) -> list[Need]:
         return kiali_needs(self.running_version(component, values), values=values)
