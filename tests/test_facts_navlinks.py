@@ -105,3 +105,21 @@ def test_example_navlink_renders_the_kiali_web_root(tmp_path: Path, helm_client:
     links = {m["metadata"]["name"]: m["spec"]["toService"] for m in manifests if m["kind"] == "NavLink"}
     assert links["kiali"] == {"namespace": "istio-system", "name": "kiali", "scheme": "http", "port": "20001", "path": "/kiali"}
     assert links["jaeger"]["path"] == "/jaeger"
+
+
+@pytest.mark.parametrize(
+    ("kiali", "links"),
+    [
+        (KIALI + "server: {observability: x}\n", "    kiali: {label: Kiali}\n"),
+        (KIALI + "server: {observability: {metrics: 5}}\n", "    kiali: {label: Kiali}\n"),
+        (KIALI + "server: {metrics_port: abc}\n", "    kiali: {label: Kiali}\n"),
+        (KIALI + "identity: 5\n", "    kiali: {label: Kiali}\n"),
+        (KIALI, "    kiali: 5\n"),
+        (KIALI, "    kiali: {toService: 7}\n"),
+        (KIALI, "    kiali: {toService: {namespace: istio-system, name: kiali, port: [1]}}\n"),
+    ],
+)
+def test_wrongly_typed_values_are_schema_findings_not_crashes(stack_dir: StackDir, kiali: str, links: str) -> None:
+    result = _stack(stack_dir, links, kiali).cli("validate")
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output

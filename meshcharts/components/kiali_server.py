@@ -210,18 +210,22 @@ class KialiType(ComponentType):
                 namespace=component.namespace,
                 port=int(server.get("port") or KIALI_PORT),
                 path=(server.get("web_root") or "/kiali").rstrip("/"),
-                port_name="tcp" if (values.get("identity") or {}).get("cert_file") else "http",
+                port_name="tcp" if _mapping(values.get("identity")).get("cert_file") else "http",
             )
         ]
-        metrics = (server.get("observability") or {}).get("metrics") or {}
-        enabled = metrics.get("enabled", server.get("metrics_enabled", True))
-        if enabled is not False:
-            port = metrics.get("port") or server.get("metrics_port") or KIALI_METRICS_PORT
-            found.append(Endpoint("kiali-metrics", component.name, instance, component.namespace, int(port), port_name="http-metrics"))
+        metrics = _mapping(_mapping(server.get("observability")).get("metrics"))
+        port = metrics.get("port") or server.get("metrics_port") or KIALI_METRICS_PORT
+        if metrics.get("enabled", server.get("metrics_enabled", True)) is not False and isinstance(port, int):
+            found.append(Endpoint("kiali-metrics", component.name, instance, component.namespace, port, port_name="http-metrics"))
         return found
 
     def needs(self, component: Component, values: dict[str, Any]) -> list[Need]:
         return kiali_needs(self.running_version(component, values), values=values)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A values section as a mapping; anything else (the schema reports it) as empty."""
+    return value if isinstance(value, dict) else {}
 
 
 def kiali_needs(version: semver.Version, prefix: tuple[str, ...] = (), values: dict[str, Any] | None = None) -> list[Need]:

@@ -26,7 +26,9 @@ LINK_ROLES = {"kiali": "kiali", "jaeger": "tracing", "tracing": "tracing", "graf
 
 
 def _links(composition: CompositionView) -> dict[str, dict[str, Any]]:
-    links = composition.get(("exposure", "navLinks")) or {}
+    links = composition.get(("exposure", "navLinks"))
+    if not isinstance(links, dict):
+        return {}  # the schema reports it
     return {name: link for name, link in links.items() if isinstance(link, dict) and link.get("enabled", True) is not False}
 
 
