@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from collections.abc import Mapping
-from functools import lru_cache
-
+from meshcharts.checks.removed_apis import removed_api_findings
 from meshcharts.components import catalog
 from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
@@ -153,6 +153,7 @@ def check_composition(composition: Composition, components: Mapping[str, tuple[s
         if diagnostic.path not in covered:
             found.append(diagnostic)
     found.extend(rule_findings)
+    found.extend(removed_api_findings(composition))
     return found
 
 

@@ -4,9 +4,11 @@
   ``release: <its release>`` by default), or Prometheus never scrapes Istio and Kiali shows no traffic.
 * For a Prometheus without an operator (seed 004), the monitors give way to scrape jobs in a Secret.
 * A Kiali NetworkPolicy (seed 000) allows egress to the Pod ports Kiali's providers really listen on,
-  which can differ from their Service ports (Grafana: Service 80, Pod 3000).
+  which can differ from their Service ports (kube-prometheus-stack's Grafana: Service 80, Pod 3000;
+  rancher-monitoring's nginx proxies: Prometheus 9090 -> 8081, Grafana 80 -> 8080, from its external type).
 * Dashboards go to the namespace and carry the label the Grafana dashboard sidecar watches
   (:mod:`meshcharts.core.grafana_sidecar`); typed ones that it would never load are errors.
+* NavLinks open the Service and web root of what they link to (:mod:`.mesh_extras_navlinks`).
 
 This module has no ``COMPONENT_TYPE``: it serves ``mesh_extras.py``.
 """
@@ -19,10 +21,12 @@ from meshcharts.charts.dashboards import (
     ISTIO_GRAFANA_DASHBOARDS,
     kps_grafana_dashboard_values,
 )
+from meshcharts.components import mesh_extras_navlinks
+from meshcharts.components.base import key_problem as _problem
 from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint, choose_provider
 from meshcharts.core.grafana_sidecar import DashboardSidecar, rancher_monitoring_sidecar
-from meshcharts.core.model import CompositionView, DerivedValue, WiringView, dotted
+from meshcharts.core.model import CompositionView, DerivedValue, WiringView
 
 KIALI_SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "kiali"}}
 KIALI_INGRESS_PORTS = (20001, 9090)  # UI/API and Kiali's own metrics
@@ -54,6 +58,7 @@ def derive(composition: CompositionView, wiring: WiringView) -> list[DerivedValu
     found += _derive_monitors(composition, wiring)
     found += _derive_network_policies(composition, wiring)
     found += _derive_dashboards(composition, wiring)
+    found += mesh_extras_navlinks.derive(composition, wiring)
     return found
 
 
@@ -271,7 +276,7 @@ def check_grafana_com(composition: CompositionView, wiring: WiringView) -> list[
 def check(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     """Monitors whose labels the cluster's Prometheus never selects; dashboards the Grafana cannot load."""
     found = check_grafana_com(composition, wiring) + _check_dashboards(composition, wiring)
-    return found + _check_monitors(composition, wiring)
+    return found + _check_monitors(composition, wiring) + mesh_extras_navlinks.check(composition, wiring)
 
 
 def _check_monitors(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
@@ -304,15 +309,3 @@ def _check_monitors(composition: CompositionView, wiring: WiringView) -> list[Di
     return found
 
 
-def _problem(composition: CompositionView, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR, hint: str | None = None) -> Diagnostic:
-
-    return Diagnostic(
-        message=message,
-        rule=rule,
-        location=composition.locate(path, True),
-        cluster=composition.cluster.name,
-        component=composition.component.name,
-        path=dotted(path),
-        severity=severity,
-        hint=hint,
-    )

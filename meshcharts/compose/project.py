@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshcharts.components import catalog
+from meshcharts.components import catalog, external_catalog
 from meshcharts.compose.merge import (
     Merger,
     Source,
@@ -19,7 +19,12 @@ from meshcharts.compose.merge import (
     to_values,
     tree_from_values,
 )
-from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
+from meshcharts.core.diagnostics import (
+    ConfigError,
+    Diagnostic,
+    Location,
+    MeshchartsError,
+)
 from meshcharts.core.model import (
     Branch,
     Cluster,
@@ -149,7 +154,7 @@ class Project:
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Project:
-        stack = load_stack(path, catalog())
+        stack = load_stack(path, catalog(), external_catalog())
         return cls(stack, index_layers(stack))
 
     def pairs(self, cluster: str | None = None) -> list[tuple[str, str]]:

@@ -19,6 +19,8 @@ import semver
 
 from meshcharts.core.diagnostics import Diagnostic, Location
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.externals import ExternalService
+from meshcharts.core.kubeapis import DEFAULT_KUBERNETES, RendersApi
 from meshcharts.core.versions import VersionRange
 
 PathT = tuple[Union[str, int], ...]
@@ -69,7 +71,7 @@ class Cluster:
     vars: dict[str, Any]
     location: Location
     crds: tuple[str, ...] = ()  # API groups installed outside the stack
-    kubernetes: str = "1.30"  # the cluster's Kubernetes minor version, for API versions it still serves
+    kubernetes: str = DEFAULT_KUBERNETES  # the cluster's Kubernetes minor version, for API versions it still serves
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class External:
     location: Location
     type: str | None = None  # what it is (rancher-monitoring ...), so its Pod ports and labels are known
     version: str | None = None
+    facts: ExternalService | None = None  # what meshcharts knows of that type's Service for this role
 
 
 @dataclass(frozen=True)
@@ -288,6 +291,7 @@ class ComponentKind(Protocol):
     key_rules: tuple[KeyRule, ...]
     generated: bool
     default_version: str
+    rendered_apis: tuple[RendersApi, ...]
 
     def app_version(self, chart_version: str) -> semver.Version: ...
 

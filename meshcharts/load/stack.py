@@ -7,6 +7,7 @@ component names, chart versions that parse, vars that exist.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,10 @@ from meshcharts.core.diagnostics import (
     Location,
     MeshchartsError,
 )
+from meshcharts.core.endpoints import parse_address
+from meshcharts.core.externals import ExternalService, ExternalType
 from meshcharts.core.fs import display_path, is_within, os_errors, refusal, resolved
+from meshcharts.core.kubeapis import DEFAULT_KUBERNETES
 from meshcharts.core.model import Cluster, Component, ComponentKind, External, Stack
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
@@ -47,11 +51,12 @@ def find_stack_file(start: Path | None = None) -> Path:
     )
 
 
-def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind]) -> Stack:
+def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind], external_types: Mapping[str, ExternalType]) -> Stack:
     """Load and check a stack file (a path to the file or to its folder; None: search upwards).
 
-    ``types`` is the catalog of component types the stack may name; the caller passes it so the
-    loader does not depend on the component types (which depend on the loaded model).
+    ``types`` is the catalog of component types the stack may name, ``external_types`` the kinds of
+    external service it may declare; the caller passes both so the loader does not depend on the
+    component types (which depend on the loaded model).
     """
     if path is None:
         stack_path = find_stack_file()
@@ -76,8 +81,8 @@ def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind]) -> S
         )
     problems = schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document))
     if problems:
-        raise ConfigError([_scoped(problem) for problem in problems])
-    return _build(stack_path.resolve(), document, types)
+        raise ConfigError([_scoped(_quote_hint(problem, document)) for problem in problems])
+    return _build(stack_path.resolve(), document, types, external_types)
 
 
 def _refuse_link_out(stack_path: Path) -> None:
@@ -111,6 +116,17 @@ def _scoped(problem: Diagnostic) -> Diagnostic:
     return problem
 
 
+def _quote_hint(problem: Diagnostic, document: YMap) -> Diagnostic:
+    """``kubernetes: 1.30`` is the number 1.3 to YAML: say so, since the schema can only say "not a string"."""
+    parts = problem.path.split(".")
+    if len(parts) != 3 or parts[0] != "clusters" or parts[2] != "kubernetes" or problem.rule != "schema.type":
+        return problem
+    value = ((document.get("clusters") or {}).get(parts[1]) or {}).get("kubernetes")
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return problem
+    return dataclasses.replace(problem, hint=f'quote it, e.g. kubernetes: "1.30": unquoted, YAML reads a version as the number {value}')
+
+
 def _yaml_locator(document: YMap):  # type: ignore[no-untyped-def]
     """Map a path in the stack document to the key or value position in the file."""
 
@@ -132,7 +148,7 @@ def _yaml_locator(document: YMap):  # type: ignore[no-untyped-def]
     return locate
 
 
-def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind]) -> Stack:
+def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind], external_types: Mapping[str, ExternalType]) -> Stack:
     locate = _yaml_locator(document)
     problems: list[Diagnostic] = []
     clusters = {name: _cluster(name, spec, locate) for name, spec in document["clusters"].items()}
@@ -156,7 +172,7 @@ def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind]) -> St
                     )
                 )
     external = {
-        name: _external(name, spec, clusters, locate, problems) for name, spec in (document.get("external") or {}).items()
+        name: _external(name, spec, clusters, locate, problems, external_types) for name, spec in (document.get("external") or {}).items()
     }
     if problems:
         raise ConfigError(problems)
@@ -174,6 +190,7 @@ def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyp
         vars=to_plain(variables),
         location=locate(("clusters", name), True),
         crds=tuple(spec.get("crds") or ()),
+        kubernetes=str(spec.get("kubernetes", DEFAULT_KUBERNETES)),
     )
 
 
@@ -248,7 +265,7 @@ def _target_clusters(spec, clusters, locate, here, problems, *, component=None) 
     return tuple(cluster for cluster in targets if cluster in clusters)
 
 
-def _external(name, spec, clusters, locate, problems) -> External:  # type: ignore[no-untyped-def]
+def _external(name, spec, clusters, locate, problems, external_types) -> External:  # type: ignore[no-untyped-def]
     targets = _target_clusters(spec, clusters, locate, ("external", name), problems)
     provides = spec.get("provides", name)
     if provides not in ("prometheus", "grafana", "tracing", "zipkin", "alertmanager"):
@@ -260,17 +277,21 @@ def _external(name, spec, clusters, locate, problems) -> External:  # type: igno
                 path=f"external.{name}",
             )
         )
+    facts = external_facts(name, spec, provides, locate, problems, external_types)
     return External(
         name=name,
         provides=provides,
         url=spec["url"],
         public_url=spec.get("publicUrl"),
         grpc=spec.get("grpc"),
-        target_port=spec.get("targetPort"),
+        target_port=spec.get("targetPort", facts.target_port if facts else None),
         monitors=to_plain(spec.get("monitors") or {}),
         grafana_dashboards=to_plain(spec.get("grafanaDashboards") or {}),
         clusters=targets,
         location=locate(("external", name), True),
+        type=spec.get("type"),
+        version=spec.get("version"),
+        facts=facts,
     )
 
 
@@ -331,3 +352,49 @@ def _chart_problem(component: Component, path: Path, root: Path) -> str | None:
         return f"{message}; fetch it, in the stack folder: {fetch} --destination {destination}{rename}"
     rename = "" if path.name == component.type.chart else f", then rename {component.type.chart} to {path.name}"
     return f"{message}; fetch it, in the stack folder: {fetch} --untar --untardir {destination}{rename}"
+def external_facts(name, spec, provides, locate, problems, external_types) -> ExternalService | None:  # type: ignore[no-untyped-def]
+    """What meshcharts knows of ``external.<name>.type`` at its ``version``, for the role the entry provides.
+
+    Unknown types and versions are errors: the facts decide which Pod ports Kiali's NetworkPolicy
+    opens, and a guess there is the bug this key exists to remove.
+    """
+    type_name = spec.get("type")
+    if type_name is None:
+        return None
+    here = ("external", name)
+
+    def problem(key: str, message: str, rule: str, hint: str | None = None) -> None:
+        at = locate(here + (key,), False) if key in spec else locate(here, True)
+        problems.append(Diagnostic(message=message, rule=rule, location=at, path=f"external.{name}.{key}", hint=hint))
+
+    known = external_types.get(type_name)
+    if known is None:
+        names = ", ".join(external_types) or "none"
+        problem("type", f'unknown external type "{type_name}"; meshcharts knows: {names}', "stack.unknown-external-type", did_you_mean(type_name, external_types))
+        return None
+    version = spec.get("version")
+    if version is None:
+        problem("type", f"type {type_name} needs version: the chart version installed (e.g. version: {known.example_version})", "stack.external-version")
+        return None
+    try:
+        facts = known.service(str(version), provides)
+        line = known.line_for(str(version))
+    except InvalidVersion as exc:
+        problem("version", str(exc), "stack.external-version")
+        return None
+    if line is None:
+        problem("version", f"{type_name} {version} is not a version meshcharts has facts for ({known.known_versions()})", "stack.external-version",
+                hint="pin a known version, or leave out type and version and set targetPort yourself")
+        return None
+    if facts is None:
+        problem("type", f'{type_name} provides {", ".join(known.provides())}, not {provides}', "stack.external-provides")
+        return None
+    typed = spec.get("targetPort")
+    if typed is not None and typed != facts.target_port:
+        problem("targetPort", f"{type_name} {version}'s {facts.service} Service forwards port {facts.port} to Pod port {facts.target_port} ({facts.target_port_name}), not {typed}",
+                "stack.external-target-port", hint="delete targetPort: it follows from type")
+    address = parse_address(str(spec.get("url", "")))
+    if address is not None and address.service == facts.service and address.port != facts.port:
+        problem("url", f"{type_name}'s {facts.service} Service listens on port {facts.port}, not {address.port}", "stack.external-url",
+                hint=f"use http://{facts.service}.{facts.namespace}.svc:{facts.port}")
+    return facts

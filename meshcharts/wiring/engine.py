@@ -51,10 +51,16 @@ def build_wiring(stack: Stack, cluster: Cluster, compositions: Mapping[str, Comp
     for external in stack.external.values():
         if cluster.name not in external.clusters:
             continue
+        facts = external.facts
         extra: dict[str, Any] = {
             "public_url": external.public_url,
             "target_port": external.target_port,
-            "attributes": {"monitors": external.monitors, "dashboards": external.grafana_dashboards},
+            "port_name": facts.port_name if facts else None,
+            "attributes": {
+                "monitors": external.monitors,
+                "dashboards": external.grafana_dashboards,
+                "pod_labels": dict(facts.pod_labels) if facts else {},
+            },
         }
         endpoint = endpoint_from_url(external.provides, f"external {external.name}", external.url, grpc=bool(external.grpc), **extra)
         if endpoint is not None:
