@@ -25,7 +25,7 @@ from typing import Any
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 from meshcharts.core.model import Cluster
-from meshcharts.deploy.live import api_client, read_deployed, unlock_pending
+from meshcharts.deploy.live import api_client, canonical_values_hash, read_deployed, unlock_pending
 from meshcharts.deploy.prepare import (
     PreparedRelease,
     ReleaseAction,
@@ -210,7 +210,9 @@ def _spec(action: ReleaseAction, cluster: Cluster) -> ReleaseSpec:
         chart=release.chart,
         chart_version=action.chart_version,
         values=action.shown_values,
-        values_hash=action.values_hash,
+        # Of the values as stored (secrets as placeholders): a hash over the resolved values would let
+        # anyone holding the ledger test guesses of a weak secret against it.
+        values_hash=canonical_values_hash(action.shown_values),
         chart_digest=f"sha256:{action.chart.digest}",
     )
 
