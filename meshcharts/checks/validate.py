@@ -7,15 +7,16 @@ at a path a key rule already reported is dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from meshcharts.compose.project import Composition, Project
-from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, DiagnosticList, Location, Severity
 from meshcharts.core.model import KeyRule, dotted
-from meshcharts.schema.checker import schema_diagnostics, warning
+from meshcharts.schema.checker import warning
 from meshcharts.wiring.engine import check_wiring
+from meshcharts.wiring.order import install_order
 
 ADDRESS_FORMAT_RULES = frozenset({"wiring.bad-address", "wiring.bad-url"})
 
@@ -26,6 +27,7 @@ class ValidationReport:
 
     diagnostics: list[Diagnostic]
     checked: list[str] = field(default_factory=list)  # "cluster/component" labels
+    outside: list[str] = field(default_factory=list)  # files given that sit under no stack (left alone)
 
     @property
     def valid(self) -> bool:
@@ -45,6 +47,7 @@ class ValidationReport:
             "errors": [d.as_json() for d in self.errors],
             "warnings": [d.as_json() for d in self.warnings],
             "checked": self.checked,
+            "outside": self.outside,
         }
 
 
@@ -54,6 +57,7 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     pairs = project.pairs()
     layer_problems = project.layers.problems
     if files:
+        require_files(files)
         touches_stack = any(path.resolve() == project.stack.path for path in files)
         if not touches_stack:
             selected, _other = project.layers.compositions_of(files)
@@ -73,7 +77,40 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     # a wiring finding about an address's form says more than the schema's pattern on the same key
     found.extend(d for d in checked if not (d.rule.startswith("schema.") and (d.cluster, d.component, d.path) in explained))
     found.extend(wired)
+    found.extend(order_problems(project, sorted({c.cluster.name for c in compositions if not c.broken})))
     return ValidationReport(found.sorted(), [composition.label for composition in compositions])
+
+
+def order_problems(project: Project, clusters: list[str]) -> list[Diagnostic]:
+    """An install order that cannot exist (needs: plus the CRD order closing a circle), found at validate
+    rather than at render, at the stack file line of the component that closes it."""
+    found: list[Diagnostic] = []
+    for cluster in clusters:
+        try:
+            install_order(project.compose_all(cluster), cluster)
+        except ConfigError as error:
+            for problem in error.diagnostics:
+                component = project.stack.components.get(problem.component or "")
+                found.append(
+                    replace(
+                        problem,
+                        location=problem.location or (component.location if component else None),
+                        hint=problem.hint or "releases that install CRDs go before those that use them, so a needs: entry that puts them after closes a circle; drop it",
+                    )
+                )
+    return found
+
+
+def require_files(files: list[Path]) -> None:
+    """Files named to validate must exist and be files: a typo'd path in a hook or CI call fails (exit 2)."""
+    problems = []
+    for path in files:
+        if path.is_dir():
+            problems.append(Diagnostic(message="is a folder; name the values files to check, or none to check the whole stack", rule="usage.not-a-file", location=Location(str(path))))
+        elif not path.exists():
+            problems.append(Diagnostic(message="no such file", rule="usage.no-such-file", location=Location(str(path))))
+    if problems:
+        raise ConfigError(problems)
 
 
 def check_composition(composition: Composition) -> list[Diagnostic]:
@@ -87,9 +124,9 @@ def check_composition(composition: Composition) -> list[Diagnostic]:
     if choice.warning:
         found.append(warning(choice.warning, "schema.version-guessed", component.location, **context))
     values = composition.validation_values()
-    rule_findings = _key_rule_findings(composition, values, component.type.rules_for(component, values))
+    rule_findings = _key_rule_findings(composition, values, component.type.rules_for(component, composition.accepted_values()))
     covered = {d.path for d in rule_findings}
-    for diagnostic in schema_diagnostics(choice.line.schema, values, composition.locate, **context):
+    for diagnostic in composition.schema_findings():
         if diagnostic.path not in covered:
             found.append(diagnostic)
     found.extend(rule_findings)
