@@ -209,8 +209,8 @@ def test_lint_broken_chart_fails_with_messages(helm_client: HelmClient) -> None:
 
 
 def test_lint_strict_turns_warnings_into_failure(helm_client: HelmClient) -> None:  # noqa: F811
-    relaxed = helm_client.lint(CHARTS / "bare", {}, strict=False)
-    strict = helm_client.lint(CHARTS / "bare", {}, strict=True)
+    relaxed = helm_client.lint(CHARTS / "warns", {}, strict=False)
+    strict = helm_client.lint(CHARTS / "warns", {}, strict=True)
     assert relaxed.ok and not strict.ok
     assert any(m.startswith("[WARNING]") for m in strict.problems)
 

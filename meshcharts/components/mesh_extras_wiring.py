@@ -168,7 +168,7 @@ def grafana_sidecar(grafana: Endpoint, wiring: WiringView) -> DashboardSidecar |
 
 def _check_dashboards(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     """Typed dashboard namespace and labels against what the cluster's Grafana sidecar really loads."""
-    values = composition.validation_values()
+    values = composition.accepted_values()  # only what the schema accepted: a wrong type is its finding
     dashboards = values.get("dashboards") or {}
     items = {name: item for name, item in (dashboards.get("items") or {}).items() if isinstance(item, dict) and item.get("enabled", True)}
     grafana = choose_provider_for("grafana", wiring, None)
@@ -237,7 +237,7 @@ def grafana_com_dashboards(wiring: WiringView, grafana_provider: str) -> dict[st
     for composition in wiring.compositions.values():
         if composition.component.type.name != "mesh-extras":
             continue
-        dashboards = composition.validation_values().get("dashboards") or {}
+        dashboards = composition.accepted_values().get("dashboards") or {}
         wanted = dashboards.get("grafanaCom")
         if dashboards.get("enabled", True) and wanted:
             revisions = {int(key): value for key, value in (wanted.get("revisions") or {}).items()}
@@ -255,7 +255,7 @@ def grafana_com_dashboards(wiring: WiringView, grafana_provider: str) -> dict[st
 
 def check_grafana_com(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     """grafana.com IDs need a Grafana that downloads dashboards itself (kube-prometheus-stack's)."""
-    dashboards = composition.validation_values().get("dashboards") or {}
+    dashboards = composition.accepted_values().get("dashboards") or {}
     if not dashboards.get("grafanaCom") or not dashboards.get("enabled", True):
         return []
     grafana = choose_provider_for("grafana", wiring, None)
@@ -280,7 +280,7 @@ def check(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
 
 
 def _check_monitors(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
-    values = composition.validation_values()
+    values = composition.accepted_values()
     monitors = values.get("monitors") or {}
     selector = operator_selector(wiring)
     if not monitors.get("enabled") or selector is None:

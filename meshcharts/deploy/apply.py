@@ -25,7 +25,12 @@ from typing import Any
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 from meshcharts.core.model import Cluster
-from meshcharts.deploy.live import api_client, canonical_values_hash, read_deployed, unlock_pending
+from meshcharts.deploy.live import (
+    api_client,
+    canonical_values_hash,
+    read_deployed,
+    unlock_pending,
+)
 from meshcharts.deploy.prepare import (
     PreparedRelease,
     ReleaseAction,

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from meshcharts.core.diagnostics import (
     ConfigError,
@@ -23,10 +24,17 @@ from meshcharts.core.endpoints import parse_address
 from meshcharts.core.externals import ExternalService, ExternalType
 from meshcharts.core.fs import display_path, is_within, os_errors, refusal, resolved
 from meshcharts.core.kubeapis import DEFAULT_KUBERNETES
-from meshcharts.core.model import Cluster, Component, ComponentKind, External, Stack
+from meshcharts.core.model import (
+    Cluster,
+    Component,
+    ComponentKind,
+    EnvRef,
+    External,
+    Stack,
+)
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
-from meshcharts.load.yamlio import YList, YMap, load_file, to_plain
+from meshcharts.load.yamlio import Append, VarRef, YList, YMap, load_file, to_plain
 from meshcharts.schema.checker import schema_diagnostics
 
 STACK_FILE = "meshcharts.yaml"
@@ -79,7 +87,7 @@ def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind], exte
         raise ConfigError(
             Diagnostic(message="the stack file must be a mapping (name, clusters, components)", rule="stack.shape", location=where)
         )
-    problems = schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document))
+    problems = _tags_in(document) or schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document))
     if problems:
         raise ConfigError([_scoped(_quote_hint(problem, document)) for problem in problems])
     return _build(stack_path.resolve(), document, types, external_types)
@@ -96,6 +104,33 @@ def _refuse_link_out(stack_path: Path) -> None:
             f"is a link to a file outside its folder ({target}); meshcharts reads a stack only inside its folder: copy the file in or link to a place inside",
             "stack.outside-folder",
         )
+
+
+def _tags_in(document: YMap) -> list[Diagnostic]:
+    """``!var``, ``!env`` and ``!append`` belong to values files; the stack file holds plain values.
+
+    A var is the cluster's own value, so a var made of vars (or of itself) has nothing to stand on, and
+    a secret in the stack file would be written into the ledger beside it.
+    """
+    found: list[Diagnostic] = []
+    pending: list[Any] = [document]
+    while pending:  # iterative: nesting depth never costs stack frames
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, (VarRef, EnvRef, Append)):
+            tag = {VarRef: "!var", EnvRef: "!env", Append: "!append"}[type(node)]
+            found.append(
+                Diagnostic(
+                    message=f"{tag} belongs in values files; {STACK_FILE} takes plain values (write the value itself)",
+                    rule="stack.tag",
+                    location=node.location or Location(display_path(Path(STACK_FILE))),
+                )
+            )
+    return sorted(found, key=Diagnostic.sort_key)
+
 
 
 def _scoped(problem: Diagnostic) -> Diagnostic:
@@ -171,12 +206,58 @@ def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind], exter
                         hint=did_you_mean(needed, document["components"]),
                     )
                 )
+    problems.extend(_needs_cycles(components, locate))
     external = {
         name: _external(name, spec, clusters, locate, problems, external_types) for name, spec in (document.get("external") or {}).items()
     }
     if problems:
         raise ConfigError(problems)
     return Stack(name=document["name"], path=path, clusters=clusters, components=components, external=external)
+
+
+def _needs_cycles(components: dict[str, Component], locate) -> list[Diagnostic]:  # type: ignore[no-untyped-def]
+    """Components that need each other in a circle: no install order exists, so say so where needs: is written.
+
+    One depth-first walk (linear in the needs, iterative): a need that leads back onto the current trail
+    closes a circle.
+    """
+    found: list[Diagnostic] = []
+    done: set[str] = set()
+    for start in components:
+        if start in done:
+            continue
+        trail: list[str] = []
+        pending: list[tuple[str, int]] = [(start, 0)]  # (component, index of its next need to follow)
+        while pending:
+            name, index = pending.pop()
+            if index == 0:
+                trail.append(name)
+            needs = [need for need in components[name].needs if need in components]
+            if index == len(needs):
+                trail.pop()
+                done.add(name)
+                continue
+            pending.append((name, index + 1))
+            need = needs[index]
+            if need in trail:
+                circle = trail[trail.index(need) :] + [need]
+                found.append(_cycle(components[circle[0]], circle, locate))
+            elif need not in done:
+                pending.append((need, 0))
+    return found
+
+
+def _cycle(component: Component, circle: list[str], locate) -> Diagnostic:  # type: ignore[no-untyped-def]
+    first_need = list(component.needs).index(circle[1])
+    what = f"{component.name} needs itself" if len(circle) == 2 else "components need each other in a circle"
+    return Diagnostic(
+        message=f"{what} ({' -> '.join(circle)}), so no install order exists",
+        rule="stack.needs-cycle",
+        location=locate(("components", component.name, "needs", first_need), False),
+        component=component.name,
+        path=f"needs[{first_need}]",
+        hint="drop one of the needs: entries in the circle",
+    )
 
 
 def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyped-def]
@@ -248,8 +329,12 @@ def _component(name, spec, types, clusters, locate, problems) -> Component | Non
 
 
 def _target_clusters(spec, clusters, locate, here, problems, *, component=None) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
-    """The clusters an entry names (default: all); undeclared names are reported with a suggestion."""
-    targets = list(spec.get("clusters") or clusters)
+    """The clusters an entry names (default: all); undeclared names are reported with a suggestion.
+
+    ``clusters: []`` is an empty list, so it means no cluster (a way to switch an entry off), not all.
+    """
+    named = spec.get("clusters")
+    targets = list(clusters if named is None else named)
     for index, cluster in enumerate(targets):
         if cluster not in clusters:
             problems.append(
@@ -277,6 +362,19 @@ def _external(name, spec, clusters, locate, problems, external_types) -> Externa
                 path=f"external.{name}",
             )
         )
+    for key in ("url", "publicUrl"):
+        if key in spec:
+            problem = url_problem(spec[key])
+            if problem:
+                problems.append(
+                    Diagnostic(
+                        message=problem,
+                        rule="stack.external-url",
+                        location=locate(("external", name, key), False),
+                        path=f"external.{name}.{key}",
+                        hint="write http://service.namespace.svc:port" if key == "url" else "write the address a browser opens, e.g. https://grafana.example.com",
+                    )
+                )
     facts = external_facts(name, spec, provides, locate, problems, external_types)
     return External(
         name=name,
@@ -398,3 +496,23 @@ def external_facts(name, spec, provides, locate, problems, external_types) -> Ex
         problem("url", f"{type_name}'s {facts.service} Service listens on port {facts.port}, not {address.port}", "stack.external-url",
                 hint=f"use http://{facts.service}.{facts.namespace}.svc:{facts.port}")
     return facts
+
+
+def url_problem(url: str) -> str | None:
+    """Why an external's URL cannot be a Service address (None when it can): no host, a broken IPv6
+    literal, a port outside 1-65535. The wiring would otherwise drop the external silently."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        reason = str(exc)
+        if reason.startswith("Port out of range"):
+            return f"{url!r} has a port outside 1-65535"
+        if reason.startswith("Port could not be cast"):
+            return f"{url!r} has a port that is not a number"
+        return f"{url!r} is not a URL ({reason})"
+    if not parts.hostname:
+        return f"{url!r} has no host"
+    if port == 0:
+        return f"{url!r} has a port outside 1-65535"
+    return None
