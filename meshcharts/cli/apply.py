@@ -18,9 +18,9 @@ LEDGER = click.option("--ledger", "ledger_url", default=None, help="Ledger URL: 
 @click.option("--cluster", "-c", default=None, help="Only this cluster.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Clusters applied at once.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (required when stdin is not a terminal).")
-@click.option("--atomic", is_flag=True, help="Roll a failed release back (helm --atomic / --rollback-on-failure).")
-@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until each release's workloads are ready.")
-@click.option("--timeout", default="5m", show_default=True, help="Per-release helm timeout.")
+@click.option("--atomic/--no-atomic", default=None, help="Roll a failed release back (helm --atomic / --rollback-on-failure); default: each component's helm.atomic, else no.")
+@click.option("--wait/--no-wait", default=None, help="Wait until each release's workloads are ready; default: each component's helm.wait, else wait.")
+@click.option("--timeout", default=None, help="Per-release helm timeout (90s, 5m); default: each component's helm.timeout, else 5m.")
 @click.option("--lock-timeout", type=click.FloatRange(0), default=60.0, show_default=True, help="Seconds to wait for another apply on the same cluster.")
 @click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None, help="kubeconfig for every cluster (default: each cluster's, or $KUBECONFIG).")
 @LEDGER
@@ -31,9 +31,9 @@ def apply(
     cluster: str | None,
     concurrency: int,
     yes: bool,
-    atomic: bool,
-    wait: bool,
-    timeout: str,
+    atomic: bool | None,
+    wait: bool | None,
+    timeout: str | None,
     lock_timeout: float,
     kubeconfig: Path | None,
     ledger_url: str | None,

@@ -75,6 +75,15 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class HelmSettings:
+    """How apply runs helm for one component; None: the run's setting, else helm's usual."""
+
+    atomic: bool | None = None
+    wait: bool | None = None
+    timeout: str | None = None
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     type: ComponentKind
@@ -88,6 +97,7 @@ class Component:
     source: str | None
     location: Location
     chart_location: Location | None = None  # where chart: is set, when the stack file sets it
+    helm: HelmSettings = HelmSettings()
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,8 @@ class Stack:
     clusters: dict[str, Cluster]
     components: dict[str, Component]
     external: dict[str, External]
+    ledger: str | None = None  # the stack file's ledger URL (--ledger wins)
+    charts: tuple[Path, ...] = ()  # offline chart directories, absolute
 
     @property
     def root(self) -> Path:

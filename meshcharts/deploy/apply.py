@@ -24,7 +24,8 @@ from typing import Any
 
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
-from meshcharts.core.model import Cluster
+from meshcharts.core.model import Cluster, Component
+from meshcharts.deploy.history import ledger_url_for
 from meshcharts.deploy.live import (
     api_client,
     canonical_values_hash,
@@ -47,13 +48,26 @@ from meshcharts.ledger.store import Ledger, RunHandle, open_ledger
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """How to apply. ``kubeconfig`` overrides every cluster's (a sandbox, a CI runner's file)."""
+    """How to apply. ``kubeconfig`` overrides every cluster's (a sandbox, a CI runner's file).
+
+    ``atomic``, ``wait`` and ``timeout`` set for the run apply to every release; left None, each
+    component's ``helm:`` settings in the stack file decide, then helm's usual (no rollback, wait, 5m).
+    """
+
+    def helm_settings(self, component: Component) -> tuple[bool, bool, str]:
+        """(atomic, wait, timeout) for one component's releases."""
+        own = component.helm
+        atomic = self.atomic if self.atomic is not None else bool(own.atomic)
+        wait = self.wait if self.wait is not None else (own.wait if own.wait is not None else True)
+        timeout = self.timeout or own.timeout or DEFAULT_TIMEOUT
+        return atomic, wait, timeout
+
 
     cluster: str | None = None
     concurrency: int = 4
-    atomic: bool = False
-    wait: bool = True
-    timeout: str = "5m"
+    atomic: bool | None = None  # None: each component's helm.atomic, else False
+    wait: bool | None = None  # None: each component's helm.wait, else True
+    timeout: str | None = None  # None: each component's helm.timeout, else 5m
     lock_timeout: float = 60.0
     kubeconfig: str | None = None
     ledger_url: str | None = None
@@ -128,6 +142,8 @@ class ApplyResult:
         }
 
 
+DEFAULT_TIMEOUT = "5m"
+
 #: Progress callbacks: (cluster, release or None for the cluster itself, state text).
 Observer = Callable[[str, str | None, str], None]
 
@@ -151,13 +167,13 @@ def apply_project(project: Project, options: ApplyOptions | None = None, observe
             problems.extend(error.diagnostics)
     if problems:
         raise ConfigError(problems)
-    ledger = open_ledger(options.ledger_url, default_dir=stack.root)
+    ledger = open_ledger(ledger_url_for(stack, options.ledger_url), default_dir=stack.root)
     try:
         with ledger.start_run(stack.name, stack.path, "apply", git_commit(stack.root)) as run:
             workers = max(1, min(options.concurrency, len(prepared)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meshcharts-apply") as pool:
                 futures = {
-                    name: pool.submit(_apply_cluster, ledger, run, stack.name, stack.clusters[name], items, options, observer)
+                    name: pool.submit(_apply_cluster, ledger, run, project, stack.clusters[name], items, options, observer)
                     for name, items in prepared.items()
                 }
                 results = {name: future.result() for name, future in futures.items()}
@@ -169,7 +185,7 @@ def apply_project(project: Project, options: ApplyOptions | None = None, observe
 def _apply_cluster(
     ledger: Ledger,
     run: RunHandle,
-    stack_name: str,
+    project: Project,
     cluster: Cluster,
     prepared: list[PreparedRelease],
     options: ApplyOptions,
@@ -180,19 +196,20 @@ def _apply_cluster(
     kubeconfig = options.kubeconfig or cluster.kubeconfig
     try:
         observer(cluster.name, None, "waiting for the ledger lock")
-        with ledger.lock(stack_name, cluster.name, run, timeout=options.lock_timeout):
+        with ledger.lock(project.stack.name, cluster.name, run, timeout=options.lock_timeout):
             observer(cluster.name, None, "reading releases")
             api = api_client(kubeconfig, cluster.context, cluster.name)
             actions = decide(prepared, read_deployed(api, cluster.name))
             helm = HelmClient(
                 kubeconfig=Path(kubeconfig).expanduser() if kubeconfig else None,
                 kube_context=cluster.context,
-                timeout=options.timeout,
+                timeout=options.timeout or DEFAULT_TIMEOUT,
                 cluster=cluster.name,
             )
             failed = False
             for action in actions:
-                outcome = _skip(action, cluster, run) if failed else _apply_release(action, cluster, run, helm, api, options, observer)
+                settings = options.helm_settings(project.stack.components[action.rendered.release.component])
+                outcome = _skip(action, cluster, run) if failed else _apply_release(action, cluster, run, helm, api, settings, observer)
                 observer(cluster.name, action.name, outcome.status)
                 result.releases.append(outcome)
                 failed = failed or outcome.status == "failed"
@@ -249,7 +266,7 @@ def _apply_release(
     run: RunHandle,
     helm: HelmClient,
     api: Any,
-    options: ApplyOptions,
+    settings: tuple[bool, bool, str],
     observer: Observer,
 ) -> ReleaseResult:
     spec = _spec(action, cluster)
@@ -262,6 +279,7 @@ def _apply_release(
         observer(cluster.name, action.name, f"recovering from {live.status}")
         unlock_pending(api, live, cluster.name)
         note = f"recovered from {live.status} (revision {live.revision} marked failed)"
+    atomic, wait, timeout = settings
     started = time.monotonic()
     release_id = run.begin_release(spec, note=note)
     observer(cluster.name, action.name, "installing" if action.action == "install" else "upgrading")
@@ -271,9 +289,9 @@ def _apply_release(
             action.chart.path,
             action.values,
             namespace=action.namespace,
-            atomic=options.atomic,
-            wait=options.wait,
-            timeout=options.timeout,
+            atomic=atomic,
+            wait=wait,
+            timeout=timeout,
             description=action.description,
             component=action.rendered.release.component,
         )

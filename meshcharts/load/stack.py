@@ -30,6 +30,7 @@ from meshcharts.core.model import (
     ComponentKind,
     EnvRef,
     External,
+    HelmSettings,
     Stack,
 )
 from meshcharts.core.suggest import did_you_mean
@@ -210,9 +211,24 @@ def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind], exter
     external = {
         name: _external(name, spec, clusters, locate, problems, external_types) for name, spec in (document.get("external") or {}).items()
     }
+    ledger = document.get("ledger")
+    if ledger and _has_password(ledger):
+        problems.append(
+            Diagnostic(
+                message="the ledger URL holds a password, which would be committed with the stack file",
+                rule="stack.ledger-password",
+                location=locate(("ledger",), False),
+                path="ledger",
+                hint="leave the password out: PostgreSQL reads it from PGPASSWORD or ~/.pgpass, or pass --ledger at run time",
+            )
+        )
+    charts = tuple((path.parent / Path(folder).expanduser()).resolve() for folder in document.get("charts") or ())
     if problems:
         raise ConfigError(problems)
-    return Stack(name=document["name"], path=path, clusters=clusters, components=components, external=external)
+    return Stack(
+        name=document["name"], path=path, clusters=clusters, components=components, external=external,
+        ledger=ledger, charts=charts,
+    )
 
 
 def _needs_cycles(components: dict[str, Component], locate) -> list[Diagnostic]:  # type: ignore[no-untyped-def]
@@ -325,7 +341,15 @@ def _component(name, spec, types, clusters, locate, problems) -> Component | Non
         source=spec.get("source"),
         location=locate(here, True),
         chart_location=locate(here + ("chart",), False) if "chart" in spec else None,
+        helm=HelmSettings(**to_plain(spec.get("helm") or {})),
     )
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
 
 
 def _target_clusters(spec, clusters, locate, here, problems, *, component=None) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
