@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, Severity
+from meshcharts.core.model import dotted
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.schema.keyindex import KeyContext, place_unknown_key
 from meshcharts.schema.store import fast_validator, load_schema, resolve_ref
@@ -21,17 +22,6 @@ from meshcharts.schema.store import fast_validator, load_schema, resolve_ref
 Path_ = tuple[str | int, ...]
 #: path, is_key -> where to point; is_key asks for the key's own position (for unknown keys)
 Locator = Callable[[Path_, bool], "Location | None"]
-
-
-def dotted(path: Path_) -> str:
-    """``("deployment", "resources", 0)`` -> ``deployment.resources[0]``."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
-    return text
 
 
 @dataclass(frozen=True)
