@@ -19,6 +19,7 @@ from meshcharts.compose.merge import (
     to_values,
     tree_from_values,
 )
+from meshcharts.core.collector import collector_paused
 from meshcharts.core.diagnostics import Diagnostic, Location, MeshchartsError
 from meshcharts.core.model import (
     Branch,
@@ -202,6 +203,10 @@ class Project:
         return Composition(cluster_obj, component_obj, tree, files, problems + merger.problems, list(derived or []), broken)
 
     def _compose_cluster(self, cluster: str) -> None:
+        with collector_paused():  # provenance trees are kept and hold no cycles
+            self._compose_cluster_passes(cluster)
+
+    def _compose_cluster_passes(self, cluster: str) -> None:
         first_pass = {component.name: self.compose_raw(cluster, component.name) for component in self.stack.components_on(cluster)}
         derived = derive_cluster(self.stack, self.stack.clusters[cluster], first_pass)
         for name, composition in first_pass.items():
