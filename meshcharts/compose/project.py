@@ -50,6 +50,7 @@ class Composition:
     problems: list[Diagnostic] = field(default_factory=list)
     derived: list[DerivedValue] = field(default_factory=list)
     broken: bool = False  # a layer file could not be read: schema and wiring checks would mislead
+    _checked_values: tuple[Branch, dict[str, Any]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -66,8 +67,17 @@ class Composition:
         return result
 
     def validation_values(self) -> dict[str, Any]:
-        """What the schema sees: nulls gone (they only delete), secrets as placeholder strings."""
-        return self.values(secrets="placeholder", drop_nulls=True)
+        """What the schema sees: nulls gone (they only delete), secrets as placeholder strings.
+
+        Built once per tree and shared by all its readers (the schema, the key rules, each wiring
+        step: five per composition), so treat it as read-only; a composition given a new ``tree``
+        builds them anew.
+        """
+        cached = self._checked_values
+        if cached is None or cached[0] is not self.tree:
+            cached = (self.tree, self.values(secrets="placeholder", drop_nulls=True))
+            self._checked_values = cached
+        return cached[1]
 
     def node(self, path: PathT) -> Branch | Leaf | None:
         return node_at(self.tree, path)
