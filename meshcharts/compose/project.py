@@ -165,12 +165,8 @@ class Project:
 
     def pairs(self, cluster: str | None = None) -> list[tuple[str, str]]:
         """Every (cluster, component) the stack installs, in stack order."""
-        return [
-            (cluster_name, component.name)
-            for cluster_name in self.stack.clusters
-            if cluster is None or cluster_name == cluster
-            for component in self.stack.components_on(cluster_name)
-        ]
+        clusters = list(self.stack.clusters) if cluster is None else [cluster] if cluster in self.stack.clusters else []
+        return [(cluster_name, component.name) for cluster_name in clusters for component in self.stack.components_on(cluster_name)]
 
     def compose(self, cluster: str, component: str) -> Composition:
         """The final composition (with wired values) of one component on one cluster."""
