@@ -133,9 +133,16 @@ class DiagnosticList:
     """Collects findings across stages; errors decide the exit code, warnings never do."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    _seen: set[Diagnostic] = field(default_factory=set, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._seen.update(self.items)
 
     def add(self, diagnostic: Diagnostic) -> None:
-        if diagnostic not in self.items:
+        """Keep the first of equal findings; a set, not a scan of the list: a file with 100,000
+        unknown keys is 100,000 findings."""
+        if diagnostic not in self._seen:
+            self._seen.add(diagnostic)
             self.items.append(diagnostic)
 
     def extend(self, diagnostics: Iterable[Diagnostic]) -> None:

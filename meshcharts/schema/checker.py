@@ -48,13 +48,11 @@ def schema_diagnostics(
         raise ConfigError(
             Diagnostic(message=f"this meshcharts installation has no schema {schema_name}; reinstall meshcharts", rule="schema.missing", component=component, cluster=cluster)
         ) from None
-    found: list[Diagnostic] = []
+    found: dict[Diagnostic, None] = {}  # in order, each once (a set lookup: errors can be 100,000)
     for error in validator.iter_errors(instance):
         for diagnostic in _translate(error, schema, instance, locate, label):
-            diagnostic = diagnostic.with_context(cluster=cluster, component=component)
-            if diagnostic not in found:
-                found.append(diagnostic)
-    return found
+            found.setdefault(diagnostic.with_context(cluster=cluster, component=component))
+    return list(found)
 
 
 def _translate(error: Any, schema: dict[str, Any], instance: Any, locate: Locator, label: str) -> Iterator[Diagnostic]:
