@@ -10,14 +10,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from meshcharts.checks.validate import ValidationReport, require_files, validate_project
 from meshcharts.compose.explain import ExplainedValue, explain
 from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.core.suggest import did_you_mean
-from meshcharts.deploy.render import RenderResult, render_project
 from meshcharts.load.stack import find_stack_file
+
+_RENDER = ("RenderResult", "render_project")
+
+
+def __getattr__(name: str) -> Any:
+    """``render_project`` and ``RenderResult``, imported on first use: render brings the chart writers,
+    which ``validate`` (the pre-commit path, through this module) must not pay for."""
+    if name in _RENDER:
+        from meshcharts.deploy import render
+
+        return getattr(render, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_project(path: Path | str | None = None) -> Project:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from meshcharts.cli.app import OUTPUT, STACK, handles_errors, main, shown_path
+from meshcharts.cli.app import OUTPUT, STACK, handles_errors, main, one_shot, shown_path
 from meshcharts.core.reporter import format_diagnostic, print_json
 
 
@@ -18,8 +18,10 @@ from meshcharts.core.reporter import format_diagnostic, print_json
 @handles_errors
 def render(cluster: str | None, out_dir: Path | None, stack_path: Path | None, output: str) -> None:
     """Write final values and generated charts to charts-out/<cluster>/ (secrets stay placeholders)."""
-    from meshcharts.api import open_project, render_project, require_cluster
+    from meshcharts.api import open_project, require_cluster
+    from meshcharts.deploy.render import render_project
 
+    one_shot()
     project = open_project(stack_path)
     if cluster is not None:  # --cluster '' is a mistake, not "every cluster"
         require_cluster(project, cluster)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from meshcharts.cli.app import OUTPUT, STACK, count, handles_errors, main
+from meshcharts.cli.app import OUTPUT, STACK, count, handles_errors, main, one_shot
 from meshcharts.core.diagnostics import ExitCode
 from meshcharts.core.reporter import format_diagnostic, print_json
 
@@ -25,6 +25,7 @@ def validate(files: tuple[Path, ...], stack_path: Path | None, output: str) -> N
     """
     from meshcharts.api import open_project, validate_files, validate_project
 
+    one_shot()
     if stack_path is None and files:
         report = validate_files(list(files))
     else:
@@ -53,6 +54,7 @@ def explain(cluster: str, component: str, key_path: str | None, stack_path: Path
     from meshcharts.api import explain_values, open_project
     from meshcharts.compose.explain import format_explained
 
+    one_shot()
     project = open_project(stack_path)
     entries = explain_values(project, cluster, component, key_path)
     if output == "json":

@@ -57,6 +57,9 @@ class Source:
         return Origin(self.layer, getattr(value, "location", None), detail=self.detail)
 
 
+_PLAIN_SCALARS = frozenset({str, int, float, bool})  # what YAML scalars load as; never a tag to resolve
+
+
 class Merger:
     """Merges layers onto a tree for one cluster; collects problems instead of stopping at the first."""
 
@@ -88,12 +91,13 @@ class Merger:
                     branch.origin = origin
             else:
                 branch = Branch({}, origin, _replaced(current))
+            children = branch.children
             for key, value in overlay.items():
                 child_origin = source.origin_of_key(overlay, key)
-                if value is None:
-                    branch.children[key] = Leaf(None, child_origin, _replaced(branch.children.get(key)))
+                if value is None or type(value) in _PLAIN_SCALARS:  # most values: nothing to resolve
+                    children[key] = Leaf(value, child_origin, _replaced(children.get(key)))
                 else:
-                    branch.children[key] = self._merge_node(branch.children.get(key), value, source, child_origin, path + (key,))
+                    children[key] = self._merge_node(children.get(key), value, source, child_origin, path + (key,))
             return branch
         if isinstance(overlay, Append):
             return self._append(current, overlay, source, origin, path)

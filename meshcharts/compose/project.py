@@ -20,6 +20,7 @@ from meshcharts.compose.merge import (
     to_values,
     tree_from_values,
 )
+from meshcharts.core.collector import collector_paused
 from meshcharts.core.diagnostics import (
     ConfigError,
     Diagnostic,
@@ -59,6 +60,7 @@ class Composition:
     broken: bool = False  # a layer file could not be read: schema and wiring checks would mislead
     key_context: KeyContext | None = field(default=None, repr=False, compare=False)  # names where an unknown key belongs
     _judged: tuple[Judgement, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    _checked_values: tuple[Branch, dict[str, Any]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -75,8 +77,17 @@ class Composition:
         return result
 
     def validation_values(self) -> dict[str, Any]:
-        """What the schema sees: nulls gone (they only delete), secrets as placeholder strings."""
-        return self.values(secrets="placeholder", drop_nulls=True)
+        """What the schema sees: nulls gone (they only delete), secrets as placeholder strings.
+
+        Built once per tree and shared by all its readers (the schema, the key rules, each wiring
+        step: five per composition), so treat it as read-only; a composition given a new ``tree``
+        builds them anew.
+        """
+        cached = self._checked_values
+        if cached is None or cached[0] is not self.tree:
+            cached = (self.tree, self.values(secrets="placeholder", drop_nulls=True))
+            self._checked_values = cached
+        return cached[1]
 
     def schema_findings(self) -> list[Diagnostic]:
         """The schema's findings on :meth:`validation_values` (run once per composition)."""
@@ -195,12 +206,8 @@ class Project:
 
     def pairs(self, cluster: str | None = None) -> list[tuple[str, str]]:
         """Every (cluster, component) the stack installs, in stack order."""
-        return [
-            (cluster_name, component.name)
-            for cluster_name in self.stack.clusters
-            if cluster is None or cluster_name == cluster
-            for component in self.stack.components_on(cluster_name)
-        ]
+        clusters = list(self.stack.clusters) if cluster is None else [cluster] if cluster in self.stack.clusters else []
+        return [(cluster_name, component.name) for cluster_name in clusters for component in self.stack.components_on(cluster_name)]
 
     def compose(self, cluster: str, component: str) -> Composition:
         """The final composition (with wired values) of one component on one cluster."""
@@ -246,6 +253,10 @@ class Project:
         return Composition(cluster_obj, component_obj, tree, files, problems + merger.problems, list(derived or []), broken, key_context=context)
 
     def _compose_cluster(self, cluster: str) -> None:
+        with collector_paused():  # provenance trees are kept and hold no cycles
+            self._compose_cluster_passes(cluster)
+
+    def _compose_cluster_passes(self, cluster: str) -> None:
         first_pass = {component.name: self.compose_raw(cluster, component.name) for component in self.stack.components_on(cluster)}
         derived = derive_cluster(self.stack, self.stack.clusters[cluster], first_pass)
         for name, composition in first_pass.items():

@@ -13,7 +13,7 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Union
+from typing import Any, NamedTuple, Protocol, Union
 
 import semver
 
@@ -140,9 +140,11 @@ class Stack:
 # --- composed values with provenance ---
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Who set a value: the layer, the file position, and for derived values, why."""
+class Origin(NamedTuple):
+    """Who set a value: the layer, the file position, and for derived values, why.
+
+    A named tuple, like :class:`Location`: composing makes one per key of every layer.
+    """
 
     layer: str  # "defaults" | "derived" | "values" | "env" | "cluster" | "var"
     location: Location | None = None

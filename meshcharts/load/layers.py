@@ -58,17 +58,29 @@ class LayerIndex:
     problems: list[Diagnostic] = field(default_factory=list)
     refused: list[Diagnostic] = field(default_factory=list)  # file-system problems: raised, exit 2
     _cache: dict[Path, LoadedYAML | MeshchartsError] = field(default_factory=dict)
+    _places: tuple[int, dict[tuple[str, str, str | None], list[LayerFile]]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def for_composition(self, cluster: str, component: str) -> list[LayerFile]:
-        """The files of one (cluster, component), lowest layer first."""
+        """The files of one (cluster, component), lowest layer first.
+
+        Looked up by place, not by scanning every file: with a file per cluster, a scan per
+        composition made 1,000 clusters a million steps.
+        """
         env = self.stack.clusters[cluster].env
-        chosen = [
-            layer
-            for layer in self.files
-            if layer.component == component
-            and (layer.layer == "values" or (layer.layer == "env" and layer.env == env) or layer.cluster == cluster)
-        ]
+        places = self._by_place()
+        chosen = places.get((component, "values", None), []) + places.get((component, "cluster", cluster), [])
+        if env is not None:
+            chosen += places.get((component, "env", env), [])
         return sorted(chosen, key=lambda layer: layer.rank)
+
+    def _by_place(self) -> dict[tuple[str, str, str | None], list[LayerFile]]:
+        """``files`` by (component, layer, env or cluster); rebuilt when ``files`` changes length."""
+        if self._places is None or self._places[0] != len(self.files):
+            places: dict[tuple[str, str, str | None], list[LayerFile]] = {}
+            for layer in self.files:
+                places.setdefault((layer.component, layer.layer, layer.env or layer.cluster), []).append(layer)
+            self._places = (len(self.files), places)
+        return self._places[1]
 
     def load(self, layer: LayerFile) -> LoadedYAML:
         """Parse a layer file once; a file that fails fails the same way for every composition."""
@@ -92,11 +104,12 @@ class LayerIndex:
             resolved = layer.path.resolve()
             if resolved in wanted:
                 matched.add(resolved)
-                for cluster in self.stack.components[layer.component].clusters:
-                    if layer.layer == "values" or layer.cluster == cluster or (
-                        layer.layer == "env" and self.stack.clusters[cluster].env == layer.env
-                    ):
-                        pairs.add((cluster, layer.component))
+                installed = self.stack.components[layer.component].clusters
+                if layer.layer == "cluster":  # the one cluster it names (a file per cluster: no scan of all)
+                    clusters = [layer.cluster] if layer.cluster in installed else []
+                else:
+                    clusters = [c for c in installed if layer.layer == "values" or self.stack.clusters[c].env == layer.env]
+                pairs.update((cluster, layer.component) for cluster in clusters)
         return pairs, [path for path in paths if path.resolve() not in matched]
 
 

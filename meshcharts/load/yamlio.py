@@ -18,12 +18,14 @@ from __future__ import annotations
 import errno
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from meshcharts.core.collector import collector_paused
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput, Location
 from meshcharts.core.fs import os_error
 from meshcharts.core.model import EnvRef
@@ -137,75 +139,30 @@ def load_file(path: Path, display_name: str | None = None, *, allow_empty: bool 
 
 def load_text(text: str, display_name: str) -> Any:
     """Parse YAML text (one document) into located values; ``None`` for a comments-only document."""
-    try:
-        nodes = list(yaml.compose_all(text, Loader=_FastLoader))
-    except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, text, display_name) from None
-    except yaml.reader.ReaderError as exc:  # a control character: PyYAML gives an offset, not a mark
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise _error(
-            f"invalid YAML: control character #x{exc.character:04x} is not allowed (YAML text holds printable characters only)",
-            Location(display_name, line, column),
-            "yaml.syntax",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise _error(f"invalid YAML: {exc}", Location(display_name), "yaml.syntax") from None
-    if not nodes:
-        return None
-    if len(nodes) > 1:
-        raise _error(
-            "holds several YAML documents (---); a values file is one document",
-            _mark(nodes[1].start_mark, display_name),
-            "yaml.multiple-documents",
-        )
-    _refuse_alias_bombs(nodes[0], display_name)
-    return _Builder(display_name).build(nodes[0])
-
-
-def _refuse_alias_bombs(root: yaml.Node, display_name: str) -> None:
-    """Count the nodes the document expands to, each shared (aliased) node sized once.
-
-    PyYAML's composer shares one node object per anchor, so this costs as much as the file is long,
-    while expanding a billion-laughs file would not finish.
-    """
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()  # the ancestors of the node at hand: an alias to one of them is a loop
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        if id(node) in sizes:
-            continue
-        if not children_done and id(node) in open_nodes:
+    with collector_paused():  # the values built here are kept and hold no cycles
+        try:
+            nodes = list(yaml.compose_all(text, Loader=_FastLoader))
+        except yaml.MarkedYAMLError as exc:
+            raise _syntax_error(exc, text, display_name) from None
+        except yaml.reader.ReaderError as exc:  # a control character: PyYAML gives an offset, not a mark
+            line = text.count("\n", 0, exc.position) + 1
+            column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
             raise _error(
-                "an alias refers to the node it stands in (a recursive structure); Helm values cannot be recursive",
-                _mark(node.start_mark, display_name),
-                "yaml.recursive-alias",
+                f"invalid YAML: control character #x{exc.character:04x} is not allowed (YAML text holds printable characters only)",
+                Location(display_name, line, column),
+                "yaml.syntax",
+            ) from None
+        except yaml.YAMLError as exc:
+            raise _error(f"invalid YAML: {exc}", Location(display_name), "yaml.syntax") from None
+        if not nodes:
+            return None
+        if len(nodes) > 1:
+            raise _error(
+                "holds several YAML documents (---); a values file is one document",
+                _mark(nodes[1].start_mark, display_name),
+                "yaml.multiple-documents",
             )
-        children = _children(node)
-        if children_done or not children:
-            open_nodes.discard(id(node))
-            size = 1 + sum(sizes[id(child)] for child in children)
-            if size > MAX_NODES:
-                raise _error(
-                    f"expands to more than {MAX_NODES:,} nodes through aliases (an alias bomb?); "
-                    "refusing to read it",
-                    _mark(node.start_mark, display_name),
-                    "yaml.too-many-nodes",
-                )
-            sizes[id(node)] = size
-            continue
-        open_nodes.add(id(node))
-        stack.append((node, True))
-        stack.extend((child, False) for child in children if id(child) not in sizes)
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
+        return _Builder(display_name).build(nodes[0])
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, text: str, display_name: str) -> InvalidInput:
@@ -223,62 +180,112 @@ def _mark(mark: Any, display_name: str) -> Location:
     return Location(display_name, mark.line + 1, mark.column + 1)
 
 
+_SCALARS: dict[str, Callable[[Any, yaml.Node], Any]] = {
+    tag: yaml.constructor.SafeConstructor.yaml_constructors[tag]
+    for tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+}
+
+
 class _Builder:
-    """Turns a composed node tree into located Python values, with meshcharts' checks."""
+    """Turns a composed node tree into located Python values, with meshcharts' checks, in one pass.
+
+    The composer shares one node object per anchor, so an alias is the very node it names again. The
+    builder builds each mapping and list node once and hands out that value for every alias of it,
+    while counting what the document expands to (the node and, for an alias, its whole expanded size)
+    against :data:`MAX_NODES`: a billion-laughs file stops after a few thousand steps, not after
+    expanding, and an alias inside the node it names (a cycle) is refused instead of looping.
+    """
 
     def __init__(self, display_name: str) -> None:
         self.display_name = display_name
-        self.nodes_seen = 0
+        self.nodes_seen = 0  # nodes the document expands to, aliases counted at their full size
+        self.built: dict[int, tuple[Any, int]] = {}  # id(node) -> (value, expanded size) of built containers
+        self.building: set[int] = set()  # containers being built: meeting one again is a cycle
         self.constructor = yaml.constructor.SafeConstructor()
 
     def where(self, node: yaml.Node) -> Location:
-        return _mark(node.start_mark, self.display_name)
+        mark = node.start_mark  # _mark, inlined: this runs for every key and value
+        return Location(self.display_name, mark.line + 1, mark.column + 1)
 
-    def build(self, node: yaml.Node, depth: int = 1) -> Any:
-        self.nodes_seen += 1
+    def _count(self, size: int, node: yaml.Node) -> None:
+        self.nodes_seen += size
         if self.nodes_seen > MAX_NODES:
             raise _error(
                 f"expands to more than {MAX_NODES:,} nodes (an alias bomb?); refusing to read it",
                 self.where(node),
                 "yaml.too-many-nodes",
             )
-        if depth > MAX_DEPTH:
+
+    def build(self, node: yaml.Node, location: Location | None = None) -> Any:
+        """The value of ``node``; ``location`` is its position when the caller has computed it already."""
+        tag = node.tag
+        if isinstance(node, yaml.ScalarNode):
+            self.nodes_seen += 1  # checked with the container that holds it
+            if tag == _STR:
+                return node.value
+            if tag.startswith("!") and not tag.startswith("!!"):
+                return self._tagged(node, location or self.where(node))
+            if tag not in _SCALAR_TAGS:
+                raise _wrong_tag(tag, node, location or self.where(node))
+            return self._scalar(node)
+        key = id(node)
+        done = self.built.get(key)
+        if done is not None:  # an alias of a node built before: the same value, counted at its full size
+            self._count(done[1], node)
+            return done[0]
+        if key in self.building:
             raise _error(
-                f"nests deeper than {MAX_DEPTH} levels; meshcharts reads values nested up to {MAX_DEPTH} levels",
-                self.where(node),
-                "yaml.too-deep",
+                "an alias refers to the mapping or list that contains it (a cycle); YAML values must be finite",
+                location or self.where(node),
+                "yaml.recursive-alias",
             )
+        where = location or self.where(node)
+        if len(self.building) >= MAX_DEPTH:
+            raise _error(f"nests deeper than {MAX_DEPTH} levels; meshcharts reads values nested up to {MAX_DEPTH} levels", where, "yaml.too-deep")
+        local = tag.startswith("!") and not tag.startswith("!!")
+        if not local and tag != _KNOWN_TAG.get(type(node)):
+            raise _wrong_tag(tag, node, where)
+        start = self.nodes_seen
+        self._count(1, node)
+        self.building.add(key)
+        if local:
+            value = self._tagged(node, where)
+        elif isinstance(node, yaml.MappingNode):
+            value = self._mapping(node, where)
+        else:
+            assert isinstance(node, yaml.SequenceNode)
+            value = self._sequence(node, where)
+        self.building.discard(key)
+        self._count(0, node)
+        self.built[key] = (value, self.nodes_seen - start)
+        return value
+
+    def _tagged(self, node: yaml.Node, location: Location) -> Any:
+        """A node with a local tag: one of meshcharts' own, or refused."""
         tag = node.tag
         if tag == "!append":
-            return self._append(node, depth)
+            if not isinstance(node, yaml.SequenceNode):
+                raise _error("!append takes a list, e.g. !append [a, b]", location, "yaml.append")
+            return Append(self._sequence(node, location), location)
         if tag in ("!var", "!env"):
             return self._reference(node)
-        if tag != _KNOWN_TAG.get(type(node)) and not (isinstance(node, yaml.ScalarNode) and tag in _SCALAR_TAGS):
-            misplaced = tag in _SCALAR_TAGS or tag in _KNOWN_TAG.values()
-            raise _error(
-                f"tag {_short_tag(tag)} cannot stand on a {_NODE_NOUN[type(node)]}"
-                if misplaced
-                else f"unknown tag {_short_tag(tag)}; meshcharts knows !append, !var and !env, and YAML's plain maps, lists and scalars",
-                self.where(node),
-                "yaml.unknown-tag",
-            )
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, depth)
-        if isinstance(node, yaml.SequenceNode):
-            return self._sequence(node, depth)
-        assert isinstance(node, yaml.ScalarNode)
-        return self._scalar(node)
+        raise _wrong_tag(tag, node, location)
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
-        if node.tag in (_TIMESTAMP, _BINARY):
+        tag = node.tag
+        if tag in (_TIMESTAMP, _BINARY):
             return node.value  # Helm keeps dates as strings; so do we (and JSON has no date)
+        construct = _SCALARS.get(tag)
         try:
-            value = self.constructor.construct_object(node, deep=True)
+            if construct is not None:  # the plain YAML scalars, without construct_object's bookkeeping
+                value = construct(self.constructor, node)
+            else:
+                value = self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             raise _error(f"invalid value: {exc.problem}", self.where(node), "yaml.value") from None
         except (ValueError, KeyError):  # an explicit tag the text does not fit (!!int x), or 5,000 digits
             text = node.value if len(node.value) <= 40 else f"{node.value[:20]}...({len(node.value)} characters)"
-            raise _error(f"{text!r} is not a valid {_short_tag(node.tag)}", self.where(node), "yaml.value") from None
+            raise _error(f"invalid value: {text!r} is not a valid {_short_tag(tag)}", self.where(node), "yaml.value") from None
         finally:
             self.constructor.constructed_objects.clear()
         if isinstance(value, float) and not math.isfinite(value):
@@ -290,55 +297,60 @@ class _Builder:
             )
         return value
 
-    def _mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
+    def _mapping(self, node: yaml.MappingNode, location: Location) -> YMap:
         result = YMap()
-        result.location = self.where(node)
-        result.key_locations = {}
-        result.value_locations = {}
+        result.location = location
+        key_locations: dict[str, Location] = {}
+        value_locations: dict[str, Location] = {}
+        result.key_locations = key_locations
+        result.value_locations = value_locations
         merged: list[YMap] = []
+        name, build, scalar = self.display_name, self.build, yaml.ScalarNode
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                merged.extend(self._merge_sources(value_node, depth, self.where(key_node)))
+                merged.extend(self._merge_sources(value_node, self.where(key_node)))
                 continue
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
+            if not isinstance(key_node, scalar) or key_node.tag not in _SCALAR_TAGS:
                 raise _error("a mapping key must be a plain string", self.where(key_node), "yaml.key-type")
-            key = _key_text(self._scalar(key_node))
+            key = key_node.value if key_node.tag == _STR else _key_text(self._scalar(key_node))
             if key in result:
-                first = result.key_locations[key]
+                first = key_locations[key]
                 raise _error(
                     f'duplicate key "{key}" (first set at line {first.line}); YAML parsers keep only '
                     "one of them, silently",
                     self.where(key_node),
                     "yaml.duplicate-key",
                 )
-            result[key] = self.build(value_node, depth + 1)
-            result.key_locations[key] = self.where(key_node)
-            result.value_locations[key] = self.where(value_node)
+            key_mark, value_mark = key_node.start_mark, value_node.start_mark  # self.where, inlined: per key
+            key_locations[key] = Location(name, key_mark.line + 1, key_mark.column + 1)
+            value_locations[key] = value_location = Location(name, value_mark.line + 1, value_mark.column + 1)
+            if value_node.tag == _STR and isinstance(value_node, scalar):  # most values: plain text
+                self.nodes_seen += 2
+                result[key] = value_node.value
+            else:
+                self.nodes_seen += 1
+                result[key] = build(value_node, value_location)
         for source in merged:  # << merge keys: explicit keys win, earlier sources win (as go-yaml)
             for key, value in source.items():
                 if key not in result:
                     result[key] = value
-                    result.key_locations[key] = source.key_locations[key]
-                    result.value_locations[key] = source.value_locations[key]
+                    key_locations[key] = source.key_locations[key]
+                    value_locations[key] = source.value_locations[key]
         return result
 
-    def _merge_sources(self, node: yaml.Node, depth: int, where: Location) -> list[YMap]:
+    def _merge_sources(self, node: yaml.Node, where: Location) -> list[YMap]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        built = [self.build(source, depth) for source in sources]
+        built = [self.build(source) for source in sources]
         if not all(isinstance(source, YMap) for source in built):  # at the <<: an alias has no position of its own
             raise _error("<< merges mappings only", where, "yaml.merge-key")
         return built
 
-    def _sequence(self, node: yaml.SequenceNode, depth: int) -> YList:
-        result = YList(self.build(item, depth + 1) for item in node.value)
-        result.location = self.where(node)
-        result.item_locations = [self.where(item) for item in node.value]
+    def _sequence(self, node: yaml.SequenceNode, location: Location) -> YList:
+        item_locations = [self.where(item) for item in node.value]
+        result = YList(self.build(item, where) for item, where in zip(node.value, item_locations))
+        result.location = location
+        result.item_locations = item_locations
         return result
-
-    def _append(self, node: yaml.Node, depth: int) -> Append:
-        if not isinstance(node, yaml.SequenceNode):
-            raise _error("!append takes a list, e.g. !append [a, b]", self.where(node), "yaml.append")
-        return Append(self._sequence(node, depth), self.where(node))
 
     def _reference(self, node: yaml.Node) -> VarRef | EnvRef:
         if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
@@ -351,6 +363,18 @@ class _Builder:
 
 _KNOWN_TAG: dict[type, str] = {yaml.MappingNode: _MAP, yaml.SequenceNode: _SEQ}
 _NODE_NOUN: dict[type, str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list", yaml.ScalarNode: "scalar"}
+
+
+def _wrong_tag(tag: str, node: yaml.Node, where: Location) -> InvalidInput:
+    """A tag meshcharts refuses: one of YAML's own on the wrong kind of node, or any other."""
+    misplaced = tag in _SCALAR_TAGS or tag in _KNOWN_TAG.values()
+    return _error(
+        f"tag {_short_tag(tag)} cannot stand on a {_NODE_NOUN[type(node)]}"
+        if misplaced
+        else f"unknown tag {_short_tag(tag)}; meshcharts knows !append, !var and !env, and YAML's plain maps, lists and scalars",
+        where,
+        "yaml.unknown-tag",
+    )
 
 
 def _short_tag(tag: str) -> str:

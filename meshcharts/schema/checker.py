@@ -72,15 +72,13 @@ def judge(
         raise ConfigError(
             Diagnostic(message=f"this meshcharts installation has no schema {schema_name}; reinstall meshcharts", rule="schema.missing", component=component, cluster=cluster)
         ) from None
-    found: list[Diagnostic] = []
+    found: dict[Diagnostic, None] = {}  # in order, each once (a set lookup: errors can be 100,000)
     rejected: list[Path_] = []
     for error in validator.iter_errors(instance):
         rejected.extend(_rejected_paths(error, instance))
         for diagnostic in _translate(error, schema_name, instance, locate, label, context):
-            diagnostic = diagnostic.with_context(cluster=cluster, component=component)
-            if diagnostic not in found:
-                found.append(diagnostic)
-    return Judgement(found, tuple(rejected))
+            found.setdefault(diagnostic.with_context(cluster=cluster, component=component))
+    return Judgement(list(found), tuple(rejected))
 
 
 #: error kinds that say the value itself is wrong; the others (required, minItems, pattern ...) leave a

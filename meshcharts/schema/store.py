@@ -13,6 +13,7 @@ The hot path compiles with jsonschema-rs (about 200x faster per validation than 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -29,21 +30,40 @@ def schema_dir() -> Path:
     return Path(str(resources.files("meshcharts") / "schemas"))
 
 
+# the other packaged files a schema refers to: "$ref": "k8s-common.schema.json#/$defs/port"
+_FILE_REF = re.compile(r'"\$ref"\s*:\s*"(?:' + re.escape(SCHEMA_BASE_URI) + r')?([^"#/]+' + re.escape(SCHEMA_SUFFIX) + r')[#"]')
+
+
+@lru_cache(maxsize=None)
+def _parsed(name: str) -> tuple[dict[str, Any], frozenset[str]]:
+    """One packaged schema, parsed once per process, with the packaged files it refers to."""
+    path = schema_dir() / name
+    if "/" in name or not name.endswith(SCHEMA_SUFFIX) or not path.is_file():
+        raise KeyError(f"no schema named {name!r} in {schema_dir()}")
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text), frozenset(_FILE_REF.findall(text)) - {name}
+
+
 @lru_cache(maxsize=1)
 def all_schemas() -> dict[str, dict[str, Any]]:
     """Every packaged schema by file name, parsed once per process."""
-    found: dict[str, dict[str, Any]] = {}
-    for path in sorted(schema_dir().glob(f"*{SCHEMA_SUFFIX}")):
-        with path.open(encoding="utf-8") as handle:
-            found[path.name] = json.load(handle)
-    return found
+    return {path.name: load_schema(path.name) for path in sorted(schema_dir().glob(f"*{SCHEMA_SUFFIX}"))}
 
 
 def load_schema(name: str) -> dict[str, Any]:
-    try:
-        return all_schemas()[name]
-    except KeyError:
-        raise KeyError(f"no schema named {name!r} in {schema_dir()}") from None
+    return _parsed(name)[0]
+
+
+def referenced_schemas(name: str) -> list[str]:
+    """``name`` and every packaged schema it refers to, directly or through another, by file name."""
+    found: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(_parsed(current)[1])
+    return sorted(found)
 
 
 def schema_uri(name: str) -> str:
@@ -61,15 +81,15 @@ def resolve_ref(ref: str, document: str) -> tuple[str, Any]:
     return name, node
 
 
-@lru_cache(maxsize=1)
-def _registry() -> jsonschema_rs.Registry:
-    return jsonschema_rs.Registry([(schema_uri(name), schema) for name, schema in all_schemas().items()])
-
-
 @lru_cache(maxsize=64)
 def fast_validator(name: str) -> Any:
-    """A compiled jsonschema-rs validator for one packaged schema (cached per process)."""
-    return jsonschema_rs.validator_for(load_schema(name), registry=_registry())
+    """A compiled jsonschema-rs validator for one packaged schema (cached per process).
+
+    Its registry holds only the schemas it refers to: validating one chart's values parses and
+    registers a third of the packaged schemas instead of all of them (a few milliseconds of every run).
+    """
+    registry = jsonschema_rs.Registry([(schema_uri(other), load_schema(other)) for other in referenced_schemas(name)])
+    return jsonschema_rs.validator_for(load_schema(name), registry=registry)
 
 
 def reference_validator(name: str) -> Any:
