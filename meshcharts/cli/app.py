@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -61,7 +62,28 @@ def handles_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A command group whose heavier commands are imported only when they run (or --help lists them).
+
+    ``meshcharts validate`` is the pre-commit path: it must not pay for the Kubernetes client, the
+    database driver or rich, which the sandbox, apply, pull and history commands bring in.
+    """
+
+    lazy_commands = {
+        "sandbox": "meshcharts.cli.sandbox:sandbox_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="meshcharts")
 def main() -> None:
     """meshcharts: compose, validate, wire and deploy Kiali, Jaeger, Prometheus and Grafana for Istio on many clusters."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from meshcharts.cli.app import STACK, main
+from meshcharts.cli.app import STACK
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 from meshcharts.core.reporter import error_document, format_diagnostic, print_json
 from meshcharts.sandbox.build import stderr_progress
@@ -225,7 +225,8 @@ def stack_inputs(ctx: click.Context) -> SandboxInputs:
     return SandboxInputs(stack.root / ".meshcharts" / "sandbox", tuple(clusters), (DEFAULT_STORAGE_CLASS, *others))
 
 
-main.add_command(make_sandbox_group(stack_inputs))
+#: ``meshcharts sandbox`` (registered lazily by :class:`meshcharts.cli.app.LazyGroup`).
+sandbox_command = make_sandbox_group(stack_inputs)
 
 #: The stand-alone group (inputs from its options): ``python -m meshcharts.cli.sandbox``.
 sandbox = make_sandbox_group()

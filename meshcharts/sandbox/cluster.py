@@ -11,14 +11,11 @@ absent per cluster.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import os
-import re
 import shutil
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,68 +37,16 @@ from meshcharts.sandbox.kwok import (
     volume_stages,
     write_yaml_documents,
 )
-
-#: Where the stand-in CRD manifests live in a checkout: ``<group>.yaml`` per API group.
-DEFAULT_CRD_DIR = Path(__file__).resolve().parents[2] / "standin-charts" / "cluster-crds"
-
-#: The storage class every sandbox cluster offers (and makes the default) unless told otherwise.
-DEFAULT_STORAGE_CLASS = "standard"
-
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
-_MARKER = ".meshcharts-config"
-
-
-@dataclass(frozen=True)
-class SandboxCluster:
-    """One cluster to run: the stack's cluster name, its kube-context name, the CRD groups to seed."""
-
-    name: str
-    context: str | None = None
-    crd_groups: tuple[str, ...] = ()
-
-    @property
-    def context_name(self) -> str:
-        return self.context or self.name
-
-
-class ClusterState(str, enum.Enum):
-    RUNNING = "running"
-    DEGRADED = "degraded"
-    STOPPED = "stopped"
-    ABSENT = "absent"
-
-
-@dataclass(frozen=True)
-class ComponentStatus:
-    name: str
-    pid: int | None
-    running: bool
-
-
-@dataclass(frozen=True)
-class ClusterStatus:
-    """What ``status`` reports per cluster; ``as_json`` is the ``--output json`` shape."""
-
-    name: str
-    context: str
-    state: ClusterState
-    server: str | None = None
-    components: tuple[ComponentStatus, ...] = ()
-    listeners: tuple[procs.Listener, ...] = field(default=())
-
-    @property
-    def dead(self) -> list[str]:
-        return [component.name for component in self.components if not component.running]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "cluster": self.name,
-            "context": self.context,
-            "state": self.state.value,
-            "server": self.server,
-            "components": [{"name": c.name, "pid": c.pid, "running": c.running} for c in self.components],
-            "listening": [f"{item.address}:{item.port}" for item in self.listeners],
-        }
+from meshcharts.sandbox.spec import (  # noqa: F401  (re-exported: the sandbox's public names)
+    CLUSTER_NAME,
+    CONFIG_MARKER,
+    DEFAULT_CRD_DIR,
+    DEFAULT_STORAGE_CLASS,
+    ClusterState,
+    ClusterStatus,
+    ComponentStatus,
+    SandboxCluster,
+)
 
 
 def _silent(_: str) -> None:
@@ -130,7 +75,7 @@ class Sandbox:
     def _check_inputs(self) -> None:
         seen_contexts: dict[str, str] = {}
         for cluster in self.clusters:
-            if not _NAME.match(cluster.name):
+            if not CLUSTER_NAME.match(cluster.name):
                 raise ConfigError(
                     Diagnostic(
                         message=f"sandbox cluster name {cluster.name!r} must be lowercase letters, digits and '-' (at most 40)",
@@ -193,7 +138,7 @@ class Sandbox:
 
     def _up_one(self, kwokctl: Kwokctl, cluster: SandboxCluster, fingerprint: str, progress: Progress) -> bool:
         """Bring one cluster to running; True when anything had to be started."""
-        marker = kwokctl.cluster_dir(cluster.name) / _MARKER
+        marker = kwokctl.cluster_dir(cluster.name) / CONFIG_MARKER
         current = self._status_one(cluster, with_server=False)
         if current.state is not ClusterState.ABSENT and _read(marker) != fingerprint:
             progress(f"sandbox {cluster.name}: its configuration changed (new binaries or storage classes); recreating it")
