@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meshcharts.checks.validate import ValidationReport, validate_project
+from meshcharts.checks.validate import ValidationReport, require_files, validate_project
 from meshcharts.compose.explain import ExplainedValue, explain
 from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
@@ -31,21 +31,23 @@ def validate_files(files: list[Path]) -> ValidationReport:
     A repository may hold several stacks; each file belongs to the nearest meshcharts.yaml above it.
     Files under no stack are not meshcharts' (another tool's values/ folder) and are left alone.
     """
+    require_files(files)
     groups: dict[Path, list[Path]] = {}
+    outside: list[str] = []
     for file in files:
         try:
             stack_file = find_stack_file(file.resolve().parent)
         except ConfigError:
+            outside.append(str(file))
             continue
         groups.setdefault(stack_file, []).append(file)
-    if not groups:
-        raise ConfigError(Diagnostic(message="none of the files belongs to a stack (no meshcharts.yaml above them)", rule="stack.not-found"))
     reports = [(stack_file, validate_project(Project.open(stack_file), members)) for stack_file, members in groups.items()]
     if len(reports) == 1:
-        return reports[0][1]
+        report = reports[0][1]
+        return ValidationReport(report.diagnostics, report.checked, outside)
     diagnostics = [d for _, report in reports for d in report.diagnostics]
     checked = [f"{Project.open(stack_file).stack.name}:{label}" for stack_file, report in reports for label in report.checked]
-    return ValidationReport(diagnostics, checked)
+    return ValidationReport(diagnostics, checked, outside)
 
 
 def compose(project: Project, cluster: str, component: str) -> Composition:
@@ -55,8 +57,15 @@ def compose(project: Project, cluster: str, component: str) -> Composition:
 
 
 def explain_values(project: Project, cluster: str, component: str, key_path: str | None = None) -> list[ExplainedValue]:
-    """Each composed value under ``key_path`` with the layer and file:line that set it."""
-    return explain(compose(project, cluster, component), key_path)
+    """Each composed value under ``key_path`` with the layer and file:line that set it.
+
+    A layer file that cannot be read or parsed is a ConfigError (exit 2) with validate's own finding:
+    values composed without it would be explained as if the file said nothing.
+    """
+    composition = compose(project, cluster, component)
+    if composition.broken:
+        raise ConfigError([problem for problem in composition.problems if problem.is_error])
+    return explain(composition, key_path)
 
 
 def require_cluster(project: Project, cluster: str) -> None:

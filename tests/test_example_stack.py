@@ -174,6 +174,8 @@ def test_hook_checks_every_stack_in_a_repo(tmp_path: Path) -> None:
         shutil.copytree(REPO_ROOT / "values", tmp_path / name / "values")
     broken = tmp_path / "team-b" / "values" / "tracing.yaml"
     broken.write_text(broken.read_text() + "zipkin: {queryPort: 9411, extra: 1}\n")
+    (tmp_path / "docs" / "values").mkdir(parents=True)
+    (tmp_path / "docs" / "values" / "other.yaml").write_text("a: 1\n")  # another tool's values, under no stack
     result = _run_hook(tmp_path, ["team-a/values/kiali.yaml", "team-b/values/tracing.yaml", "docs/values/other.yaml"])
     assert result.returncode == 1
     assert 'team-b/values/tracing.yaml:' in result.stderr and 'unknown key "extra"' in result.stderr

@@ -96,6 +96,7 @@ def test_find_helm_picks_newest_tools_version_by_semver(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, helm_binary: Path  # noqa: F811
 ) -> None:
     monkeypatch.delenv("MESHCHARTS_HELM", raising=False)
+    monkeypatch.delenv("MESHCHARTS_HELM_VERSION", raising=False)
     for version in ("3.9.0", "3.10.1", "not-a-version"):
         target = tmp_path / ".tools" / "helm" / version
         target.mkdir(parents=True)
@@ -106,6 +107,7 @@ def test_find_helm_picks_newest_tools_version_by_semver(
 
 def test_find_helm_without_any_helm_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("MESHCHARTS_HELM", raising=False)
+    monkeypatch.delenv("MESHCHARTS_HELM_VERSION", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("MESHCHARTS_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ConfigError) as info:
@@ -207,8 +209,8 @@ def test_lint_broken_chart_fails_with_messages(helm_client: HelmClient) -> None:
 
 
 def test_lint_strict_turns_warnings_into_failure(helm_client: HelmClient) -> None:  # noqa: F811
-    relaxed = helm_client.lint(CHARTS / "bare", {}, strict=False)
-    strict = helm_client.lint(CHARTS / "bare", {}, strict=True)
+    relaxed = helm_client.lint(CHARTS / "warns", {}, strict=False)
+    strict = helm_client.lint(CHARTS / "warns", {}, strict=True)
     assert relaxed.ok and not strict.ok
     assert any(m.startswith("[WARNING]") for m in strict.problems)
 
@@ -417,6 +419,7 @@ def test_helm_version_env_picks_an_installed_version_exactly(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, helm_binary: Path  # noqa: F811
 ) -> None:
     monkeypatch.delenv("MESHCHARTS_HELM", raising=False)
+    monkeypatch.delenv("MESHCHARTS_HELM_VERSION", raising=False)
     monkeypatch.setenv("MESHCHARTS_CACHE", str(tmp_path / "cache"))
     for version in ("3.10.1", "3.22.0", "4.3.1"):
         target = tmp_path / ".tools" / "helm" / version

@@ -239,7 +239,7 @@ def test_howto_is_short_and_portable(name: str) -> None:
     page = (DOCS / name).read_text(encoding="utf-8")
     assert len(page.splitlines()) <= MAX_LINES, f"{name}: {len(page.splitlines())} lines; a how-to is for someone in a hurry"
     assert "/tmp" not in page and str(REPO_ROOT) not in page and "fixtures" not in page
-    assert "meshcharts plan` and `meshcharts apply` are coming in a later release" in page
+    assert "[deploying](deploying.md)" in page, f"{name}: end with where to go to deploy it"
     for block in blocks(page):
         if block.lang == "sh":
             for line in block.lines:

@@ -17,7 +17,7 @@ from tests.conftest import StackDir
 ISTIOD_STACK = """\
 name: demo
 clusters:
-  east: {{}}
+  east: {{kubernetes: "1.23"}}   # istiod 1.13 renders APIs that Kubernetes 1.25 removed
 components:
   tracing: {{type: rancher-tracing, version: 100.0.0, namespace: istio-system}}
   istiod: {{type: istiod, version: {version}, namespace: istio-system}}

@@ -112,3 +112,13 @@ def test_a_broken_lock_file_is_one_config_error(stack: StackDir) -> None:
     with pytest.raises(ConfigError) as info:
         read_lock(stack.root)
     assert info.value.diagnostics[0].rule == "pull.bad-lock"
+
+
+def test_the_stack_files_chart_folders_are_searched_after_the_environment(
+    stack: StackDir, offline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.move(str(offline), str(stack.root / "offline"))
+    monkeypatch.delenv("MESHCHARTS_CHARTS")
+    stack.write("meshcharts.yaml", MINIMAL_STACK + "charts: [./offline]\n")
+    pulled = pull_charts(meshcharts.open_project(stack.root))
+    assert {item.locked.source for item in pulled} == {f"file {stack.root / 'offline'}"}

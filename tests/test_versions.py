@@ -80,7 +80,7 @@ def test_image_tag_decides_which_kiali_really_runs(stack_dir: StackDir) -> None:
         "name: demo\nclusters: {east: {}}\ncomponents:\n  kiali: {type: rancher-kiali-server, version: 100.0.0+up1.35.0}\n"
         "external:\n  prometheus: {url: 'http://prometheus.monitoring:9090'}\n  tracing: {url: 'http://tracing.istio-system:16686/jaeger'}\n",
     )
-    stack_dir.write("values/kiali.yaml", "deployment: {tag: v1.44}\nexternal_services:\n  tracing:\n    in_cluster_url: http://tracing.istio-system:16686/jaeger\n    use_grpc: true\n")
+    stack_dir.write("values/kiali.yaml", "deployment: {tag: v1.44, ingress_enabled: false}\nexternal_services:\n  tracing:\n    in_cluster_url: http://tracing.istio-system:16686/jaeger\n    use_grpc: true\n")
     composition = meshcharts.open_project(stack_dir.root).compose("east", "kiali")
     assert kiali.running_version(composition.component, composition.values()).minor == 44
     document = json.loads(stack_dir.cli("validate", "-o", "json").output)

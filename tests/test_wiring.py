@@ -14,7 +14,7 @@ from tests.conftest import StackDir
 KPS_STACK = """\
 name: demo
 clusters:
-  east: {{}}
+  east: {{kubernetes: "1.23"}}   # istiod 1.13.9 renders autoscaling/v2beta1 and policy/v1beta1, gone in 1.25
 components:
   monitoring:
     type: kube-prometheus-stack

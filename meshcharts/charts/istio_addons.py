@@ -24,6 +24,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from meshcharts.charts.addons_apis import upgrade_removed_apis
 from meshcharts.charts.addons_render import (
     RenderContext,
     port_key,
@@ -198,9 +199,12 @@ def istio_addons_spec(
     addons = load_addons(source_path)
     if not addons.addons:
         raise GeneratorError([("source", f"{addons.root} holds none of the addon manifests meshcharts knows")])
+    addons, upgraded, refused = upgrade_removed_apis(addons)
+    if refused:
+        raise GeneratorError(refused)
     defaults = chart_defaults(addons)
     known_keys = {addon.kind.values_key for addon in addons.addons.values()} | {"namespace"}
-    notes = [f"skipped {rel}: not an addon meshcharts knows" for rel in addons.skipped]
+    notes = upgraded + [f"skipped {rel}: not an addon meshcharts knows" for rel in addons.skipped]
     chart_given = {}
     for key, value in given.items():
         if key in known_keys:

@@ -12,21 +12,24 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from collections.abc import Mapping
-from functools import lru_cache
-
-from meshcharts.components import catalog
+from meshcharts.checks.removed_apis import removed_api_findings
 from meshcharts.compose.project import Composition, Project
-from meshcharts.core.diagnostics import Diagnostic, DiagnosticList, Severity
-from meshcharts.core.model import KeyRule, SchemaLine, Stack, dotted
+from meshcharts.core.diagnostics import (
+    ConfigError,
+    Diagnostic,
+    DiagnosticList,
+    Location,
+    Severity,
+)
+from meshcharts.core.model import KeyRule, dotted
 from meshcharts.load.stack import local_chart_problems
-from meshcharts.schema.checker import schema_diagnostics, warning
-from meshcharts.schema.keyindex import KeyContext
+from meshcharts.schema.checker import warning
 from meshcharts.wiring.engine import check_wiring
+from meshcharts.wiring.order import install_order
 
 ADDRESS_FORMAT_RULES = frozenset({"wiring.bad-address", "wiring.bad-url"})
 
@@ -37,6 +40,7 @@ class ValidationReport:
 
     diagnostics: list[Diagnostic]
     checked: list[str] = field(default_factory=list)  # "cluster/component" labels
+    outside: list[str] = field(default_factory=list)  # files given that sit under no stack (left alone)
 
     @property
     def valid(self) -> bool:
@@ -56,6 +60,7 @@ class ValidationReport:
             "errors": [d.as_json() for d in self.errors],
             "warnings": [d.as_json() for d in self.warnings],
             "checked": self.checked,
+            "outside": self.outside,
         }
 
 
@@ -65,6 +70,7 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     pairs = project.pairs()
     layer_problems = project.layers.problems
     if files:
+        require_files(files)
         touches_stack = any(path.resolve() == project.stack.path for path in files)
         if not touches_stack:
             selected, _other = project.layers.compositions_of(files)
@@ -77,15 +83,15 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     found.extend(local_chart_problems(project.stack, {component for _, component in pairs}))
     compositions = [project.compose(*pair) for pair in pairs]
     checked: list[Diagnostic] = []
-    components = _components_by_type(project.stack)
     for composition in compositions:
-        checked.extend(check_composition(composition, components))
+        checked.extend(check_composition(composition))
 
     wired = check_wiring(project.stack, compositions, {name: project.compose_all(name) for name in {c.cluster.name for c in compositions}})
     explained = {(d.cluster, d.component, d.path) for d in wired if d.rule in ADDRESS_FORMAT_RULES}
     # a wiring finding about an address's form says more than the schema's pattern on the same key
     found.extend(d for d in checked if not (d.rule.startswith("schema.") and (d.cluster, d.component, d.path) in explained))
     found.extend(wired)
+    found.extend(order_problems(project, sorted({c.cluster.name for c in compositions if not c.broken})))
     return ValidationReport(fold_clusters(found.sorted()), [composition.label for composition in compositions])
 
 
@@ -134,9 +140,40 @@ def _without_cluster(text: str, cluster: str | None) -> str:
     return re.sub(rf"(?<![\w.-]){re.escape(cluster)}(?![\w-])", CLUSTER_PLACEHOLDER, text)
 
 
-def check_composition(composition: Composition, components: Mapping[str, tuple[str, ...]] | None = None) -> list[Diagnostic]:
-    """Schema and version rules for one composition; ``components`` (type -> the stack's components of
-    that type) lets a key of another type name the component it belongs to."""
+def order_problems(project: Project, clusters: list[str]) -> list[Diagnostic]:
+    """An install order that cannot exist (needs: plus the CRD order closing a circle), found at validate
+    rather than at render, at the stack file line of the component that closes it."""
+    found: list[Diagnostic] = []
+    for cluster in clusters:
+        try:
+            install_order(project.compose_all(cluster), cluster)
+        except ConfigError as error:
+            for problem in error.diagnostics:
+                component = project.stack.components.get(problem.component or "")
+                found.append(
+                    replace(
+                        problem,
+                        location=problem.location or (component.location if component else None),
+                        hint=problem.hint or "releases that install CRDs go before those that use them, so a needs: entry that puts them after closes a circle; drop it",
+                    )
+                )
+    return found
+
+
+def require_files(files: list[Path]) -> None:
+    """Files named to validate must exist and be files: a typo'd path in a hook or CI call fails (exit 2)."""
+    problems = []
+    for path in files:
+        if path.is_dir():
+            problems.append(Diagnostic(message="is a folder; name the values files to check, or none to check the whole stack", rule="usage.not-a-file", location=Location(str(path))))
+        elif not path.exists():
+            problems.append(Diagnostic(message="no such file", rule="usage.no-such-file", location=Location(str(path))))
+    if problems:
+        raise ConfigError(problems)
+
+
+def check_composition(composition: Composition) -> list[Diagnostic]:
+    """Schema and version rules for one composition."""
     component = composition.component
     context = {"cluster": composition.cluster.name, "component": component.name}
     found: list[Diagnostic] = list(composition.problems)
@@ -146,30 +183,14 @@ def check_composition(composition: Composition, components: Mapping[str, tuple[s
     if choice.warning:
         found.append(warning(choice.warning, "schema.version-guessed", component.location, **context))
     values = composition.validation_values()
-    rule_findings = _key_rule_findings(composition, values, component.type.rules_for(component, values))
+    rule_findings = _key_rule_findings(composition, values, component.type.rules_for(component, composition.accepted_values()))
     covered = {d.path for d in rule_findings}
-    key_context = dataclasses.replace(_type_context(component.type.name, choice.line), components=components or {})
-    for diagnostic in schema_diagnostics(choice.line.schema, values, composition.locate, context=key_context, **context):
+    for diagnostic in composition.schema_findings():
         if diagnostic.path not in covered:
             found.append(diagnostic)
     found.extend(rule_findings)
+    found.extend(removed_api_findings(composition))
     return found
-
-
-def _components_by_type(stack: Stack) -> dict[str, tuple[str, ...]]:
-    found: dict[str, tuple[str, ...]] = {}
-    for component in stack.components.values():
-        found[component.type.name] = found.get(component.type.name, ()) + (component.name,)
-    return found
-
-
-@lru_cache(maxsize=None)
-def _type_context(type_name: str, line: SchemaLine) -> KeyContext:
-    """The part of a KeyContext that depends only on the type and its schema line: its other lines, the other types."""
-    own = catalog().get(type_name)
-    siblings = tuple((other.schema, other.label) for other in (own.schema_lines if own else ()) if other.schema != line.schema)
-    others = tuple((name, tuple(other.schema for other in kind.schema_lines)) for name, kind in catalog().items() if name != type_name)
-    return KeyContext(type_name, line.label, siblings, others)
 
 
 def _key_rule_findings(composition: Composition, values: dict[str, Any], rules: list[KeyRule]) -> list[Diagnostic]:

@@ -22,9 +22,9 @@ LEDGER = click.option("--ledger", "ledger_url", default=None, help="Ledger URL: 
     help="Releases of one cluster applied at once, when they do not depend on each other (1: one by one, in install order).",
 )
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (required when stdin is not a terminal).")
-@click.option("--atomic", is_flag=True, help="Roll a failed release back (helm --atomic / --rollback-on-failure).")
-@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until each release's workloads are ready.")
-@click.option("--timeout", default="5m", show_default=True, help="Per-release helm timeout.")
+@click.option("--atomic/--no-atomic", default=None, help="Roll a failed release back (helm --atomic / --rollback-on-failure); default: each component's helm.atomic, else no.")
+@click.option("--wait/--no-wait", default=None, help="Wait until each release's workloads are ready; default: each component's helm.wait, else wait.")
+@click.option("--timeout", default=None, help="Per-release helm timeout (90s, 5m); default: each component's helm.timeout, else 5m.")
 @click.option("--lock-timeout", type=click.FloatRange(0), default=60.0, show_default=True, help="Seconds to wait for another apply on the same cluster.")
 @click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None, help="kubeconfig for every cluster (default: each cluster's, or $KUBECONFIG).")
 @LEDGER
@@ -36,9 +36,9 @@ def apply(
     concurrency: int,
     release_concurrency: int,
     yes: bool,
-    atomic: bool,
-    wait: bool,
-    timeout: str,
+    atomic: bool | None,
+    wait: bool | None,
+    timeout: str | None,
     lock_timeout: float,
     kubeconfig: Path | None,
     ledger_url: str | None,

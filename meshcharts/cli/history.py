@@ -37,8 +37,9 @@ _STYLE = {
 }
 
 
-def make_history_command(stack_root: StackRoot) -> click.Command:
-    """The ``history`` click command; ``stack_root`` is called only when ``--ledger`` is not given."""
+def make_history_command(stack_root: StackRoot, stack_ledger: Callable[[Path | None], str | None] | None = None) -> click.Command:
+    """The ``history`` click command; ``stack_root`` (and ``stack_ledger``, the stack file's ``ledger:``)
+    are called only when ``--ledger`` is not given."""
 
     @click.command("history")
     @click.option("--ledger", "ledger_url", metavar="URL", default=None, help="Ledger: a file, sqlite:///FILE or postgresql://... (default: meshcharts.ledger.sqlite beside the stack).")
@@ -49,6 +50,12 @@ def make_history_command(stack_root: StackRoot) -> click.Command:
     @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
     def history(ledger_url: str | None, stack_path: Path | None, cluster: str | None, component: str | None, limit: int, output: str) -> None:
         """What was deployed where, newest first: runs (who, when, commit, outcome) and their releases."""
+        if ledger_url is None and stack_ledger is not None:
+            try:
+                ledger_url = stack_ledger(stack_path)
+            except MeshchartsError as error:
+                print_diagnostics(error.diagnostics)
+                sys.exit(int(error.exit_code))
         sys.exit(run_history(ledger_url, lambda: stack_root(stack_path), cluster=cluster, component=component, limit=limit, output=output))
 
     return history
@@ -169,4 +176,12 @@ def _stack_root(stack_path: Path | None) -> Path:
     return stack_path if stack_path.is_dir() else stack_path.parent
 
 
-main.add_command(make_history_command(_stack_root))
+def _stack_ledger(stack_path: Path | None) -> str | None:
+    """The stack file's ``ledger:`` URL (a relative file is beside the stack), or None for the default file."""
+    from meshcharts.api import open_project
+    from meshcharts.deploy.history import ledger_url_for
+
+    return ledger_url_for(open_project(stack_path).stack, None)
+
+
+main.add_command(make_history_command(_stack_root, _stack_ledger))

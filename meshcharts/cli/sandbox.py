@@ -25,7 +25,14 @@ from meshcharts.cli.app import STACK, main
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 from meshcharts.core.reporter import error_document, format_diagnostic, print_json
 from meshcharts.sandbox.build import stderr_progress
-from meshcharts.sandbox.cluster import DEFAULT_CRD_DIR, DEFAULT_STORAGE_CLASS, ClusterState, ClusterStatus, Sandbox, SandboxCluster
+from meshcharts.sandbox.cluster import (
+    DEFAULT_CRD_DIR,
+    DEFAULT_STORAGE_CLASS,
+    ClusterState,
+    ClusterStatus,
+    Sandbox,
+    SandboxCluster,
+)
 
 OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 

@@ -35,6 +35,8 @@ def validate(files: tuple[Path, ...], stack_path: Path | None, output: str) -> N
         for diagnostic in report.diagnostics:
             click.echo(format_diagnostic(diagnostic), err=True)
         summary = f"{count(len(report.checked), 'composition')} checked: {count(len(report.errors), 'error')}, {count(len(report.warnings), 'warning')}"
+        if files and not report.checked and not report.diagnostics:
+            summary = "nothing checked: none of the files is a stack file or values file of a meshcharts stack"
         click.echo(("ok: " if report.valid else "invalid: ") + summary)
     sys.exit(int(ExitCode.OK if report.valid else ExitCode.INVALID))
 

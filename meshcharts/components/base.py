@@ -14,8 +14,9 @@ from typing import Any
 
 import semver
 
-from meshcharts.core.diagnostics import Diagnostic
+from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.kubeapis import RendersApi
 from meshcharts.core.model import (
     Component,
     CompositionView,
@@ -25,6 +26,7 @@ from meshcharts.core.model import (
     SchemaChoice,
     SchemaLine,
     WiringView,
+    dotted,
 )
 from meshcharts.core.versions import parse_chart_version, upstream_version
 
@@ -45,6 +47,7 @@ class ComponentType:
     defaults: dict[str, Any] = field(default_factory=dict)
     generated: bool = False  # meshcharts writes this chart itself (charts-out/)
     default_version: str = "1.0.0"  # generated charts only: the values format when the stack pins none
+    rendered_apis: tuple[RendersApi, ...] = ()  # values that make the chart render an API Kubernetes removed
 
     def app_version(self, chart_version: str) -> semver.Version:
         """The application version a chart version ships; charts that track their app 1:1 return it as is."""
@@ -125,3 +128,17 @@ class ComponentType:
     def generate(self, composition: CompositionView, out_dir: Path) -> str | None:
         """Write the chart for this composition into ``out_dir``; return its version (None: not generated)."""
         return None
+
+
+def key_problem(composition: CompositionView, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR, hint: str | None = None) -> Diagnostic:
+    """A finding about one key of a composition, at the line of the layer that set it (types' own checks)."""
+    return Diagnostic(
+        message=message,
+        rule=rule,
+        location=composition.locate(path, True),
+        cluster=composition.cluster.name,
+        component=composition.component.name,
+        path=dotted(path),
+        severity=severity,
+        hint=hint,
+    )

@@ -14,6 +14,7 @@ from typing import Any
 
 import semver
 
+from meshcharts.charts.addons_apis import refused_objects
 from meshcharts.charts.addons_source import find_addons_dir
 from meshcharts.charts.chartwriter import GeneratedChart, GeneratorError
 from meshcharts.charts.istio_addons import (
@@ -47,6 +48,28 @@ _ADDON_ENDPOINTS: tuple[tuple[str, str, str, int, int, str, bool], ...] = (
 _ADDON_KIALI = {(1, 13): semver.Version(1, 45, 0), (1, 30): semver.Version(2, 26, 0)}
 
 
+ISTIO_DOWNLOAD = "curl -sL https://istio.io/downloadIstio | ISTIO_VERSION={version} sh -"
+
+
+def unpack_command(istio_version: str, source: str | None) -> tuple[Path, str, str | None]:
+    """Where to run Istio's download script for ``source:`` (relative to the stack folder), the command,
+    and the ``source:`` to write instead when the one given is not where the script unpacks.
+
+    The script unpacks ``istio-<version>/`` into the current folder, so a ``source:`` of
+    ``<dir>/istio-<version>/samples/addons`` is filled by running it in ``<dir>``.
+    """
+    release = f"istio-{istio_version}"
+    command = ISTIO_DOWNLOAD.format(version=istio_version)
+    parts = Path(source).parts if source else ()
+    if len(parts) >= 3 and parts[-3:] == (release, "samples", "addons") and not Path(source or "").is_absolute():
+        return Path(*parts[:-3]) if len(parts) > 3 else Path("."), command, None
+    return Path("."), command, f"{release}/samples/addons"
+
+
+def _in_folder(folder: Path, command: str) -> str:
+    return command if folder == Path(".") else f"cd {folder} && {command}"
+
+
 def addon_kiali_version(istio_version: str) -> semver.Version:
     """The Kiali version whose config keys the addon Kiali of an Istio release reads."""
     istio = parse_chart_version(istio_version)
@@ -54,6 +77,27 @@ def addon_kiali_version(istio_version: str) -> semver.Version:
     if known is not None:
         return known
     return semver.Version(2, 0, 0) if (istio.major, istio.minor) >= (1, 24) else semver.Version(1, 45, 0)
+
+
+def missing_source_message(istio_version: str, source: str) -> str:
+    """validate's line when ``source:`` is not there yet: the one command that puts it there."""
+    folder, command, new_source = unpack_command(istio_version, source)
+    then = f", then set source: {new_source}" if new_source else ""
+    return (
+        f"{source} does not exist: the chart is generated from Istio {istio_version}'s samples/addons; "
+        f"to unpack that release there, run beside meshcharts.yaml: {_in_folder(folder, command)}{then}"
+    )
+
+
+def init_note(component: str, istio_version: str, source: str, stack_dir: Path) -> str:
+    """init's note for an istio-addons component written without ``--addons-source``."""
+    folder, command, new_source = unpack_command(istio_version, source)
+    then = f", then set source: {new_source}" if new_source else ""
+    return (
+        f"component {component} is generated from Istio {istio_version}'s samples/addons, expected at {source}; "
+        f"unpack that release there with: {_in_folder(stack_dir / folder, command)}{then} "
+        f"(or, with one you have, run init again with --addons-source PATH --force)"
+    )
 
 
 @dataclass
@@ -96,13 +140,23 @@ class IstioAddonsType(GeneratedComponentType):
         if not component.source:
             problem = "istio-addons needs source: the Istio release directory (or its samples/addons) to generate the chart from"
         else:
+            wanted = stack_root(composition) / Path(component.source).expanduser()
             try:
-                find_addons_dir(stack_root(composition) / Path(component.source).expanduser())
+                addons_dir = find_addons_dir(wanted)
             except GeneratorError as error:
+                if not wanted.exists():
+                    return [self._source_problem(composition, missing_source_message(component.version, component.source))]
                 problem = "; ".join(message for _, message in error.problems)
+            else:
+                problem = "; ".join(refused_objects(addons_dir)) or None
         if problem is None:
             return []
-        return [Diagnostic(message=problem, rule="addons.source", location=component.location, cluster=composition.cluster.name, component=component.name, path="source")]
+        return [self._source_problem(composition, problem)]
+
+    @staticmethod
+    def _source_problem(composition: CompositionView, message: str) -> Diagnostic:
+        component = composition.component
+        return Diagnostic(message=message, rule="addons.source", location=component.location, cluster=composition.cluster.name, component=component.name, path="source")
 
     def required_crds(self, component: Component, values: dict[str, Any]) -> dict[str, list[str]]:
         """monitoring.coreos.com when Istio's sample monitors are switched on."""

@@ -18,6 +18,7 @@ import semver
 
 from meshcharts.components.base import ComponentType, SchemaLine
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.kubeapis import RendersApi, Switch
 from meshcharts.core.model import Component, KeyRule
 from meshcharts.core.versions import VersionRange
 
@@ -56,6 +57,26 @@ def proxy_tracer(values: dict[str, Any], version: semver.Version) -> str:
         return tracer
     return "none" if version.replace(prerelease=None, build=None) >= TRACER_NONE_SINCE else "zipkin"
 
+# istio/istio manifests/charts/istio-control/istio-discovery before 1.14 hard-code the API versions (1.14
+# on choose by the cluster's version): with its defaults the 1.13 chart renders both objects below.
+_BEFORE_1_14 = VersionRange(None, "1.14.0")
+ISTIOD_APIS: tuple[RendersApi, ...] = (
+    RendersApi(
+        "HorizontalPodAutoscaler",
+        (Switch(("pilot", "autoscaleEnabled"), True), Switch(("pilot", "autoscaleMin"), 1), Switch(("pilot", "autoscaleMax"), 5)),
+        _BEFORE_1_14,
+        api_version="autoscaling/v2beta1",
+        fix="set pilot.autoscaleEnabled: false, or use istiod 1.14 or later",
+    ),
+    RendersApi(
+        "PodDisruptionBudget",
+        (Switch(("global", "defaultPodDisruptionBudget", "enabled"), True),),
+        _BEFORE_1_14,
+        api_version="policy/v1beta1",
+        fix="set global.defaultPodDisruptionBudget.enabled: false, or use istiod 1.14 or later",
+    ),
+)
+
 
 class IstiodType(ComponentType):
     def rules_for(self, component: Component, values: dict[str, Any]) -> list[KeyRule]:
@@ -93,4 +114,5 @@ COMPONENT_TYPE = IstiodType(
     description="Istio control plane (meshcharts checks and derives its tracing settings)",
     schema_lines=(SchemaLine("istiod-1.schema.json", VersionRange("1.0.0", "2.0.0"), "istiod 1.x"),),
     key_rules=(LEGACY_ZIPKIN_WORKS, LEGACY_ZIPKIN_IGNORED),
+    rendered_apis=ISTIOD_APIS,
 )

@@ -13,6 +13,7 @@ import semver
 
 from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.kubeapis import RendersApi, Switch
 from meshcharts.core.model import Component
 from meshcharts.core.versions import InvalidVersion, VersionRange, parse_chart_version
 
@@ -130,6 +131,53 @@ KIALI_KEY_RULES: tuple[KeyRule, ...] = (
 )
 
 KIALI_PORT = 20001
+KIALI_METRICS_PORT = 9090
+
+HPA_FIX = "set deployment.hpa.api_version: autoscaling/v2, with deployment.hpa.spec in that version's form"
+
+
+def kiali_hpa(versions: VersionRange, default_api: str) -> RendersApi:
+    """Every Kiali chart from 1.29 renders its HPA at ``deployment.hpa.api_version`` once ``deployment.hpa.spec``
+    is set; the default was autoscaling/v2beta2 (gone in 1.26) until kiali-server 1.52."""
+    return RendersApi(
+        "HorizontalPodAutoscaler",
+        (Switch(("deployment", "hpa", "spec"), {}),),
+        versions,
+        api_path=("deployment", "hpa", "api_version"),
+        api_default=default_api,
+        fix=HPA_FIX,
+    )
+
+
+def kiali_v1beta1_ingress(versions: VersionRange) -> RendersApi:
+    """Kiali charts before 1.39 always write networking.k8s.io/v1beta1 (gone in 1.22) for their Ingress,
+    which ``deployment.ingress_enabled`` (default true) switches on everywhere but on OpenShift."""
+    return RendersApi(
+        "Ingress",
+        (Switch(("deployment", "ingress_enabled"), True),),
+        versions,
+        api_version="networking.k8s.io/v1beta1",
+        fix="set deployment.ingress_enabled: false; Rancher's proxy, a NavLink or a port-forward reach Kiali without it",
+    )
+
+
+# Found with `helm template` of every kiali-server release in kiali/helm-charts (docs/*.tgz) against
+# --kube-version 1.30 with a 1.30 cluster's API versions: 1.29-1.51 default the HPA to v2beta2, 1.52 on
+# to autoscaling/v2; 1.39 on pick the Ingress version from the cluster; 2.26 on add a PodDisruptionBudget
+# at deployment.pod_disruption_budget.api_version (default policy/v1) once its spec is set.
+KIALI_SERVER_APIS: tuple[RendersApi, ...] = (
+    kiali_v1beta1_ingress(VersionRange(None, "1.39.0")),
+    kiali_hpa(VersionRange("1.29.0", "1.52.0"), "autoscaling/v2beta2"),
+    kiali_hpa(VersionRange("1.52.0", None), "autoscaling/v2"),
+    RendersApi(
+        "PodDisruptionBudget",
+        (Switch(("deployment", "pod_disruption_budget", "spec"), {}),),
+        VersionRange("2.26.0", None),
+        api_path=("deployment", "pod_disruption_budget", "api_version"),
+        api_default="policy/v1",
+        fix="set deployment.pod_disruption_budget.api_version: policy/v1",
+    ),
+)
 GRPC_DEFAULT_FROM = semver.Version(1, 39, 0)  # Kiali 1.39 switched tracing to gRPC on 16685 by default
 
 
@@ -154,7 +202,7 @@ class KialiType(ComponentType):
         if instance == "kiali" and override and override != "kiali" and self.app_version(component.version).major < 2:
             instance = override
         server = values.get("server") or {}
-        return [
+        found = [
             Endpoint(
                 role="kiali",
                 provider=component.name,
@@ -162,11 +210,22 @@ class KialiType(ComponentType):
                 namespace=component.namespace,
                 port=int(server.get("port") or KIALI_PORT),
                 path=(server.get("web_root") or "/kiali").rstrip("/"),
+                port_name="tcp" if _mapping(values.get("identity")).get("cert_file") else "http",
             )
         ]
+        metrics = _mapping(_mapping(server.get("observability")).get("metrics"))
+        port = metrics.get("port") or server.get("metrics_port") or KIALI_METRICS_PORT
+        if metrics.get("enabled", server.get("metrics_enabled", True)) is not False and isinstance(port, int):
+            found.append(Endpoint("kiali-metrics", component.name, instance, component.namespace, port, port_name="http-metrics"))
+        return found
 
     def needs(self, component: Component, values: dict[str, Any]) -> list[Need]:
         return kiali_needs(self.running_version(component, values), values=values)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A values section as a mapping; anything else (the schema reports it) as empty."""
+    return value if isinstance(value, dict) else {}
 
 
 def kiali_needs(version: semver.Version, prefix: tuple[str, ...] = (), values: dict[str, Any] | None = None) -> list[Need]:
@@ -238,4 +297,5 @@ COMPONENT_TYPE = KialiType(
         )
         for key, upstream in (("repository", "image_name"), ("tag", "image_version"))
     ),
+    rendered_apis=KIALI_SERVER_APIS,
 )

@@ -18,11 +18,49 @@ from meshcharts.components.mesh_extras_wiring import grafana_com_dashboards
 from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint
 from meshcharts.core.grafana_sidecar import DashboardSidecar, dashboard_sidecar
+from meshcharts.core.kubeapis import RendersApi, Switch
 from meshcharts.core.model import Component, CompositionView, DerivedValue, WiringView
 from meshcharts.core.versions import VersionRange
 
 CHART_NAME = "kube-prometheus-stack"
 SEARCH_ALL_SINCE = VersionRange("45.12.0", None)  # grafana.sidecar.dashboards.searchNamespace: ALL by default
+
+# `helm template` of kube-prometheus-stack 45.1.1 and 88.5.3 with their subcharts (grafana 6.50.7 /
+# 12.11.1, kube-state-metrics, node and windows exporters) with every PSP, PDB, HPA and Ingress switch
+# on, against a 1.30 cluster's API versions: every removed API is behind a Capabilities check, except
+# that 45.x trusts kubeVersionOverride: below 1.21 its PodDisruptionBudgets become policy/v1beta1, below
+# 1.19 its Ingresses networking.k8s.io/v1beta1 (88.x no longer does either).
+_OVERRIDE = ("kubeVersionOverride",)
+_KPS_45 = VersionRange("45.0.0", "46.0.0")
+
+
+_ENABLED_BY_DEFAULT = {"alertmanager": True, "prometheus": True, "thanosRuler": False}  # 45.x values.yaml
+
+
+def _kps45(kind: str, api: str, below: str, part: str, *keys: str) -> RendersApi:
+    """``<part>.enabled`` and each ``<part>.<key>.enabled`` (all false by default) with an old override."""
+    when = (
+        Switch(_OVERRIDE, "", "below", below),
+        Switch((part, "enabled"), _ENABLED_BY_DEFAULT[part]),
+        *(Switch((part, key, "enabled"), False) for key in keys),
+    )
+    return RendersApi(kind, when, _KPS_45, api_version=api, fix="delete kubeVersionOverride so the chart asks the cluster, or set it to the cluster's version")
+
+
+KPS_APIS: tuple[RendersApi, ...] = (
+    *(_kps45("PodDisruptionBudget", "policy/v1beta1", "1.21", part, "podDisruptionBudget") for part in _ENABLED_BY_DEFAULT),
+    *(
+        _kps45("Ingress", "networking.k8s.io/v1beta1", "1.19", part, *keys)
+        for part, keys in (
+            ("alertmanager", ("ingress",)),
+            ("alertmanager", ("servicePerReplica", "ingressPerReplica")),
+            ("prometheus", ("ingress",)),
+            ("prometheus", ("servicePerReplica", "ingressPerReplica")),
+            ("prometheus", ("thanosIngress",)),
+            ("thanosRuler", ("ingress",)),
+        )
+    ),
+)
 
 
 def fullname(release: str, values: dict[str, Any]) -> str:
@@ -168,4 +206,5 @@ COMPONENT_TYPE = KubePrometheusStackType(
         SchemaLine("kube-prometheus-stack-45.schema.json", VersionRange("45.0.0", "46.0.0"), "kube-prometheus-stack 45.x"),
         SchemaLine("kube-prometheus-stack-88.schema.json", VersionRange("88.0.0", "89.0.0"), "kube-prometheus-stack 88.x"),
     ),
+    rendered_apis=KPS_APIS,
 )

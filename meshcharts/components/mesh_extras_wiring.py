@@ -4,9 +4,11 @@
   ``release: <its release>`` by default), or Prometheus never scrapes Istio and Kiali shows no traffic.
 * For a Prometheus without an operator (seed 004), the monitors give way to scrape jobs in a Secret.
 * A Kiali NetworkPolicy (seed 000) allows egress to the Pod ports Kiali's providers really listen on,
-  which can differ from their Service ports (Grafana: Service 80, Pod 3000).
+  which can differ from their Service ports (kube-prometheus-stack's Grafana: Service 80, Pod 3000;
+  rancher-monitoring's nginx proxies: Prometheus 9090 -> 8081, Grafana 80 -> 8080, from its external type).
 * Dashboards go to the namespace and carry the label the Grafana dashboard sidecar watches
   (:mod:`meshcharts.core.grafana_sidecar`); typed ones that it would never load are errors.
+* NavLinks open the Service and web root of what they link to (:mod:`.mesh_extras_navlinks`).
 
 This module has no ``COMPONENT_TYPE``: it serves ``mesh_extras.py``.
 """
@@ -19,10 +21,12 @@ from meshcharts.charts.dashboards import (
     ISTIO_GRAFANA_DASHBOARDS,
     kps_grafana_dashboard_values,
 )
+from meshcharts.components import mesh_extras_navlinks
+from meshcharts.components.base import key_problem as _problem
 from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint, choose_provider
 from meshcharts.core.grafana_sidecar import DashboardSidecar, rancher_monitoring_sidecar
-from meshcharts.core.model import CompositionView, DerivedValue, WiringView, dotted
+from meshcharts.core.model import CompositionView, DerivedValue, WiringView
 
 KIALI_SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "kiali"}}
 KIALI_INGRESS_PORTS = (20001, 9090)  # UI/API and Kiali's own metrics
@@ -54,6 +58,7 @@ def derive(composition: CompositionView, wiring: WiringView) -> list[DerivedValu
     found += _derive_monitors(composition, wiring)
     found += _derive_network_policies(composition, wiring)
     found += _derive_dashboards(composition, wiring)
+    found += mesh_extras_navlinks.derive(composition, wiring)
     return found
 
 
@@ -163,7 +168,7 @@ def grafana_sidecar(grafana: Endpoint, wiring: WiringView) -> DashboardSidecar |
 
 def _check_dashboards(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     """Typed dashboard namespace and labels against what the cluster's Grafana sidecar really loads."""
-    values = composition.validation_values()
+    values = composition.accepted_values()  # only what the schema accepted: a wrong type is its finding
     dashboards = values.get("dashboards") or {}
     items = {name: item for name, item in (dashboards.get("items") or {}).items() if isinstance(item, dict) and item.get("enabled", True)}
     grafana = choose_provider_for("grafana", wiring, None)
@@ -232,7 +237,7 @@ def grafana_com_dashboards(wiring: WiringView, grafana_provider: str) -> dict[st
     for composition in wiring.compositions.values():
         if composition.component.type.name != "mesh-extras":
             continue
-        dashboards = composition.validation_values().get("dashboards") or {}
+        dashboards = composition.accepted_values().get("dashboards") or {}
         wanted = dashboards.get("grafanaCom")
         if dashboards.get("enabled", True) and wanted:
             revisions = {int(key): value for key, value in (wanted.get("revisions") or {}).items()}
@@ -250,7 +255,7 @@ def grafana_com_dashboards(wiring: WiringView, grafana_provider: str) -> dict[st
 
 def check_grafana_com(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     """grafana.com IDs need a Grafana that downloads dashboards itself (kube-prometheus-stack's)."""
-    dashboards = composition.validation_values().get("dashboards") or {}
+    dashboards = composition.accepted_values().get("dashboards") or {}
     if not dashboards.get("grafanaCom") or not dashboards.get("enabled", True):
         return []
     grafana = choose_provider_for("grafana", wiring, None)
@@ -271,11 +276,11 @@ def check_grafana_com(composition: CompositionView, wiring: WiringView) -> list[
 def check(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     """Monitors whose labels the cluster's Prometheus never selects; dashboards the Grafana cannot load."""
     found = check_grafana_com(composition, wiring) + _check_dashboards(composition, wiring)
-    return found + _check_monitors(composition, wiring)
+    return found + _check_monitors(composition, wiring) + mesh_extras_navlinks.check(composition, wiring)
 
 
 def _check_monitors(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
-    values = composition.validation_values()
+    values = composition.accepted_values()
     monitors = values.get("monitors") or {}
     selector = operator_selector(wiring)
     if not monitors.get("enabled") or selector is None:
@@ -304,15 +309,3 @@ def _check_monitors(composition: CompositionView, wiring: WiringView) -> list[Di
     return found
 
 
-def _problem(composition: CompositionView, path: tuple[str, ...], message: str, rule: str, severity: Severity = Severity.ERROR, hint: str | None = None) -> Diagnostic:
-
-    return Diagnostic(
-        message=message,
-        rule=rule,
-        location=composition.locate(path, True),
-        cluster=composition.cluster.name,
-        component=composition.component.name,
-        path=dotted(path),
-        severity=severity,
-        hint=hint,
-    )

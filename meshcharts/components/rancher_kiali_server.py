@@ -9,11 +9,32 @@ from __future__ import annotations
 import semver
 
 from meshcharts.components.base import Prerequisite, SchemaLine
-from meshcharts.components.kiali_server import KIALI_KEY_RULES, KialiType
+from meshcharts.components.kiali_server import (
+    KIALI_KEY_RULES,
+    KialiType,
+    kiali_hpa,
+    kiali_v1beta1_ingress,
+)
+from meshcharts.core.kubeapis import RendersApi, Switch
 from meshcharts.core.versions import VersionRange, parse_chart_version, upstream_version
 
 RANCHER_REPO = "https://charts.rancher.io"
 KIALI_OF_RANCHER_LINE = {100: semver.Version(1, 35, 0)}  # the only standalone line: 100.x = Kiali 1.35
+
+
+# `helm template` of rancher/charts' rancher-kiali-server-100.0.0+up1.35.0.tgz against a 1.30 cluster:
+# the defaults already render networking.k8s.io/v1beta1 Ingress; global.rbac.pspEnabled: true adds a
+# policy/v1beta1 PodSecurityPolicy; deployment.hpa.spec an autoscaling/v2beta2 HPA.
+RANCHER_KIALI_APIS: tuple[RendersApi, ...] = (
+    RendersApi(
+        "PodSecurityPolicy",
+        (Switch(("global", "rbac", "pspEnabled"), False),),
+        api_version="policy/v1beta1",
+        fix="set global.rbac.pspEnabled: false; Pod Security Admission replaced PodSecurityPolicy",
+    ),
+    kiali_v1beta1_ingress(VersionRange()),
+    kiali_hpa(VersionRange(), "autoscaling/v2beta2"),
+)
 
 
 class RancherKialiType(KialiType):
@@ -44,4 +65,5 @@ COMPONENT_TYPE = RancherKialiType(
         ),
     ),
     key_rules=KIALI_KEY_RULES,
+    rendered_apis=RANCHER_KIALI_APIS,
 )

@@ -12,6 +12,7 @@ from typing import Any
 from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
 from meshcharts.core.diagnostics import Diagnostic
 from meshcharts.core.endpoints import Endpoint
+from meshcharts.core.kubeapis import RendersApi, Switch
 from meshcharts.core.model import Component, CompositionView, WiringView
 from meshcharts.core.versions import VersionRange
 
@@ -78,6 +79,15 @@ COMPONENT_TYPE = RancherTracingType(
             "no rancher-tracing template reads global.imagePullSecrets; it has no effect",
             "tracing.ignored-key",
             severity="warning",
+        ),
+    ),
+    # helm template of rancher-tracing-100.0.0.tgz: only global.rbac.pspEnabled renders a removed API
+    rendered_apis=(
+        RendersApi(
+            "PodSecurityPolicy",
+            (Switch(("global", "rbac", "pspEnabled"), False),),
+            api_version="policy/v1beta1",
+            fix="set global.rbac.pspEnabled: false; Pod Security Admission replaced PodSecurityPolicy",
         ),
     ),
 )

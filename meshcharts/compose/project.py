@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshcharts.components import catalog
+from meshcharts.components import catalog, external_catalog
+from meshcharts.compose.keycontext import key_context
 from meshcharts.compose.merge import (
     Merger,
     Source,
@@ -19,7 +20,12 @@ from meshcharts.compose.merge import (
     to_values,
     tree_from_values,
 )
-from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
+from meshcharts.core.diagnostics import (
+    ConfigError,
+    Diagnostic,
+    Location,
+    MeshchartsError,
+)
 from meshcharts.core.model import (
     Branch,
     Cluster,
@@ -33,6 +39,8 @@ from meshcharts.core.model import (
 )
 from meshcharts.load.layers import LayerFile, LayerIndex, index_layers
 from meshcharts.load.stack import load_stack
+from meshcharts.schema.checker import Judgement, accepted, judge
+from meshcharts.schema.keyindex import KeyContext
 from meshcharts.wiring.engine import derive_cluster
 
 USER_LAYERS = ("values", "env", "cluster")
@@ -49,6 +57,8 @@ class Composition:
     problems: list[Diagnostic] = field(default_factory=list)
     derived: list[DerivedValue] = field(default_factory=list)
     broken: bool = False  # a layer file could not be read: schema and wiring checks would mislead
+    key_context: KeyContext | None = field(default=None, repr=False, compare=False)  # names where an unknown key belongs
+    _judged: tuple[Judgement, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -68,6 +78,31 @@ class Composition:
         """What the schema sees: nulls gone (they only delete), secrets as placeholder strings."""
         return self.values(secrets="placeholder", drop_nulls=True)
 
+    def schema_findings(self) -> list[Diagnostic]:
+        """The schema's findings on :meth:`validation_values` (run once per composition)."""
+        return self._judge()[0].diagnostics
+
+    def accepted_values(self) -> dict[str, Any]:
+        """What the wiring and the component types read: the validation values without any value the
+        schema rejected (a port that is ``abc``, a ``deployment`` that is a list), so nothing downstream
+        meets a value of the wrong type; the schema reports those at their file:line."""
+        return self._judge()[1]
+
+    def _judge(self) -> tuple[Judgement, dict[str, Any]]:
+        if self._judged is None:
+            component = self.component
+            values = self.validation_values()
+            verdict = judge(
+                component.type.choose_schema(component.version).line.schema,
+                values,
+                self.locate,
+                cluster=self.cluster.name,
+                component=component.name,
+                context=self.key_context,
+            )
+            self._judged = (verdict, accepted(values, verdict.rejected))
+        return self._judged
+
     def node(self, path: PathT) -> Branch | Leaf | None:
         return node_at(self.tree, path)
 
@@ -76,10 +111,16 @@ class Composition:
         return node.origin if node is not None else None
 
     def get(self, path: PathT, default: Any = None) -> Any:
-        node = self.node(path)
-        if node is None:
-            return default
-        return to_values(node)
+        """The accepted value at ``path`` (secrets as placeholders); ``default`` where unset, null or rejected."""
+        value: Any = self.accepted_values()
+        for part in path:
+            if isinstance(value, dict) and isinstance(part, str) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+                value = value[part]
+            else:
+                return default
+        return value
 
     def is_user_set(self, path: PathT) -> bool:
         """Whether a layer file (not defaults, not the wiring) set this value or anything below it."""
@@ -149,7 +190,7 @@ class Project:
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Project:
-        stack = load_stack(path, catalog())
+        stack = load_stack(path, catalog(), external_catalog())
         return cls(stack, index_layers(stack))
 
     def pairs(self, cluster: str | None = None) -> list[tuple[str, str]]:
@@ -201,7 +242,8 @@ class Project:
                 continue
             tree = merger.merge(tree, loaded.content, Source(layer.layer))
         broken = bool(problems)
-        return Composition(cluster_obj, component_obj, tree, files, problems + merger.problems, list(derived or []), broken)
+        context = key_context(self.stack, component_type.name, component_type.choose_schema(component_obj.version).line)
+        return Composition(cluster_obj, component_obj, tree, files, problems + merger.problems, list(derived or []), broken, key_context=context)
 
     def _compose_cluster(self, cluster: str) -> None:
         first_pass = {component.name: self.compose_raw(cluster, component.name) for component in self.stack.components_on(cluster)}

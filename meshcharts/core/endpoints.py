@@ -29,6 +29,7 @@ class Endpoint:
     target_port: int | None = None  # the Pod's port, which NetworkPolicies must allow
     external: bool = False
     public_url: str | None = None
+    port_name: str | None = None  # the Service port's name, when known (Rancher's proxy accepts it instead of the number)
     attributes: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property

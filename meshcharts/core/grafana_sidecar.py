@@ -17,7 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meshcharts.core.versions import InvalidVersion, VersionRange, parse_chart_version, upstream_version
+from meshcharts.core.versions import (
+    InvalidVersion,
+    VersionRange,
+    parse_chart_version,
+    upstream_version,
+)
 
 DEFAULT_LABEL = "grafana_dashboard"
 ALL_NAMESPACES = "ALL"

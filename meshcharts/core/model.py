@@ -19,6 +19,8 @@ import semver
 
 from meshcharts.core.diagnostics import Diagnostic, Location
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.externals import ExternalService
+from meshcharts.core.kubeapis import DEFAULT_KUBERNETES, RendersApi
 from meshcharts.core.versions import VersionRange
 
 PathT = tuple[Union[str, int], ...]
@@ -69,7 +71,16 @@ class Cluster:
     vars: dict[str, Any]
     location: Location
     crds: tuple[str, ...] = ()  # API groups installed outside the stack
-    kubernetes: str = "1.30"  # the cluster's Kubernetes minor version, for API versions it still serves
+    kubernetes: str = DEFAULT_KUBERNETES  # the cluster's Kubernetes minor version, for API versions it still serves
+
+
+@dataclass(frozen=True)
+class HelmSettings:
+    """How apply runs helm for one component; None: the run's setting, else helm's usual."""
+
+    atomic: bool | None = None
+    wait: bool | None = None
+    timeout: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ class Component:
     source: str | None
     location: Location
     chart_location: Location | None = None  # where chart: is set, when the stack file sets it
+    helm: HelmSettings = HelmSettings()
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class External:
     location: Location
     type: str | None = None  # what it is (rancher-monitoring ...), so its Pod ports and labels are known
     version: str | None = None
+    facts: ExternalService | None = None  # what meshcharts knows of that type's Service for this role
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,8 @@ class Stack:
     clusters: dict[str, Cluster]
     components: dict[str, Component]
     external: dict[str, External]
+    ledger: str | None = None  # the stack file's ledger URL (--ledger wins)
+    charts: tuple[Path, ...] = ()  # offline chart directories, absolute
 
     @property
     def root(self) -> Path:
@@ -249,11 +264,17 @@ class CompositionView(Protocol):
 
     def validation_values(self) -> dict[str, Any]: ...
 
+    def accepted_values(self) -> dict[str, Any]:
+        """The values the schema accepted: what the wiring and types read (never a value of the wrong type)."""
+        ...
+
     def node(self, path: PathT) -> Branch | Leaf | None: ...
 
     def origin(self, path: PathT) -> Origin | None: ...
 
-    def get(self, path: PathT, default: Any = None) -> Any: ...
+    def get(self, path: PathT, default: Any = None) -> Any:
+        """One accepted value; ``default`` where it is unset or the schema rejected it."""
+        ...
 
     def is_user_set(self, path: PathT) -> bool: ...
 
@@ -288,6 +309,7 @@ class ComponentKind(Protocol):
     key_rules: tuple[KeyRule, ...]
     generated: bool
     default_version: str
+    rendered_apis: tuple[RendersApi, ...]
 
     def app_version(self, chart_version: str) -> semver.Version: ...
 

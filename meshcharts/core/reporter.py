@@ -8,6 +8,7 @@ of a shared layer) names them all: ``east, west/kiali: ...``.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
@@ -40,7 +41,22 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], stream: TextIO | None =
 
 
 def print_json(document: Any, stream: TextIO | None = None) -> None:
-    print(json.dumps(document, indent=2, sort_keys=False, default=str), file=stream or sys.stdout)
+    """Strict JSON, always: a NaN or infinity (which Python would print bare) becomes a string."""
+    try:
+        text = json.dumps(document, indent=2, sort_keys=False, default=str, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(document), indent=2, sort_keys=False, default=str, allow_nan=False)
+    print(text, file=stream or sys.stdout)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def error_document(diagnostics: list[Diagnostic]) -> dict[str, Any]:

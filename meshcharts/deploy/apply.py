@@ -28,8 +28,9 @@ from typing import Any, TypedDict
 
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
-from meshcharts.core.model import Cluster
-from meshcharts.deploy.live import api_client, read_deployed, read_release, unlock_pending
+from meshcharts.core.model import Cluster, Component
+from meshcharts.deploy.history import ledger_url_for
+from meshcharts.deploy.live import api_client, canonical_values_hash, read_deployed, read_release, unlock_pending
 from meshcharts.deploy.prepare import PreparedRelease, ReleaseAction, decide, prepare_cluster
 from meshcharts.deploy.render import render_project
 from meshcharts.deploy.sources import read_lock
@@ -47,14 +48,24 @@ class ApplyOptions:
 
     ``concurrency``: clusters at once; ``release_concurrency``: releases of one cluster at once (1:
     strictly one after the other, in install order). ``environ`` is where ``!env`` secrets are read.
+    ``atomic``, ``wait`` and ``timeout`` set for the run apply to every release; left None, each
+    component's ``helm:`` settings in the stack file decide, then helm's usual (no rollback, wait, 5m).
     """
+
+    def helm_settings(self, component: Component) -> tuple[bool, bool, str]:
+        """(atomic, wait, timeout) for one component's releases."""
+        own = component.helm
+        atomic = self.atomic if self.atomic is not None else bool(own.atomic)
+        wait = self.wait if self.wait is not None else (own.wait if own.wait is not None else True)
+        timeout = self.timeout or own.timeout or DEFAULT_TIMEOUT
+        return atomic, wait, timeout
 
     cluster: str | None = None
     concurrency: int = 4
     release_concurrency: int = 4
-    atomic: bool = False
-    wait: bool = True
-    timeout: str = "5m"
+    atomic: bool | None = None  # None: each component's helm.atomic, else False
+    wait: bool | None = None  # None: each component's helm.wait, else True
+    timeout: str | None = None  # None: each component's helm.timeout, else 5m
     lock_timeout: float = 60.0
     kubeconfig: str | None = None
     ledger_url: str | None = None
@@ -133,6 +144,8 @@ class ApplyResult:
         }
 
 
+DEFAULT_TIMEOUT = "5m"
+
 #: Progress callbacks: (cluster, release or None for the cluster itself, state text).
 Observer = Callable[[str, str | None, str], None]
 
@@ -165,14 +178,14 @@ def apply_project(project: Project | Path | str, options: ApplyOptions | None = 
         if problems:
             raise ConfigError(problems)
         after = {name: release_dependencies(project.compose_all(name)) for name in prepared}
-        ledger = open_ledger(options.ledger_url, default_dir=stack.root)
+        ledger = open_ledger(ledger_url_for(stack, options.ledger_url), default_dir=stack.root)
         try:
             with ledger.start_run(stack.name, stack.path, "apply", git_commit(stack.root)) as run:
                 workers = max(1, min(options.concurrency, len(prepared)))
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meshcharts-apply") as pool:
                     futures = {
                         name: pool.submit(
-                            ClusterApply(ledger, run, stack.clusters[name], options, observer).apply, stack.name, items, after[name]
+                            ClusterApply(ledger, run, project, stack.clusters[name], options, observer).apply, items, after[name]
                         )
                         for name, items in prepared.items()
                     }
@@ -193,18 +206,19 @@ class _Names(TypedDict):
 class ClusterApply:
     """The apply of one cluster: its lock, its one read of the live state, its releases in waves."""
 
-    def __init__(self, ledger: Ledger, run: RunHandle, cluster: Cluster, options: ApplyOptions, observer: Observer) -> None:
+    def __init__(self, ledger: Ledger, run: RunHandle, project: Project, cluster: Cluster, options: ApplyOptions, observer: Observer) -> None:
         self.ledger = ledger
         self.run = run
+        self.project = project
         self.cluster = cluster
         self.options = options
         self.observer = observer
         self.kubeconfig = options.kubeconfig or cluster.kubeconfig
         self.outcomes: dict[str, ReleaseResult] = {}
 
-    def apply(self, stack_name: str, prepared: list[PreparedRelease], after: Mapping[Release, set[Release]]) -> ClusterResult:
+    def apply(self, prepared: list[PreparedRelease], after: Mapping[Release, set[Release]]) -> ClusterResult:
         """Every release of the cluster; a failure stops this cluster only."""
-        name = self.cluster.name
+        name, stack_name = self.cluster.name, self.project.stack.name
         result = ClusterResult(name)
         try:
             self.observer(name, None, "locking")
@@ -234,7 +248,7 @@ class ClusterApply:
         helm = HelmClient(
             kubeconfig=Path(self.kubeconfig).expanduser() if self.kubeconfig else None,
             kube_context=self.cluster.context,
-            timeout=self.options.timeout,
+            timeout=self.options.timeout or DEFAULT_TIMEOUT,
             cluster=self.cluster.name,
         )
         by_release = {action.prepared.rendered.release: action for action in actions}
@@ -268,7 +282,9 @@ class ClusterApply:
             context=self.cluster.context,
             chart_version=item.chart_version,
             values=item.shown_values,
-            values_hash=item.values_hash,
+            # Of the values as stored (secrets as placeholders): a hash over the resolved values would let
+            # anyone holding the ledger test guesses of a weak secret against it.
+            values_hash=canonical_values_hash(item.shown_values),
             chart_digest=f"sha256:{item.chart.digest}",
         )
 
@@ -300,6 +316,7 @@ class ClusterApply:
                 note=f"revision {live.revision} was left {live.status} by an interrupted run; marked failed so helm can upgrade",
             )
             note = f"recovered from {live.status} (revision {live.revision} marked failed)"
+        atomic, wait, timeout = self.options.helm_settings(self.project.stack.components[item.rendered.release.component])
         started = time.monotonic()
         release_id = self.run.begin_release(spec, note=note)
         try:
@@ -309,9 +326,9 @@ class ClusterApply:
                 item.chart.path,
                 item.values,
                 namespace=item.namespace,
-                atomic=self.options.atomic,
-                wait=self.options.wait,
-                timeout=self.options.timeout,
+                atomic=atomic,
+                wait=wait,
+                timeout=timeout,
                 description=item.description,
                 component=item.rendered.release.component,
             )

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from meshcharts.compose.project import Project
+from meshcharts.core.model import Stack
 from meshcharts.ledger.records import ReleaseRecord
 from meshcharts.ledger.store import open_ledger
+
+
+def ledger_url_for(stack: Stack, explicit: str | None) -> str | None:
+    """``--ledger`` if given, else the stack file's ``ledger:`` (a relative file is beside the stack), else None (the default file)."""
+    if explicit:
+        return explicit
+    if stack.ledger and "://" not in stack.ledger:
+        return str(stack.root / stack.ledger)
+    return stack.ledger
 
 
 def release_history(
@@ -16,5 +26,5 @@ def release_history(
     limit: int | None = 50,
 ) -> list[ReleaseRecord]:
     """Releases of this stack recorded by ``apply``, newest first (the ledger beside the stack by default)."""
-    with open_ledger(ledger_url, default_dir=project.stack.root) as ledger:
+    with open_ledger(ledger_url_for(project.stack, ledger_url), default_dir=project.stack.root) as ledger:
         return ledger.history(cluster=cluster, component=component, stack_name=project.stack.name, limit=limit)

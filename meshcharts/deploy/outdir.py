@@ -25,7 +25,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from meshcharts.core.fs import is_within, os_error, os_errors, refusal, require_folder_path, resolved
+from meshcharts.core.fs import (
+    is_within,
+    os_error,
+    os_errors,
+    refusal,
+    require_folder_path,
+    resolved,
+)
 
 OUTPUT_DIR = "charts-out"
 MARKER = ".meshcharts-render"

@@ -59,7 +59,7 @@ def pull_charts(project: Project, helm: HelmClient | None = None) -> list[Pulled
     with tempfile.TemporaryDirectory(prefix="meshcharts-pull-") as scratch:
         for request in chart_requests(project):
             try:
-                archive, source = _fetch(request, helm, Path(scratch))
+                archive, source = _fetch(request, helm, Path(scratch), project.stack.charts)
             except MeshchartsError as error:
                 problems.extend(error.diagnostics)
                 continue
@@ -90,14 +90,14 @@ def _check(request: ChartRequest, digest: str, source: str,
     lock[request.key] = entry
 
 
-def _fetch(request: ChartRequest, helm: HelmClient | None, scratch: Path) -> tuple[Path, str]:
-    offline = find_offline(request)
+def _fetch(request: ChartRequest, helm: HelmClient | None, scratch: Path, folders: tuple[Path, ...]) -> tuple[Path, str]:
+    offline = find_offline(request, folders)
     if offline is not None:
         return offline, f"file {offline.parent}"
     if helm is None:
         raise ConfigError(
             Diagnostic(
-                message=f"chart {request.name}-{request.version}.tgz is not in $MESHCHARTS_CHARTS and no helm is available to pull it",
+                message=f"chart {request.name}-{request.version}.tgz is not in $MESHCHARTS_CHARTS or the stack's charts: folders and no helm is available to pull it",
                 rule="pull.not-found",
             )
         )

@@ -26,7 +26,15 @@ from meshcharts.checks.validate import ValidationReport, validate_project
 from meshcharts.compose.project import Composition, Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
 from meshcharts.core.fs import is_within, os_error
-from meshcharts.deploy.outdir import ELSEWHERE, check_replaceable, clean_leftovers, locked, new_staging, output_folder, swap
+from meshcharts.deploy.outdir import (
+    ELSEWHERE,
+    check_replaceable,
+    clean_leftovers,
+    locked,
+    new_staging,
+    output_folder,
+    swap,
+)
 from meshcharts.load.stack import local_chart_path
 from meshcharts.wiring.order import Release, install_order
 

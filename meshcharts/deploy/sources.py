@@ -116,10 +116,10 @@ def offline_dirs() -> list[Path]:
     return [Path(part).expanduser() for part in os.environ.get(CHARTS_ENV, "").split(os.pathsep) if part]
 
 
-def find_offline(request: ChartRequest) -> Path | None:
-    """``<chart>-<version>.tgz`` in the offline directories, first match wins."""
+def find_offline(request: ChartRequest, stack_folders: tuple[Path, ...] = ()) -> Path | None:
+    """``<chart>-<version>.tgz`` in ``$MESHCHARTS_CHARTS``, then the stack file's ``charts:`` folders; first match wins."""
     file_name = f"{request.name}-{request.version}.tgz"
-    for folder in offline_dirs():
+    for folder in (*offline_dirs(), *stack_folders):
         candidate = folder / file_name
         if candidate.is_file():
             return candidate

@@ -9,15 +9,18 @@ the committed pages with :func:`generate`, so a new type or schema fails the tes
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from meshcharts.components import ComponentType, catalog
+from meshcharts.components import ComponentType, catalog, external_catalog
 from meshcharts.components.base import SchemaLine
 from meshcharts.core.diagnostics import Location
 from meshcharts.core.endpoints import Endpoint, Need
+from meshcharts.core.externals import ExternalType
+from meshcharts.core.kubeapis import RendersApi, removal
 from meshcharts.core.model import Component
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
 from meshcharts.docgen.schema_doc import (
@@ -128,6 +131,33 @@ def type_section(component_type: ComponentType, schemas: dict[str, dict[str, Any
         for rule in sorted(t.key_rules, key=lambda r: (r.pattern, str(r.app_versions))):
             out.append(f"| `{rule.pattern}` | {rule.app_versions} | {rule.severity} | `{rule.rule}` | {cell(rule.message)} | "
                        f"{cell(f'`{rule.replacement}`' if rule.replacement else '')} |\n")
+    if t.rendered_apis:
+        out.append("\n### API versions Kubernetes removed\n\nValues that make the chart render an object at an API version a cluster "
+                   "no longer serves (found with `helm template` of the real chart); `validate` reports them as `kubernetes.removed-api` "
+                   "when the cluster's `kubernetes:` is that version or later.\n\n")
+        out.append("| Chart versions | When | Renders | Removed in | Fix |\n|---|---|---|---|---|\n")
+        out += [_api_row(fact) for fact in t.rendered_apis]
+    return "".join(out)
+
+
+def _api_row(fact: RendersApi) -> str:
+    when = ", ".join(f"`{'.'.join(s.path)}` " + (f"below {s.bound}" if s.test == "below" else f"on (chart default `{json.dumps(s.default)}`)") for s in fact.when)
+    api = fact.api_version or f"`{'.'.join(fact.api_path or ())}` (default `{fact.api_default}`)"
+    entry = removal(fact.api_version or fact.api_default or "", fact.kind)
+    removed = entry.removed_in if entry else "when set to a removed version"
+    return f"| {fact.chart_versions} | {cell(when)} | {cell(api)} {fact.kind} | {removed} | {cell(fact.fix)} |\n"
+
+
+def external_section(external: ExternalType) -> str:
+    """An external type: the Services and the Pods behind them, per range of versions."""
+    out = [f"## external type `{external.name}`\n\n{external.description}. Declare it as `type: {external.name}` with "
+           f"`version:` (e.g. `{external.example_version}`); known versions: {external.known_versions()}.\n\n",
+           "| Versions | Provides | Service | Pod port | Pod labels |\n|---|---|---|---|---|\n"]
+    for line in external.lines:
+        for svc in line.services:
+            labels = ", ".join(f"`{key}: {value}`" for key, value in svc.pod_labels.items())
+            out.append(f"| {line.versions} | {svc.provides} | `{svc.service}.{svc.namespace}:{svc.port}` ({svc.port_name}) | "
+                       f"{svc.target_port} ({svc.target_port_name}) | {labels} |\n")
     return "".join(out)
 
 
@@ -159,6 +189,7 @@ def wiring_page(schemas: dict[str, dict[str, Any]]) -> str:
     out += [f"- [`{name}`](#{name})\n" for name in catalog()]
     out.append("\n")
     out += [type_section(component_type, schemas) + "\n" for component_type in catalog().values()]
+    out += [external_section(external) + "\n" for external in external_catalog().values()]
     return "".join(out).rstrip("\n") + "\n"
 
 

@@ -17,7 +17,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
+from meshcharts.core.diagnostics import (
+    ConfigError,
+    Diagnostic,
+    Location,
+    MeshchartsError,
+)
 from meshcharts.core.fs import display_path, is_within, os_errors
 from meshcharts.core.model import Stack
 from meshcharts.core.suggest import did_you_mean

@@ -7,10 +7,12 @@ component names, chart versions that parse, vars that exist.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from meshcharts.core.diagnostics import (
     ConfigError,
@@ -18,11 +20,22 @@ from meshcharts.core.diagnostics import (
     Location,
     MeshchartsError,
 )
+from meshcharts.core.endpoints import parse_address
+from meshcharts.core.externals import ExternalService, ExternalType
 from meshcharts.core.fs import display_path, is_within, os_errors, refusal, resolved
-from meshcharts.core.model import Cluster, Component, ComponentKind, External, Stack
+from meshcharts.core.kubeapis import DEFAULT_KUBERNETES
+from meshcharts.core.model import (
+    Cluster,
+    Component,
+    ComponentKind,
+    EnvRef,
+    External,
+    HelmSettings,
+    Stack,
+)
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
-from meshcharts.load.yamlio import YList, YMap, load_file, to_plain
+from meshcharts.load.yamlio import Append, VarRef, YList, YMap, load_file, to_plain
 from meshcharts.schema.checker import schema_diagnostics
 
 STACK_FILE = "meshcharts.yaml"
@@ -47,11 +60,12 @@ def find_stack_file(start: Path | None = None) -> Path:
     )
 
 
-def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind]) -> Stack:
+def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind], external_types: Mapping[str, ExternalType]) -> Stack:
     """Load and check a stack file (a path to the file or to its folder; None: search upwards).
 
-    ``types`` is the catalog of component types the stack may name; the caller passes it so the
-    loader does not depend on the component types (which depend on the loaded model).
+    ``types`` is the catalog of component types the stack may name, ``external_types`` the kinds of
+    external service it may declare; the caller passes both so the loader does not depend on the
+    component types (which depend on the loaded model).
     """
     if path is None:
         stack_path = find_stack_file()
@@ -74,10 +88,10 @@ def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind]) -> S
         raise ConfigError(
             Diagnostic(message="the stack file must be a mapping (name, clusters, components)", rule="stack.shape", location=where)
         )
-    problems = schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document))
+    problems = _tags_in(document) or schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document))
     if problems:
-        raise ConfigError([_scoped(problem) for problem in problems])
-    return _build(stack_path.resolve(), document, types)
+        raise ConfigError([_scoped(_quote_hint(problem, document)) for problem in problems])
+    return _build(stack_path.resolve(), document, types, external_types)
 
 
 def _refuse_link_out(stack_path: Path) -> None:
@@ -91,6 +105,33 @@ def _refuse_link_out(stack_path: Path) -> None:
             f"is a link to a file outside its folder ({target}); meshcharts reads a stack only inside its folder: copy the file in or link to a place inside",
             "stack.outside-folder",
         )
+
+
+def _tags_in(document: YMap) -> list[Diagnostic]:
+    """``!var``, ``!env`` and ``!append`` belong to values files; the stack file holds plain values.
+
+    A var is the cluster's own value, so a var made of vars (or of itself) has nothing to stand on, and
+    a secret in the stack file would be written into the ledger beside it.
+    """
+    found: list[Diagnostic] = []
+    pending: list[Any] = [document]
+    while pending:  # iterative: nesting depth never costs stack frames
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, (VarRef, EnvRef, Append)):
+            tag = {VarRef: "!var", EnvRef: "!env", Append: "!append"}[type(node)]
+            found.append(
+                Diagnostic(
+                    message=f"{tag} belongs in values files; {STACK_FILE} takes plain values (write the value itself)",
+                    rule="stack.tag",
+                    location=node.location or Location(display_path(Path(STACK_FILE))),
+                )
+            )
+    return sorted(found, key=Diagnostic.sort_key)
+
 
 
 def _scoped(problem: Diagnostic) -> Diagnostic:
@@ -109,6 +150,17 @@ def _scoped(problem: Diagnostic) -> Diagnostic:
             hint=problem.hint,
         )
     return problem
+
+
+def _quote_hint(problem: Diagnostic, document: YMap) -> Diagnostic:
+    """``kubernetes: 1.30`` is the number 1.3 to YAML: say so, since the schema can only say "not a string"."""
+    parts = problem.path.split(".")
+    if len(parts) != 3 or parts[0] != "clusters" or parts[2] != "kubernetes" or problem.rule != "schema.type":
+        return problem
+    value = ((document.get("clusters") or {}).get(parts[1]) or {}).get("kubernetes")
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return problem
+    return dataclasses.replace(problem, hint=f'quote it, e.g. kubernetes: "1.30": unquoted, YAML reads a version as the number {value}')
 
 
 def _yaml_locator(document: YMap):  # type: ignore[no-untyped-def]
@@ -132,7 +184,7 @@ def _yaml_locator(document: YMap):  # type: ignore[no-untyped-def]
     return locate
 
 
-def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind]) -> Stack:
+def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind], external_types: Mapping[str, ExternalType]) -> Stack:
     locate = _yaml_locator(document)
     problems: list[Diagnostic] = []
     clusters = {name: _cluster(name, spec, locate) for name, spec in document["clusters"].items()}
@@ -155,12 +207,73 @@ def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind]) -> St
                         hint=did_you_mean(needed, document["components"]),
                     )
                 )
+    problems.extend(_needs_cycles(components, locate))
     external = {
-        name: _external(name, spec, clusters, locate, problems) for name, spec in (document.get("external") or {}).items()
+        name: _external(name, spec, clusters, locate, problems, external_types) for name, spec in (document.get("external") or {}).items()
     }
+    ledger = document.get("ledger")
+    if ledger and _has_password(ledger):
+        problems.append(
+            Diagnostic(
+                message="the ledger URL holds a password, which would be committed with the stack file",
+                rule="stack.ledger-password",
+                location=locate(("ledger",), False),
+                path="ledger",
+                hint="leave the password out: PostgreSQL reads it from PGPASSWORD or ~/.pgpass, or pass --ledger at run time",
+            )
+        )
+    charts = tuple((path.parent / Path(folder).expanduser()).resolve() for folder in document.get("charts") or ())
     if problems:
         raise ConfigError(problems)
-    return Stack(name=document["name"], path=path, clusters=clusters, components=components, external=external)
+    return Stack(
+        name=document["name"], path=path, clusters=clusters, components=components, external=external,
+        ledger=ledger, charts=charts,
+    )
+
+
+def _needs_cycles(components: dict[str, Component], locate) -> list[Diagnostic]:  # type: ignore[no-untyped-def]
+    """Components that need each other in a circle: no install order exists, so say so where needs: is written.
+
+    One depth-first walk (linear in the needs, iterative): a need that leads back onto the current trail
+    closes a circle.
+    """
+    found: list[Diagnostic] = []
+    done: set[str] = set()
+    for start in components:
+        if start in done:
+            continue
+        trail: list[str] = []
+        pending: list[tuple[str, int]] = [(start, 0)]  # (component, index of its next need to follow)
+        while pending:
+            name, index = pending.pop()
+            if index == 0:
+                trail.append(name)
+            needs = [need for need in components[name].needs if need in components]
+            if index == len(needs):
+                trail.pop()
+                done.add(name)
+                continue
+            pending.append((name, index + 1))
+            need = needs[index]
+            if need in trail:
+                circle = trail[trail.index(need) :] + [need]
+                found.append(_cycle(components[circle[0]], circle, locate))
+            elif need not in done:
+                pending.append((need, 0))
+    return found
+
+
+def _cycle(component: Component, circle: list[str], locate) -> Diagnostic:  # type: ignore[no-untyped-def]
+    first_need = list(component.needs).index(circle[1])
+    what = f"{component.name} needs itself" if len(circle) == 2 else "components need each other in a circle"
+    return Diagnostic(
+        message=f"{what} ({' -> '.join(circle)}), so no install order exists",
+        rule="stack.needs-cycle",
+        location=locate(("components", component.name, "needs", first_need), False),
+        component=component.name,
+        path=f"needs[{first_need}]",
+        hint="drop one of the needs: entries in the circle",
+    )
 
 
 def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyped-def]
@@ -174,6 +287,7 @@ def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyp
         vars=to_plain(variables),
         location=locate(("clusters", name), True),
         crds=tuple(spec.get("crds") or ()),
+        kubernetes=str(spec.get("kubernetes", DEFAULT_KUBERNETES)),
     )
 
 
@@ -227,12 +341,24 @@ def _component(name, spec, types, clusters, locate, problems) -> Component | Non
         source=spec.get("source"),
         location=locate(here, True),
         chart_location=locate(here + ("chart",), False) if "chart" in spec else None,
+        helm=HelmSettings(**to_plain(spec.get("helm") or {})),
     )
 
 
+def _has_password(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
+
+
 def _target_clusters(spec, clusters, locate, here, problems, *, component=None) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
-    """The clusters an entry names (default: all); undeclared names are reported with a suggestion."""
-    targets = list(spec.get("clusters") or clusters)
+    """The clusters an entry names (default: all); undeclared names are reported with a suggestion.
+
+    ``clusters: []`` is an empty list, so it means no cluster (a way to switch an entry off), not all.
+    """
+    named = spec.get("clusters")
+    targets = list(clusters if named is None else named)
     for index, cluster in enumerate(targets):
         if cluster not in clusters:
             problems.append(
@@ -248,7 +374,7 @@ def _target_clusters(spec, clusters, locate, here, problems, *, component=None) 
     return tuple(cluster for cluster in targets if cluster in clusters)
 
 
-def _external(name, spec, clusters, locate, problems) -> External:  # type: ignore[no-untyped-def]
+def _external(name, spec, clusters, locate, problems, external_types) -> External:  # type: ignore[no-untyped-def]
     targets = _target_clusters(spec, clusters, locate, ("external", name), problems)
     provides = spec.get("provides", name)
     if provides not in ("prometheus", "grafana", "tracing", "zipkin", "alertmanager"):
@@ -260,17 +386,34 @@ def _external(name, spec, clusters, locate, problems) -> External:  # type: igno
                 path=f"external.{name}",
             )
         )
+    for key in ("url", "publicUrl"):
+        if key in spec:
+            problem = url_problem(spec[key])
+            if problem:
+                problems.append(
+                    Diagnostic(
+                        message=problem,
+                        rule="stack.external-url",
+                        location=locate(("external", name, key), False),
+                        path=f"external.{name}.{key}",
+                        hint="write http://service.namespace.svc:port" if key == "url" else "write the address a browser opens, e.g. https://grafana.example.com",
+                    )
+                )
+    facts = external_facts(name, spec, provides, locate, problems, external_types)
     return External(
         name=name,
         provides=provides,
         url=spec["url"],
         public_url=spec.get("publicUrl"),
         grpc=spec.get("grpc"),
-        target_port=spec.get("targetPort"),
+        target_port=spec.get("targetPort", facts.target_port if facts else None),
         monitors=to_plain(spec.get("monitors") or {}),
         grafana_dashboards=to_plain(spec.get("grafanaDashboards") or {}),
         clusters=targets,
         location=locate(("external", name), True),
+        type=spec.get("type"),
+        version=spec.get("version"),
+        facts=facts,
     )
 
 
@@ -331,3 +474,69 @@ def _chart_problem(component: Component, path: Path, root: Path) -> str | None:
         return f"{message}; fetch it, in the stack folder: {fetch} --destination {destination}{rename}"
     rename = "" if path.name == component.type.chart else f", then rename {component.type.chart} to {path.name}"
     return f"{message}; fetch it, in the stack folder: {fetch} --untar --untardir {destination}{rename}"
+def external_facts(name, spec, provides, locate, problems, external_types) -> ExternalService | None:  # type: ignore[no-untyped-def]
+    """What meshcharts knows of ``external.<name>.type`` at its ``version``, for the role the entry provides.
+
+    Unknown types and versions are errors: the facts decide which Pod ports Kiali's NetworkPolicy
+    opens, and a guess there is the bug this key exists to remove.
+    """
+    type_name = spec.get("type")
+    if type_name is None:
+        return None
+    here = ("external", name)
+
+    def problem(key: str, message: str, rule: str, hint: str | None = None) -> None:
+        at = locate(here + (key,), False) if key in spec else locate(here, True)
+        problems.append(Diagnostic(message=message, rule=rule, location=at, path=f"external.{name}.{key}", hint=hint))
+
+    known = external_types.get(type_name)
+    if known is None:
+        names = ", ".join(external_types) or "none"
+        problem("type", f'unknown external type "{type_name}"; meshcharts knows: {names}', "stack.unknown-external-type", did_you_mean(type_name, external_types))
+        return None
+    version = spec.get("version")
+    if version is None:
+        problem("type", f"type {type_name} needs version: the chart version installed (e.g. version: {known.example_version})", "stack.external-version")
+        return None
+    try:
+        facts = known.service(str(version), provides)
+        line = known.line_for(str(version))
+    except InvalidVersion as exc:
+        problem("version", str(exc), "stack.external-version")
+        return None
+    if line is None:
+        problem("version", f"{type_name} {version} is not a version meshcharts has facts for ({known.known_versions()})", "stack.external-version",
+                hint="pin a known version, or leave out type and version and set targetPort yourself")
+        return None
+    if facts is None:
+        problem("type", f'{type_name} provides {", ".join(known.provides())}, not {provides}', "stack.external-provides")
+        return None
+    typed = spec.get("targetPort")
+    if typed is not None and typed != facts.target_port:
+        problem("targetPort", f"{type_name} {version}'s {facts.service} Service forwards port {facts.port} to Pod port {facts.target_port} ({facts.target_port_name}), not {typed}",
+                "stack.external-target-port", hint="delete targetPort: it follows from type")
+    address = parse_address(str(spec.get("url", "")))
+    if address is not None and address.service == facts.service and address.port != facts.port:
+        problem("url", f"{type_name}'s {facts.service} Service listens on port {facts.port}, not {address.port}", "stack.external-url",
+                hint=f"use http://{facts.service}.{facts.namespace}.svc:{facts.port}")
+    return facts
+
+
+def url_problem(url: str) -> str | None:
+    """Why an external's URL cannot be a Service address (None when it can): no host, a broken IPv6
+    literal, a port outside 1-65535. The wiring would otherwise drop the external silently."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        reason = str(exc)
+        if reason.startswith("Port out of range"):
+            return f"{url!r} has a port outside 1-65535"
+        if reason.startswith("Port could not be cast"):
+            return f"{url!r} has a port that is not a number"
+        return f"{url!r} is not a URL ({reason})"
+    if not parts.hostname:
+        return f"{url!r} has no host"
+    if port == 0:
+        return f"{url!r} has a port outside 1-65535"
+    return None

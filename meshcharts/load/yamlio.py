@@ -16,6 +16,7 @@ meshcharts' own tags:
 from __future__ import annotations
 
 import errno
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # the 6,000-line kube-prometheus-stack values are ~250 KB
 MAX_NODES = 2_000_000  # counts nodes as aliases expand them: a billion-laughs file stops here
+MAX_DEPTH = 100  # nesting levels per file; real values files nest ~15, and every later walk stays far from Python's limit
 
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -41,6 +43,9 @@ _MAP = "tag:yaml.org,2002:map"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BINARY = "tag:yaml.org,2002:binary"
 _MERGE = "tag:yaml.org,2002:merge"
+#: YAML's own scalar tags, which mean what Helm's parser makes of them; any other tag is refused
+_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "binary"))
+_YAML_TAG_PREFIX = "tag:yaml.org,2002:"
 
 
 class YMap(dict):  # type: ignore[type-arg]
@@ -136,6 +141,14 @@ def load_text(text: str, display_name: str) -> Any:
         nodes = list(yaml.compose_all(text, Loader=_FastLoader))
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, display_name) from None
+    except yaml.reader.ReaderError as exc:  # a control character: PyYAML gives an offset, not a mark
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise _error(
+            f"invalid YAML: control character #x{exc.character:04x} is not allowed (YAML text holds printable characters only)",
+            Location(display_name, line, column),
+            "yaml.syntax",
+        ) from None
     except yaml.YAMLError as exc:
         raise _error(f"invalid YAML: {exc}", Location(display_name), "yaml.syntax") from None
     if not nodes:
@@ -157,13 +170,21 @@ def _refuse_alias_bombs(root: yaml.Node, display_name: str) -> None:
     while expanding a billion-laughs file would not finish.
     """
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # the ancestors of the node at hand: an alias to one of them is a loop
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         if id(node) in sizes:
             continue
+        if not children_done and id(node) in open_nodes:
+            raise _error(
+                "an alias refers to the node it stands in (a recursive structure); Helm values cannot be recursive",
+                _mark(node.start_mark, display_name),
+                "yaml.recursive-alias",
+            )
         children = _children(node)
         if children_done or not children:
+            open_nodes.discard(id(node))
             size = 1 + sum(sizes[id(child)] for child in children)
             if size > MAX_NODES:
                 raise _error(
@@ -174,6 +195,7 @@ def _refuse_alias_bombs(root: yaml.Node, display_name: str) -> None:
                 )
             sizes[id(node)] = size
             continue
+        open_nodes.add(id(node))
         stack.append((node, True))
         stack.extend((child, False) for child in children if id(child) not in sizes)
 
@@ -212,7 +234,7 @@ class _Builder:
     def where(self, node: yaml.Node) -> Location:
         return _mark(node.start_mark, self.display_name)
 
-    def build(self, node: yaml.Node) -> Any:
+    def build(self, node: yaml.Node, depth: int = 1) -> Any:
         self.nodes_seen += 1
         if self.nodes_seen > MAX_NODES:
             raise _error(
@@ -220,21 +242,30 @@ class _Builder:
                 self.where(node),
                 "yaml.too-many-nodes",
             )
+        if depth > MAX_DEPTH:
+            raise _error(
+                f"nests deeper than {MAX_DEPTH} levels; meshcharts reads values nested up to {MAX_DEPTH} levels",
+                self.where(node),
+                "yaml.too-deep",
+            )
         tag = node.tag
         if tag == "!append":
-            return self._append(node)
+            return self._append(node, depth)
         if tag in ("!var", "!env"):
             return self._reference(node)
-        if tag.startswith("!") and not tag.startswith("!!"):
+        if tag != _KNOWN_TAG.get(type(node)) and not (isinstance(node, yaml.ScalarNode) and tag in _SCALAR_TAGS):
+            misplaced = tag in _SCALAR_TAGS or tag in _KNOWN_TAG.values()
             raise _error(
-                f"unknown tag {tag}; meshcharts knows !append, !var and !env",
+                f"tag {_short_tag(tag)} cannot stand on a {_NODE_NOUN[type(node)]}"
+                if misplaced
+                else f"unknown tag {_short_tag(tag)}; meshcharts knows !append, !var and !env, and YAML's plain maps, lists and scalars",
                 self.where(node),
                 "yaml.unknown-tag",
             )
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node)
+            return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
-            return self._sequence(node)
+            return self._sequence(node, depth)
         assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node)
 
@@ -245,11 +276,21 @@ class _Builder:
             value = self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             raise _error(f"invalid value: {exc.problem}", self.where(node), "yaml.value") from None
+        except (ValueError, KeyError):  # an explicit tag the text does not fit (!!int x), or 5,000 digits
+            text = node.value if len(node.value) <= 40 else f"{node.value[:20]}...({len(node.value)} characters)"
+            raise _error(f"{text!r} is not a valid {_short_tag(node.tag)}", self.where(node), "yaml.value") from None
         finally:
             self.constructor.constructed_objects.clear()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _error(
+                f"{node.value} is not a number Helm can read: it turns values into JSON, which has no NaN or infinity "
+                f"(helm: \"json: unsupported value\"); quote it if you mean the text",
+                self.where(node),
+                "yaml.value",
+            )
         return value
 
-    def _mapping(self, node: yaml.MappingNode) -> YMap:
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
         result = YMap()
         result.location = self.where(node)
         result.key_locations = {}
@@ -257,9 +298,9 @@ class _Builder:
         merged: list[YMap] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                merged.extend(self._merge_sources(value_node))
+                merged.extend(self._merge_sources(value_node, depth, self.where(key_node)))
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
                 raise _error("a mapping key must be a plain string", self.where(key_node), "yaml.key-type")
             key = _key_text(self._scalar(key_node))
             if key in result:
@@ -270,7 +311,7 @@ class _Builder:
                     self.where(key_node),
                     "yaml.duplicate-key",
                 )
-            result[key] = self.build(value_node)
+            result[key] = self.build(value_node, depth + 1)
             result.key_locations[key] = self.where(key_node)
             result.value_locations[key] = self.where(value_node)
         for source in merged:  # << merge keys: explicit keys win, earlier sources win (as go-yaml)
@@ -281,23 +322,23 @@ class _Builder:
                     result.value_locations[key] = source.value_locations[key]
         return result
 
-    def _merge_sources(self, node: yaml.Node) -> list[YMap]:
+    def _merge_sources(self, node: yaml.Node, depth: int, where: Location) -> list[YMap]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        built = [self.build(source) for source in sources]
-        if not all(isinstance(source, YMap) for source in built):
-            raise _error("<< merges mappings only", self.where(node), "yaml.merge-key")
+        built = [self.build(source, depth) for source in sources]
+        if not all(isinstance(source, YMap) for source in built):  # at the <<: an alias has no position of its own
+            raise _error("<< merges mappings only", where, "yaml.merge-key")
         return built
 
-    def _sequence(self, node: yaml.SequenceNode) -> YList:
-        result = YList(self.build(item) for item in node.value)
+    def _sequence(self, node: yaml.SequenceNode, depth: int) -> YList:
+        result = YList(self.build(item, depth + 1) for item in node.value)
         result.location = self.where(node)
         result.item_locations = [self.where(item) for item in node.value]
         return result
 
-    def _append(self, node: yaml.Node) -> Append:
+    def _append(self, node: yaml.Node, depth: int) -> Append:
         if not isinstance(node, yaml.SequenceNode):
             raise _error("!append takes a list, e.g. !append [a, b]", self.where(node), "yaml.append")
-        return Append(self._sequence(node), self.where(node))
+        return Append(self._sequence(node, depth), self.where(node))
 
     def _reference(self, node: yaml.Node) -> VarRef | EnvRef:
         if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
@@ -306,6 +347,15 @@ class _Builder:
         if node.tag == "!var":
             return VarRef(name, self.where(node))
         return EnvRef(name, self.where(node))
+
+
+_KNOWN_TAG: dict[type, str] = {yaml.MappingNode: _MAP, yaml.SequenceNode: _SEQ}
+_NODE_NOUN: dict[type, str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list", yaml.ScalarNode: "scalar"}
+
+
+def _short_tag(tag: str) -> str:
+    """``tag:yaml.org,2002:python/object:os.system`` as it was written: ``!!python/object:os.system``."""
+    return "!!" + tag[len(_YAML_TAG_PREFIX):] if tag.startswith(_YAML_TAG_PREFIX) else tag
 
 
 def _key_text(key: Any) -> str:

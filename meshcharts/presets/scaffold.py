@@ -20,9 +20,17 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from meshcharts.components import catalog
+from meshcharts.components import catalog, external_catalog
+from meshcharts.components.istio_addons import init_note
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location
-from meshcharts.core.fs import display_path, is_within, os_errors, refusal, require_folder_path, resolved
+from meshcharts.core.fs import (
+    display_path,
+    is_within,
+    os_errors,
+    refusal,
+    require_folder_path,
+    resolved,
+)
 from meshcharts.core.model import Stack
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.load.stack import STACK_FILE, load_stack, local_chart_problems
@@ -141,7 +149,7 @@ def _checked_stack(staged: Path, target: Path) -> Stack:
     """The staged stack file loaded as validate loads it, errors shown at the file init would write."""
     shown = display_path(target / STACK_FILE)
     try:
-        stack = load_stack(staged, catalog())
+        stack = load_stack(staged, catalog(), external_catalog())
     except ConfigError as error:
         raise ConfigError(
             [replace(d, location=Location(shown, d.location.line, d.location.column) if d.location else None) for d in error.diagnostics]
@@ -162,10 +170,7 @@ def _edit_stack_file(path: Path, target: Path, addons_source: Path | None) -> li
         if addons_source is not None:
             component["source"] = _relative_to(addons_source.resolve(), target)
         else:
-            notes.append(
-                f"component {name} generates its chart from your Istio release: download it and set source: "
-                f"(now {component['source']}), or run init again with --addons-source PATH"
-            )
+            notes.append(init_note(name, str(component["version"]), str(component["source"]), target))
     buffer = io.StringIO()
     yaml.dump(document, buffer)
     path.write_text(buffer.getvalue(), encoding="utf-8")

@@ -31,7 +31,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput, MeshchartsError
+from meshcharts.core.diagnostics import (
+    ConfigError,
+    Diagnostic,
+    InvalidInput,
+    MeshchartsError,
+)
 
 #: Receives one line of progress at a time (what is being built, how far, how long it took).
 Progress = Callable[[str], None]

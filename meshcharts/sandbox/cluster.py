@@ -34,7 +34,12 @@ from meshcharts.sandbox.build import (
     sandbox_bin_dir,
     stderr_progress,
 )
-from meshcharts.sandbox.kwok import Kwokctl, kwokctl_configuration, volume_stages, write_yaml_documents
+from meshcharts.sandbox.kwok import (
+    Kwokctl,
+    kwokctl_configuration,
+    volume_stages,
+    write_yaml_documents,
+)
 
 #: Where the stand-in CRD manifests live in a checkout: ``<group>.yaml`` per API group.
 DEFAULT_CRD_DIR = Path(__file__).resolve().parents[2] / "standin-charts" / "cluster-crds"

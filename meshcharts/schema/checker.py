@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, Severity
+from meshcharts.core.model import dotted
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.schema.keyindex import KeyContext, place_unknown_key
 from meshcharts.schema.store import fast_validator, load_schema, resolve_ref
@@ -22,15 +24,17 @@ Path_ = tuple[str | int, ...]
 Locator = Callable[[Path_, bool], "Location | None"]
 
 
-def dotted(path: Path_) -> str:
-    """``("deployment", "resources", 0)`` -> ``deployment.resources[0]``."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
-    return text
+@dataclass(frozen=True)
+class Judgement:
+    """The schema's verdict on one document: findings for people, and where it rejected a value.
+
+    ``rejected`` lists the paths whose value is of the wrong kind (type, enum, range ...), not those
+    merely incomplete (a required key missing, which wired values may still fill in). What reads a
+    document on the schema's word, the wiring above all, reads :func:`accepted` instead of the document.
+    """
+
+    diagnostics: list[Diagnostic]
+    rejected: tuple[Path_, ...]
 
 
 def schema_diagnostics(
@@ -48,6 +52,20 @@ def schema_diagnostics(
     ``context`` (the component type, its other schema lines, the other types) lets an unknown key say
     which chart line or component it belongs to.
     """
+    return judge(schema_name, instance, locate, cluster=cluster, component=component, label=label, context=context).diagnostics
+
+
+def judge(
+    schema_name: str,
+    instance: Any,
+    locate: Locator,
+    *,
+    cluster: str | None = None,
+    component: str | None = None,
+    label: str = "",
+    context: KeyContext | None = None,
+) -> Judgement:
+    """Validate ``instance`` against a packaged schema: its findings and the paths it rejected."""
     try:
         validator = fast_validator(schema_name)
     except KeyError:
@@ -55,16 +73,110 @@ def schema_diagnostics(
             Diagnostic(message=f"this meshcharts installation has no schema {schema_name}; reinstall meshcharts", rule="schema.missing", component=component, cluster=cluster)
         ) from None
     found: list[Diagnostic] = []
+    rejected: list[Path_] = []
     for error in validator.iter_errors(instance):
+        rejected.extend(_rejected_paths(error, instance))
         for diagnostic in _translate(error, schema_name, instance, locate, label, context):
             diagnostic = diagnostic.with_context(cluster=cluster, component=component)
             if diagnostic not in found:
                 found.append(diagnostic)
-    return found
+    return Judgement(found, tuple(rejected))
+
+
+#: error kinds that say the value itself is wrong; the others (required, minItems, pattern ...) leave a
+#: value of the right kind that readers can take safely
+_WRONG_VALUE = frozenset(
+    {"Type", "Enum", "Constant", "Minimum", "Maximum", "ExclusiveMinimum", "ExclusiveMaximum", "MultipleOf", "FalseSchema", "Not"}
+)
+
+
+def _rejected_paths(error: Any, instance: Any) -> list[Path_]:
+    """The values an error rejects: the one at its path, or the unknown keys it names (the chart has no
+    such key, so nothing should act on it)."""
+    path = real_path(instance, error.instance_path)
+    kind = type(error.kind).__name__
+    if kind in ("AdditionalProperties", "UnevaluatedProperties"):
+        return [path + (key,) for key in error.kind.unexpected]
+    if kind == "PropertyNames":
+        return [path + (str(error.kind.error.instance),)]
+    return [path] if _condemns(error) else []
+
+
+def real_path(instance: Any, path: Any) -> Path_:
+    """The error's instance path with keys as the document spells them (jsonschema-rs gives a key
+    ``"7639"`` as the number 7639)."""
+    found: list[str | int] = []
+    node = instance
+    for part in path:
+        if isinstance(node, dict):
+            part = str(part)
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        found.append(part)
+    return tuple(found)
+
+
+def _condemns(error: Any) -> bool:
+    """Whether an error rejects the value at its path; ``anyOf``/``oneOf`` when every alternative does."""
+    kind = type(error.kind).__name__
+    if kind in _WRONG_VALUE:
+        return True
+    if kind in ("AnyOf", "OneOfNotValid"):
+        here = list(error.instance_path)
+        return all(any(list(sub.instance_path) == here and _condemns(sub) for sub in alternative) for alternative in error.kind.context)
+    return False
+
+
+_GONE = object()
+
+
+def accepted(instance: Any, rejected: tuple[Path_, ...]) -> Any:
+    """``instance`` without the values at ``rejected`` (a rejected list item is dropped from its list).
+
+    Copies only along the rejected paths; with nothing rejected it is ``instance`` itself.
+    """
+    if not rejected:
+        return instance
+    tree: dict[Any, Any] = {}
+    for path in rejected:
+        node = tree
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if child is _GONE:
+                break
+            node = child
+        else:
+            if not path:
+                return type(instance)()
+            node[path[-1]] = _GONE
+    return _without(instance, tree)
+
+
+def _without(value: Any, prune: dict[Any, Any]) -> Any:
+    if isinstance(value, dict):
+        result = dict(value)
+        for key, sub in prune.items():
+            if key in result:
+                if sub is _GONE:
+                    del result[key]
+                else:
+                    result[key] = _without(result[key], sub)
+        return result
+    if isinstance(value, list):
+        items = list(value)
+        indexes = [index for index in prune if isinstance(index, int) and 0 <= index < len(items)]
+        for index in indexes:
+            if prune[index] is not _GONE:
+                items[index] = _without(items[index], prune[index])
+        for index in sorted((i for i in indexes if prune[i] is _GONE), reverse=True):
+            del items[index]
+        return items
+    return value
 
 
 def _translate(error: Any, schema_name: str, instance: Any, locate: Locator, label: str, context: KeyContext | None) -> Iterator[Diagnostic]:
-    path: Path_ = tuple(error.instance_path)
+    path = real_path(instance, error.instance_path)
     kind = type(error.kind).__name__
     suffix = f" ({label})" if label else ""
     if kind == "AdditionalProperties":
@@ -92,8 +204,17 @@ def _translate(error: Any, schema_name: str, instance: Any, locate: Locator, lab
             hint=hint,
         )
         return
+    if kind == "PropertyNames":  # point at the key itself, not at the mapping that holds it
+        key_path = path + (str(error.kind.error.instance),)
+        yield Diagnostic(
+            message=_plain_message(error.kind.error.message) + suffix,
+            rule="schema.property-names",
+            location=locate(key_path, True),
+            path=dotted(key_path),
+        )
+        return
     yield Diagnostic(
-        message=_plain_message(error.message) + suffix,
+        message=_plain_message(error.message, error.instance) + suffix,
         rule=f"schema.{_rule_name(kind)}",
         location=locate(path, False),
         path=dotted(path),
@@ -109,8 +230,17 @@ def _rule_name(kind: str) -> str:
     return out
 
 
-def _plain_message(message: str) -> str:
-    """jsonschema-rs messages are good; keep them to one line."""
+MAX_SHOWN_VALUE = 80  # characters of a value quoted in a message; a 300-level map is cut, not printed
+
+
+def _plain_message(message: str, value: Any = None) -> str:
+    """jsonschema-rs messages are good; keep them to one line, and a long quoted value short."""
+    try:
+        shown = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        shown = ""
+    if len(shown) > MAX_SHOWN_VALUE and shown in message:
+        message = message.replace(shown, f"{shown[: MAX_SHOWN_VALUE - 20]}...({len(shown)} characters)", 1)
     return " ".join(message.split())
 
 

@@ -22,7 +22,15 @@ from meshcharts.core.endpoints import (
     endpoint_from_url,
     parse_address,
 )
-from meshcharts.core.model import Cluster, CompositionView, DerivedValue, Stack, dotted
+from meshcharts.core.model import (
+    Cluster,
+    CompositionView,
+    DerivedValue,
+    EnvRef,
+    Leaf,
+    Stack,
+    dotted,
+)
 
 
 @dataclass
@@ -44,17 +52,23 @@ def build_wiring(stack: Stack, cluster: Cluster, compositions: Mapping[str, Comp
     crds: dict[str, str] = {group: f"cluster {cluster.name} (crds:)" for group in cluster.crds}
     for name, composition in compositions.items():
         component = composition.component
-        values = composition.validation_values()
+        values = composition.accepted_values()
         endpoints.extend(component.type.endpoints(component, values))
         for group in component.type.provided_crds(component, values):
             crds.setdefault(group, name)
     for external in stack.external.values():
         if cluster.name not in external.clusters:
             continue
+        facts = external.facts
         extra: dict[str, Any] = {
             "public_url": external.public_url,
             "target_port": external.target_port,
-            "attributes": {"monitors": external.monitors, "dashboards": external.grafana_dashboards},
+            "port_name": facts.port_name if facts else None,
+            "attributes": {
+                "monitors": external.monitors,
+                "dashboards": external.grafana_dashboards,
+                "pod_labels": dict(facts.pod_labels) if facts else {},
+            },
         }
         endpoint = endpoint_from_url(external.provides, f"external {external.name}", external.url, grpc=bool(external.grpc), **extra)
         if endpoint is not None:
@@ -70,7 +84,7 @@ def derive_cluster(stack: Stack, cluster: Cluster, compositions: Mapping[str, Co
     derived: dict[str, list[DerivedValue]] = {}
     for name, composition in compositions.items():
         component = composition.component
-        values = composition.validation_values()
+        values = composition.accepted_values()
         found: list[DerivedValue] = []
         for need in component.type.needs(component, values):
             found.extend(_derive_need(composition, need, wiring))
@@ -84,7 +98,8 @@ def _derive_need(composition: CompositionView, need: Need, wiring: ClusterWiring
     providers = wiring.providers(need.role)
     user_grpc = composition.get(need.grpc_path) if need.grpc_path and composition.is_user_set(need.grpc_path) else None
     if composition.is_user_set(need.path):
-        endpoint = _match(parse_address(composition.get(need.path), need.form), providers)
+        typed = composition.get(need.path)
+        endpoint = _match(parse_address(typed, need.form), providers) if isinstance(typed, str) else None
         if endpoint is None or need.grpc_path is None or user_grpc is not None:
             return []
         return [DerivedValue(need.grpc_path, endpoint.grpc, f"derived from {endpoint.source()} ({endpoint.describe()})")]
@@ -138,7 +153,7 @@ def check_wiring(stack: Stack, compositions: Sequence[CompositionView], everythi
             if composition.broken:
                 continue
             component = composition.component
-            values = composition.validation_values()
+            values = composition.accepted_values()
             for need in component.type.needs(component, values):
                 found.extend(_check_need(composition, need, wiring))
             found.extend(_check_crds(composition, values, wiring))
@@ -168,6 +183,11 @@ def _check_crds(composition: CompositionView, values: dict[str, Any], wiring: Cl
 def _check_need(composition: CompositionView, need: Need, wiring: ClusterWiring) -> list[Diagnostic]:
     providers = wiring.providers(need.role)
     value = composition.get(need.path)
+    typed = composition.node(need.path)
+    if isinstance(typed, Leaf) and isinstance(typed.value, EnvRef):
+        return [_problem(composition, need.path, f"{need.description} is a secret read at apply time (!env {typed.value.name}), so meshcharts cannot check where it points", "wiring.unchecked-secret", severity=Severity.WARNING)]
+    if value is None and composition.is_user_set(need.path):
+        return []  # set, but to a value the schema rejected: the schema's finding says what is wrong
     if value is None:
         if need.required and not providers:
             default = f"; its default {need.default_url} points at no Service the stack creates" if need.default_url else ""
@@ -240,6 +260,8 @@ def _compare(composition: CompositionView, need: Need, parsed: ParsedAddress, pr
 def _check_grpc(composition: CompositionView, need: Need, endpoint: Endpoint, same_service: list[Endpoint]) -> list[Diagnostic]:
     assert need.grpc_path is not None
     flag = composition.get(need.grpc_path)
+    if flag is None and composition.is_user_set(need.grpc_path):
+        return []  # set to a value the schema rejected, which the schema reports
     uses_grpc = need.grpc_default if flag is None else bool(flag)
     if uses_grpc == endpoint.grpc:
         return []

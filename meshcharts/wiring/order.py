@@ -78,11 +78,11 @@ def _component_after(compositions: dict[str, CompositionView]) -> dict[str, set[
     after: dict[str, set[str]] = {name: set(c.component.needs) & set(compositions) for name, c in compositions.items()}
     crd_providers: dict[str, set[str]] = {}
     for name, composition in compositions.items():
-        values = composition.validation_values()
+        values = composition.accepted_values()
         for group in composition.component.type.provided_crds(composition.component, values):
             crd_providers.setdefault(group, set()).add(name)
     for name, composition in compositions.items():
-        values = composition.validation_values()
+        values = composition.accepted_values()
         for group in composition.component.type.required_crds(composition.component, values):
             after[name] |= crd_providers.get(group, set()) - {name}
     return after
