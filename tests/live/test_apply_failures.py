@@ -124,7 +124,7 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_an_unreachable_cluster_is_one_line_and_the_others_are_applied(example: ExampleStack, tmp_path: Path) -> None:
+def test_an_unreachable_or_unknown_cluster_is_one_line_and_the_others_are_applied(example: ExampleStack, tmp_path: Path) -> None:
     config = yaml.safe_load(example.live.kubeconfig.read_text(encoding="utf-8"))
     user = config["contexts"][0]["context"]["user"]
     config["clusters"].append({"name": "gone", "cluster": {"server": f"https://127.0.0.1:{_closed_port()}", "insecure-skip-tls-verify": True}})
@@ -132,14 +132,20 @@ def test_an_unreachable_cluster_is_one_line_and_the_others_are_applied(example: 
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(config), encoding="utf-8")
     kubeconfig.chmod(0o600)
-    north = "  north:\n    context: gone\n    env: prod\n    vars: {clusterId: c-north, registry: mtr.example.com, storageClass: sata}\n    crds: [ui.cattle.io]\n"
-    example.edit("meshcharts.yaml", lambda text: text.replace("components:\n", north + "components:\n", 1))
+    extra = ""
+    for name, context in (("north", "gone"), ("south", "no-such-context")):  # unreachable; not in the kubeconfig
+        extra += f"  {name}:\n    context: {context}\n    env: prod\n    vars: {{clusterId: c-{name}, registry: mtr.example.com, storageClass: sata}}\n    crds: [ui.cattle.io]\n"
+    example.edit("meshcharts.yaml", lambda text: text.replace("components:\n", extra + "components:\n", 1))
     run = example.apply("--kubeconfig", str(kubeconfig))
     assert run.returncode == 1, run
     lines = run.stdout.splitlines()
     (line,) = [line for line in lines if "north" in line]
     assert line.startswith("north: not applied (4 releases skipped): cannot read helm's release records: "), run
+    assert "Connection refused" in line
+    (line,) = [line for line in lines if "south" in line]
+    assert line.startswith(f"south: not applied (4 releases skipped): cannot use kube-context 'no-such-context' from {kubeconfig}: "), run
     assert "east: ok (4 deployed)" in lines and "west: ok (4 deployed)" in lines
     assert "Traceback" not in run.stderr and "Retrying" not in run.stderr, run.stderr
     assert len([line for line in run.stderr.splitlines() if "cannot read helm's release records" in line]) == 1, run.stderr
-    assert {row["status"] for row in example.release_rows(1) if row["cluster"] == "north"} == {"skipped"}
+    for cluster in ("north", "south"):
+        assert {row["status"] for row in example.release_rows(1) if row["cluster"] == cluster} == {"skipped"}
