@@ -17,6 +17,10 @@ LEDGER = click.option("--ledger", "ledger_url", default=None, help="Ledger URL: 
 @main.command()
 @click.option("--cluster", "-c", default=None, help="Only this cluster.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Clusters applied at once.")
+@click.option(
+    "--release-concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+    help="Releases of one cluster applied at once, when they do not depend on each other (1: one by one, in install order).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (required when stdin is not a terminal).")
 @click.option("--atomic/--no-atomic", default=None, help="Roll a failed release back (helm --atomic / --rollback-on-failure); default: each component's helm.atomic, else no.")
 @click.option("--wait/--no-wait", default=None, help="Wait until each release's workloads are ready; default: each component's helm.wait, else wait.")
@@ -30,6 +34,7 @@ LEDGER = click.option("--ledger", "ledger_url", default=None, help="Ledger URL: 
 def apply(
     cluster: str | None,
     concurrency: int,
+    release_concurrency: int,
     yes: bool,
     atomic: bool | None,
     wait: bool | None,
@@ -43,11 +48,12 @@ def apply(
     """helm upgrade --install every release, in install order, clusters in parallel; record it in the ledger.
 
     Installs exactly what `meshcharts render` writes to charts-out/. A release whose chart and values
-    equal the deployed revision is left alone (no helm call). Exit 0 when every release is deployed
-    or unchanged, 1 otherwise.
+    equal the deployed revision is left alone (no helm call). Releases that do not depend on each
+    other go at the same time. The first failure on a cluster stops what has not started there;
+    other clusters finish. Exit 0 when every release is deployed or unchanged, 1 otherwise.
     """
     from meshcharts.api import open_project, require_cluster
-    from meshcharts.cli.progress import ApplyProgress
+    from meshcharts.cli.progress import ApplyProgress, summary_lines
     from meshcharts.deploy.apply import ApplyOptions, apply_project
 
     project = open_project(stack_path)
@@ -61,6 +67,7 @@ def apply(
     options = ApplyOptions(
         cluster=cluster,
         concurrency=concurrency,
+        release_concurrency=release_concurrency,
         atomic=atomic,
         wait=wait,
         timeout=timeout,
@@ -73,16 +80,8 @@ def apply(
     if output == "json":
         print_json(result.as_json())
     else:
-        for name, cluster_result in result.clusters.items():
-            counts: dict[str, int] = {}
-            for item in cluster_result.releases:
-                counts[item.status] = counts.get(item.status, 0) + 1
-            summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "nothing done"
-            click.echo(f"{name}: {summary}" + (f" ({cluster_result.error})" if cluster_result.error else ""))
-            for item in cluster_result.releases:
-                if item.status in ("failed", "skipped"):
-                    click.echo(f"  {item.release}: {item.status}: {item.error or item.note}")
-        click.echo(f"run {result.run_id} recorded in {result.ledger}")
+        for line in summary_lines(result):
+            click.echo(line)
     sys.exit(int(ExitCode.OK if result.ok else ExitCode.INVALID))
 
 

@@ -141,12 +141,14 @@ def print_text(document: HistoryDocument) -> None:
         console.print("no releases match")
         return
     releases = Table(title="Releases, newest first", title_justify="left")
-    for heading in ("run", "cluster", "component", "version", "rev", "status", "note"):
+    # The release name, not only the component: a component may have two (kiali and its CRD chart).
+    for heading in ("run", "cluster", "component", "release", "version", "rev", "status", "note"):
         releases.add_column(heading, no_wrap=heading != "note")
     for release in document.releases:
         releases.add_row(
-            str(release.run_id), escape(release.cluster), escape(release.component), escape(release.chart_version),
-            str(release.helm_revision or "-"), _styled(release.status.value), escape(release.error or release.note or ""),
+            str(release.run_id), escape(release.cluster), escape(release.component), escape(release.release),
+            escape(release.chart_version), str(release.helm_revision or "-"), _styled(release.status.value),
+            escape(release.error or release.note or ""),
         )
     console.print(releases)
 

@@ -1,11 +1,14 @@
 """``meshcharts apply``: ``helm upgrade --install`` every release, in install order, on every cluster.
 
 The releases are exactly what ``render`` writes (render runs first, into the same ``charts-out/``), so
-what a reviewer reads in ``charts-out/<cluster>/releases.yaml`` is what gets installed. Per cluster:
-take the ledger's lock, read what is deployed in one API call, then walk the releases in order: an
-unchanged release makes no helm call, a release stuck pending is unlocked first, and the first failure
-stops that cluster (the rest are recorded as skipped) while the other clusters carry on. Clusters run
-in parallel, up to ``concurrency`` at once.
+what a reviewer reads in ``charts-out/<cluster>/releases.yaml`` is what gets installed (from a private
+copy taken at once, so a concurrent render cannot change a chart under helm). Per cluster: take the
+ledger's lock, read what is deployed in one API call, then run the releases in install order, each as
+soon as the releases it depends on are done (:mod:`meshcharts.deploy.waves`, up to
+``release_concurrency`` at once): an unchanged release makes no helm call, a release stuck pending is
+unlocked first, and the first failure stops that cluster (what had not started is recorded as
+skipped) while the other clusters carry on. Clusters run in parallel, up to ``concurrency`` at once.
+A cluster that cannot be reached or locked gets every release recorded as skipped, with the reason.
 
 Every step is recorded in the ledger as it happens: a release row is written ``pending`` before helm
 starts and completed with what helm said, so a run killed half-way leaves rows the next run marks
@@ -15,41 +18,36 @@ interrupted, and nothing is ever recorded as deployed that helm did not deploy.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 from meshcharts.core.model import Cluster, Component
 from meshcharts.deploy.history import ledger_url_for
-from meshcharts.deploy.live import (
-    api_client,
-    canonical_values_hash,
-    read_deployed,
-    unlock_pending,
-)
-from meshcharts.deploy.prepare import (
-    PreparedRelease,
-    ReleaseAction,
-    decide,
-    prepare_cluster,
-)
+from meshcharts.deploy.live import api_client, canonical_values_hash, read_deployed, read_release, unlock_pending
+from meshcharts.deploy.prepare import PreparedRelease, ReleaseAction, decide, prepare_cluster
 from meshcharts.deploy.render import render_project
 from meshcharts.deploy.sources import read_lock
+from meshcharts.deploy.waves import run_in_waves
 from meshcharts.helm.client import HelmClient
 from meshcharts.ledger.provenance import git_commit
-from meshcharts.ledger.records import ReleaseSpec, ReleaseStatus
+from meshcharts.ledger.records import LockHolder, ReleaseSpec, ReleaseStatus
 from meshcharts.ledger.store import Ledger, RunHandle, open_ledger
+from meshcharts.wiring.order import Release, release_dependencies
 
 
 @dataclass(frozen=True)
 class ApplyOptions:
     """How to apply. ``kubeconfig`` overrides every cluster's (a sandbox, a CI runner's file).
 
+    ``concurrency``: clusters at once; ``release_concurrency``: releases of one cluster at once (1:
+    strictly one after the other, in install order). ``environ`` is where ``!env`` secrets are read.
     ``atomic``, ``wait`` and ``timeout`` set for the run apply to every release; left None, each
     component's ``helm:`` settings in the stack file decide, then helm's usual (no rollback, wait, 5m).
     """
@@ -62,9 +60,9 @@ class ApplyOptions:
         timeout = self.timeout or own.timeout or DEFAULT_TIMEOUT
         return atomic, wait, timeout
 
-
     cluster: str | None = None
     concurrency: int = 4
+    release_concurrency: int = 4
     atomic: bool | None = None  # None: each component's helm.atomic, else False
     wait: bool | None = None  # None: each component's helm.wait, else True
     timeout: str | None = None  # None: each component's helm.timeout, else 5m
@@ -85,7 +83,7 @@ class ReleaseResult:
     namespace: str
     chart: str
     version: str
-    action: str  # install | upgrade | recover | unchanged
+    action: str | None  # install | upgrade | recover | unchanged; None when the cluster was never read
     status: str  # deployed | unchanged | failed | skipped
     revision: int | None = None
     error: str | None = None
@@ -111,6 +109,8 @@ class ReleaseResult:
 
 @dataclass
 class ClusterResult:
+    """One cluster's releases in install order, or why nothing was done there (``error``)."""
+
     name: str
     releases: list[ReleaseResult] = field(default_factory=list)
     error: str | None = None  # the cluster could not be reached or locked: nothing was done there
@@ -122,6 +122,8 @@ class ClusterResult:
 
 @dataclass
 class ApplyResult:
+    """What one apply did, per cluster; ``run_id`` is its run in the ``ledger``."""
+
     run_id: int
     ledger: str
     clusters: dict[str, ClusterResult]
@@ -152,153 +154,190 @@ def _quiet(cluster: str, release: str | None, state: str) -> None:
     """The default observer: apply reports through its result only."""
 
 
-def apply_project(project: Project, options: ApplyOptions | None = None, observer: Observer = _quiet) -> ApplyResult:
-    """Render, check every chart and secret, then apply cluster by cluster and record it all."""
+def apply_project(project: Project | Path | str, options: ApplyOptions | None = None, observer: Observer = _quiet) -> ApplyResult:
+    """Render, check every chart and secret, then apply cluster by cluster and record it all.
+
+    ``project`` may be an open :class:`Project` or the path of a stack (file or folder). Raises
+    :class:`ConfigError`/:class:`InvalidInput` before touching any cluster when the stack is invalid,
+    a chart was not pulled or a secret is missing; cluster and helm failures are in the result.
+    """
     options = options or ApplyOptions()
+    if not isinstance(project, Project):
+        project = Project.open(project)
     stack = project.stack
     rendered = render_project(project, options.cluster, options.output_dir)
     lock = read_lock(stack.root)
-    prepared: dict[str, list[PreparedRelease]] = {}
-    problems: list[Diagnostic] = []
-    for name, items in rendered.clusters.items():
+    with tempfile.TemporaryDirectory(prefix="meshcharts-apply-") as scratch:
+        prepared: dict[str, list[PreparedRelease]] = {}
+        problems: list[Diagnostic] = []
+        for name, items in rendered.clusters.items():
+            try:
+                prepared[name] = prepare_cluster(project, name, items, rendered.output / name, lock, options.environ, Path(scratch))
+            except ConfigError as error:
+                problems.extend(error.diagnostics)
+        if problems:
+            raise ConfigError(problems)
+        after = {name: release_dependencies(project.compose_all(name)) for name in prepared}
+        ledger = open_ledger(ledger_url_for(stack, options.ledger_url), default_dir=stack.root)
         try:
-            prepared[name] = prepare_cluster(project, name, items, rendered.output / name, lock, options.environ)
-        except ConfigError as error:
-            problems.extend(error.diagnostics)
-    if problems:
-        raise ConfigError(problems)
-    ledger = open_ledger(ledger_url_for(stack, options.ledger_url), default_dir=stack.root)
-    try:
-        with ledger.start_run(stack.name, stack.path, "apply", git_commit(stack.root)) as run:
-            workers = max(1, min(options.concurrency, len(prepared)))
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meshcharts-apply") as pool:
-                futures = {
-                    name: pool.submit(_apply_cluster, ledger, run, project, stack.clusters[name], items, options, observer)
-                    for name, items in prepared.items()
-                }
-                results = {name: future.result() for name, future in futures.items()}
-            return ApplyResult(run.id, ledger.url, results)
-    finally:
-        ledger.close()
+            with ledger.start_run(stack.name, stack.path, "apply", git_commit(stack.root)) as run:
+                workers = max(1, min(options.concurrency, len(prepared)))
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meshcharts-apply") as pool:
+                    futures = {
+                        name: pool.submit(
+                            ClusterApply(ledger, run, project, stack.clusters[name], options, observer).apply, items, after[name]
+                        )
+                        for name, items in prepared.items()
+                    }
+                    results = {name: future.result() for name, future in futures.items()}
+                return ApplyResult(run.id, ledger.url, results)
+        finally:
+            ledger.close()
 
 
-def _apply_cluster(
-    ledger: Ledger,
-    run: RunHandle,
-    project: Project,
-    cluster: Cluster,
-    prepared: list[PreparedRelease],
-    options: ApplyOptions,
-    observer: Observer,
-) -> ClusterResult:
-    """One cluster, in order; a failure stops this cluster only."""
-    result = ClusterResult(cluster.name)
-    kubeconfig = options.kubeconfig or cluster.kubeconfig
-    try:
-        observer(cluster.name, None, "waiting for the ledger lock")
-        with ledger.lock(project.stack.name, cluster.name, run, timeout=options.lock_timeout):
-            observer(cluster.name, None, "reading releases")
-            api = api_client(kubeconfig, cluster.context, cluster.name)
-            actions = decide(prepared, read_deployed(api, cluster.name))
-            helm = HelmClient(
-                kubeconfig=Path(kubeconfig).expanduser() if kubeconfig else None,
-                kube_context=cluster.context,
-                timeout=options.timeout or DEFAULT_TIMEOUT,
-                cluster=cluster.name,
-            )
-            failed = False
-            for action in actions:
-                settings = options.helm_settings(project.stack.components[action.rendered.release.component])
-                outcome = _skip(action, cluster, run) if failed else _apply_release(action, cluster, run, helm, api, settings, observer)
-                observer(cluster.name, action.name, outcome.status)
-                result.releases.append(outcome)
-                failed = failed or outcome.status == "failed"
-    except MeshchartsError as error:
-        result.error = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
-        observer(cluster.name, None, f"error: {result.error}")
+class _Names(TypedDict):
+    cluster: str
+    component: str
+    release: str
+    namespace: str
+    chart: str
+
+
+class ClusterApply:
+    """The apply of one cluster: its lock, its one read of the live state, its releases in waves."""
+
+    def __init__(self, ledger: Ledger, run: RunHandle, project: Project, cluster: Cluster, options: ApplyOptions, observer: Observer) -> None:
+        self.ledger = ledger
+        self.run = run
+        self.project = project
+        self.cluster = cluster
+        self.options = options
+        self.observer = observer
+        self.kubeconfig = options.kubeconfig or cluster.kubeconfig
+        self.outcomes: dict[str, ReleaseResult] = {}
+
+    def apply(self, prepared: list[PreparedRelease], after: Mapping[Release, set[Release]]) -> ClusterResult:
+        """Every release of the cluster; a failure stops this cluster only."""
+        name, stack_name = self.cluster.name, self.project.stack.name
+        result = ClusterResult(name)
+        try:
+            self.observer(name, None, "locking")
+            with self.ledger.lock(stack_name, name, self.run, timeout=self.options.lock_timeout, on_wait=self._waiting):
+                self.observer(name, None, "reading releases")
+                api = api_client(self.kubeconfig, self.cluster.context, name)
+                try:
+                    actions = decide(prepared, read_deployed(api, name, {item.name for item in prepared}))
+                    self._waves(actions, after, api)
+                finally:
+                    api.close()
+        except MeshchartsError as error:
+            result.error = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
+            self.observer(name, None, f"not applied: {result.error}")
+            for item in prepared:
+                if item.name not in self.outcomes:
+                    self.outcomes[item.name] = self._skip(item, None, f"not attempted: {result.error}")
+        result.releases = [self.outcomes[item.name] for item in prepared if item.name in self.outcomes]
+        if result.error is None:
+            self.observer(name, None, "done" if result.ok else "failed")
         return result
-    observer(cluster.name, None, "done" if result.ok else "failed")
-    return result
 
+    def _waiting(self, holder: LockHolder) -> None:
+        self.observer(self.cluster.name, None, f"waiting for the lock held by {holder.describe()}")
 
-def _spec(action: ReleaseAction, cluster: Cluster) -> ReleaseSpec:
-    release = action.rendered.release
-    return ReleaseSpec(
-        cluster=cluster.name,
-        context=cluster.context,
-        component=release.component,
-        release=release.name,
-        namespace=release.namespace,
-        chart=release.chart,
-        chart_version=action.chart_version,
-        values=action.shown_values,
-        # Of the values as stored (secrets as placeholders): a hash over the resolved values would let
-        # anyone holding the ledger test guesses of a weak secret against it.
-        values_hash=canonical_values_hash(action.shown_values),
-        chart_digest=f"sha256:{action.chart.digest}",
-    )
-
-
-def _result(action: ReleaseAction, cluster: Cluster, status: str, **extra: Any) -> ReleaseResult:
-    release = action.rendered.release
-    return ReleaseResult(
-        cluster=cluster.name,
-        release=release.name,
-        component=release.component,
-        namespace=release.namespace,
-        chart=release.chart,
-        version=action.chart_version,
-        action=action.action,
-        status=status,
-        **extra,
-    )
-
-
-def _skip(action: ReleaseAction, cluster: Cluster, run: RunHandle) -> ReleaseResult:
-    note = "not attempted: an earlier release of this cluster failed"
-    run.record_release(_spec(action, cluster), ReleaseStatus.SKIPPED, note=note)
-    return _result(action, cluster, "skipped", note=note)
-
-
-def _apply_release(
-    action: ReleaseAction,
-    cluster: Cluster,
-    run: RunHandle,
-    helm: HelmClient,
-    api: Any,
-    settings: tuple[bool, bool, str],
-    observer: Observer,
-) -> ReleaseResult:
-    spec = _spec(action, cluster)
-    live = action.live
-    if action.action == "unchanged":
-        run.record_release(spec, ReleaseStatus.UNCHANGED, revision=live.revision if live else None)
-        return _result(action, cluster, "unchanged", revision=live.revision if live else None)
-    note = None
-    if action.action == "recover" and live is not None:
-        observer(cluster.name, action.name, f"recovering from {live.status}")
-        unlock_pending(api, live, cluster.name)
-        note = f"recovered from {live.status} (revision {live.revision} marked failed)"
-    atomic, wait, timeout = settings
-    started = time.monotonic()
-    release_id = run.begin_release(spec, note=note)
-    observer(cluster.name, action.name, "installing" if action.action == "install" else "upgrading")
-    try:
-        deployed = helm.install_or_upgrade(
-            action.name,
-            action.chart.path,
-            action.values,
-            namespace=action.namespace,
-            atomic=atomic,
-            wait=wait,
-            timeout=timeout,
-            description=action.description,
-            component=action.rendered.release.component,
+    def _waves(self, actions: list[ReleaseAction], after: Mapping[Release, set[Release]], api: Any) -> None:
+        helm = HelmClient(
+            kubeconfig=Path(self.kubeconfig).expanduser() if self.kubeconfig else None,
+            kube_context=self.cluster.context,
+            timeout=self.options.timeout or DEFAULT_TIMEOUT,
+            cluster=self.cluster.name,
         )
-    except MeshchartsError as error:
-        message = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
-        run.finish_release(release_id, ReleaseStatus.FAILED, error=message, note=note)
-        return _result(action, cluster, "failed", error=message, note=note, seconds=time.monotonic() - started)
-    revision = int(deployed.get("version", 0)) or None
-    run.finish_release(release_id, ReleaseStatus.DEPLOYED, revision=revision, note=note)
-    return _result(action, cluster, "deployed", revision=revision, note=note, seconds=time.monotonic() - started)
+        by_release = {action.prepared.rendered.release: action for action in actions}
+        order = list(by_release)
+        if any(action.action != "unchanged" for action in actions):
+            helm.version()  # once, before the releases' threads would each ask for the flags it decides
+
+        def run(release: Release) -> bool:
+            outcome = self._apply_release(by_release[release], helm, api)
+            self.outcomes[release.name] = outcome
+            self.observer(self.cluster.name, release.name, outcome.status)
+            return outcome.status != "failed"
+
+        def skip(release: Release, failed: Release | None) -> None:
+            why = f"{failed.name} failed on {self.cluster.name}" if failed else "what it depends on was not applied"
+            action = by_release[release]
+            self.outcomes[release.name] = self._skip(action.prepared, action.action, f"not attempted: {why}")
+            self.observer(self.cluster.name, release.name, "skipped")
+
+        run_in_waves(order, {release: set(after.get(release, ())) for release in order}, run, skip, limit=self.options.release_concurrency)
+
+    def _names(self, item: PreparedRelease) -> _Names:
+        """Where a release goes: what the ledger row and the result both say first."""
+        release = item.rendered.release
+        return _Names(cluster=self.cluster.name, component=release.component, release=release.name,
+                      namespace=release.namespace, chart=release.chart)
+
+    def _spec(self, item: PreparedRelease) -> ReleaseSpec:
+        return ReleaseSpec(
+            **self._names(item),
+            context=self.cluster.context,
+            chart_version=item.chart_version,
+            values=item.shown_values,
+            # Of the values as stored (secrets as placeholders): a hash over the resolved values would let
+            # anyone holding the ledger test guesses of a weak secret against it.
+            values_hash=canonical_values_hash(item.shown_values),
+            chart_digest=f"sha256:{item.chart.digest}",
+        )
+
+    def _result(self, item: PreparedRelease, action: str | None, status: str, **extra: Any) -> ReleaseResult:
+        return ReleaseResult(**self._names(item), version=item.chart_version, action=action, status=status, **extra)
+
+    def _skip(self, item: PreparedRelease, action: str | None, note: str) -> ReleaseResult:
+        self.run.record_release(self._spec(item), ReleaseStatus.SKIPPED, note=note)
+        return self._result(item, action, "skipped", note=note)
+
+    def _apply_release(self, action: ReleaseAction, helm: HelmClient, api: Any) -> ReleaseResult:
+        item, live, name = action.prepared, action.live, self.cluster.name
+        spec = self._spec(item)
+        if action.action == "unchanged":
+            revision = live.revision if live else None
+            self.run.record_release(spec, ReleaseStatus.UNCHANGED, revision=revision)
+            return self._result(item, action.action, "unchanged", revision=revision)
+        note = None
+        if action.action == "recover" and live is not None:
+            self.observer(name, item.name, f"recovering from {live.status}")
+            try:
+                unlock_pending(api, live, name)
+            except MeshchartsError as error:
+                message = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
+                self.run.record_release(spec, ReleaseStatus.FAILED, revision=live.revision, error=message)
+                return self._result(item, action.action, "failed", revision=live.revision, error=message)
+            self.run.record_release(
+                spec, ReleaseStatus.RECOVERED, revision=live.revision,
+                note=f"revision {live.revision} was left {live.status} by an interrupted run; marked failed so helm can upgrade",
+            )
+            note = f"recovered from {live.status} (revision {live.revision} marked failed)"
+        atomic, wait, timeout = self.options.helm_settings(self.project.stack.components[item.rendered.release.component])
+        started = time.monotonic()
+        release_id = self.run.begin_release(spec, note=note)
+        try:
+            self.observer(name, item.name, "installing" if action.action == "install" else "upgrading")
+            deployed = helm.install_or_upgrade(
+                item.name,
+                item.chart.path,
+                item.values,
+                namespace=item.namespace,
+                atomic=atomic,
+                wait=wait,
+                timeout=timeout,
+                description=item.description,
+                component=item.rendered.release.component,
+            )
+        except MeshchartsError as error:
+            message = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
+            failed = read_release(api, item.namespace, item.name)  # the revision helm left behind, if any
+            revision = failed.revision if failed is not None and failed.revision != (live.revision if live else None) else None
+            self.run.finish_release(release_id, ReleaseStatus.FAILED, revision=revision, error=message, note=note)
+            return self._result(item, action.action, "failed", revision=revision, error=message, note=note, seconds=time.monotonic() - started)
+        revision = int(deployed.get("version", 0)) or None
+        self.run.finish_release(release_id, ReleaseStatus.DEPLOYED, revision=revision, note=note)
+        return self._result(item, action.action, "deployed", revision=revision, note=note, seconds=time.monotonic() - started)

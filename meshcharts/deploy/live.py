@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 
 PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 DESCRIPTION_PREFIX = "meshcharts"
+#: (connect, read) seconds for each API call: an unreachable cluster is reported in seconds, not minutes.
+REQUEST_TIMEOUT = (10, 60)
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,20 @@ def canonical_values_hash(values: Any) -> str:
 
 
 def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiClient:
-    """A Kubernetes client for one stack cluster: its kubeconfig (default $KUBECONFIG, ~/.kube/config) and context."""
+    """A Kubernetes client for one stack cluster: its kubeconfig (default $KUBECONFIG, ~/.kube/config) and context.
+
+    No retries: urllib3 would log a warning per retry, burying the one line that says the cluster is
+    unreachable, and apply reads once per cluster anyway.
+    """
     path = Path(kubeconfig).expanduser() if kubeconfig else None
+    configuration = k8s.Configuration()
     try:
-        return k8s_config.new_client_from_config(config_file=str(path) if path else None, context=context, persist_config=False)
+        k8s_config.load_kube_config(
+            config_file=str(path) if path else os.environ.get("KUBECONFIG") or None,
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
     except (ConfigException, OSError, TypeError, ValueError) as exc:
         where = str(path) if path else os.environ.get("KUBECONFIG") or "~/.kube/config"
         raise ConfigError(
@@ -105,6 +118,8 @@ def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiCli
                 hint="check clusters.<name>.context/kubeconfig in the stack, or run `meshcharts sandbox up` and export KUBECONFIG=$(meshcharts sandbox kubeconfig)",
             )
         ) from None
+    configuration.retries = False
+    return k8s.ApiClient(configuration)
 
 
 def _decode(secret: Any) -> dict[str, Any]:
@@ -120,16 +135,39 @@ def _encode(record: dict[str, Any]) -> str:
     return base64.b64encode(base64.b64encode(packed)).decode()
 
 
-def read_deployed(api: k8s.ApiClient, cluster: str) -> dict[tuple[str, str], DeployedRelease]:
-    """Every release's latest revision on the cluster, by (namespace, name): one list call."""
+def read_deployed(api: k8s.ApiClient, cluster: str, names: Iterable[str] | None = None) -> dict[tuple[str, str], DeployedRelease]:
+    """The latest revision of each release on the cluster, by (namespace, name): one list call.
+
+    ``names`` narrows the call to those releases (a label selector on helm's ``name`` label), so a
+    cluster with hundreds of other releases costs the same as an empty one.
+    """
+    wanted = sorted(set(names)) if names is not None else None
+    if wanted == []:
+        return {}
+    selector = "owner=helm" + (f",name in ({','.join(wanted)})" if wanted else "")
     try:
-        listing = k8s.CoreV1Api(api).list_secret_for_all_namespaces(label_selector="owner=helm", _request_timeout=60)
+        listing = k8s.CoreV1Api(api).list_secret_for_all_namespaces(label_selector=selector, _request_timeout=REQUEST_TIMEOUT)
     except (ApiException, HTTPError, OSError) as exc:
         raise MeshchartsError(
             Diagnostic(message=f"cannot read helm's release records: {_api_message(exc)}", rule="cluster.unreachable", cluster=cluster)
         ) from None
+    return _latest(listing.items)
+
+
+def read_release(api: k8s.ApiClient, namespace: str, name: str) -> DeployedRelease | None:
+    """The latest revision of one release, or None (also when the cluster cannot say: callers only report it)."""
+    try:
+        listing = k8s.CoreV1Api(api).list_namespaced_secret(
+            namespace, label_selector=f"owner=helm,name={name}", _request_timeout=REQUEST_TIMEOUT
+        )
+    except (ApiException, HTTPError, OSError):
+        return None
+    return _latest(listing.items).get((namespace, name))
+
+
+def _latest(secrets: Iterable[Any]) -> dict[tuple[str, str], DeployedRelease]:
     latest: dict[tuple[str, str], DeployedRelease] = {}
-    for secret in listing.items:
+    for secret in secrets:
         meta = secret.metadata
         if meta is None or not secret.data:
             continue

@@ -13,6 +13,8 @@ for every cluster at once, so apply never stops half-way for a reason it could h
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
+from meshcharts.core.fs import os_errors
 from meshcharts.core.secrets import ResolvedValues, resolve_secrets
 from meshcharts.deploy.live import DeployedRelease, canonical_values_hash, describe
 from meshcharts.deploy.render import RenderedRelease
@@ -35,16 +38,14 @@ from meshcharts.deploy.sources import (
 
 
 @dataclass(frozen=True)
-class ReleaseAction:
-    """One release of one cluster, ready to apply (or to leave alone)."""
+class PreparedRelease:
+    """A release's chart and values before the live state is known (checked for every cluster first)."""
 
     rendered: RenderedRelease
     chart: ResolvedChart
     values: ResolvedValues  # secrets in clear: only ever sent to helm's stdin
     shown_values: dict[str, Any]  # the same values with secrets as placeholders: for the ledger and output
     values_hash: str
-    live: DeployedRelease | None
-    action: str  # "install" | "upgrade" | "recover" | "unchanged"
 
     @property
     def name(self) -> str:
@@ -64,14 +65,12 @@ class ReleaseAction:
 
 
 @dataclass(frozen=True)
-class PreparedRelease:
-    """A release's chart and values before the live state is known (checked for every cluster first)."""
+class ReleaseAction:
+    """One release of one cluster with what apply will do to it, given its live revision."""
 
-    rendered: RenderedRelease
-    chart: ResolvedChart
-    values: ResolvedValues
-    shown_values: dict[str, Any]
-    values_hash: str
+    prepared: PreparedRelease
+    live: DeployedRelease | None
+    action: str  # "install" | "upgrade" | "recover" | "unchanged"
 
 
 def prepare_cluster(
@@ -81,14 +80,18 @@ def prepare_cluster(
     cluster_dir: Path,
     lock: Mapping[str, LockedChart],
     environ: Mapping[str, str],
+    scratch: Path | None = None,
 ) -> list[PreparedRelease]:
-    """Charts and resolved values for every release of ``cluster``; all problems raised together."""
+    """Charts and resolved values for every release of ``cluster``; all problems raised together.
+
+    ``scratch``: a private folder for copies of the charts on disk (see :func:`resolve_chart`).
+    """
     prepared: list[PreparedRelease] = []
     problems: list[Diagnostic] = []
     for item in rendered:
         release = item.release
         try:
-            chart = resolve_chart(project, item, cluster_dir, lock)
+            chart = resolve_chart(project, item, cluster_dir, lock, scratch)
             if release.prerequisite:
                 values: dict[str, Any] = {}
                 shown: dict[str, Any] = {}
@@ -120,7 +123,7 @@ def decide(prepared: list[PreparedRelease], deployed: Mapping[tuple[str, str], D
             action = "unchanged"
         else:
             action = "upgrade"
-        actions.append(ReleaseAction(item.rendered, item.chart, item.values, item.shown_values, item.values_hash, live, action))
+        actions.append(ReleaseAction(item, live, action))
     return actions
 
 
@@ -130,19 +133,23 @@ def _same(live: DeployedRelease, item: PreparedRelease) -> bool:
     return marker.get("chart") == f"sha256:{item.chart.digest[:32]}" and canonical_values_hash(live.config) == item.values_hash
 
 
-def resolve_chart(project: Project, item: RenderedRelease, cluster_dir: Path, lock: Mapping[str, LockedChart]) -> ResolvedChart:
-    """The local chart helm installs for a release, with its digest; never fetched here."""
+def resolve_chart(
+    project: Project, item: RenderedRelease, cluster_dir: Path, lock: Mapping[str, LockedChart], scratch: Path | None = None
+) -> ResolvedChart:
+    """The local chart helm installs for a release, with its digest; never fetched here.
+
+    A generated or local chart is a folder anyone may rewrite while apply runs (another apply renders
+    the same ``charts-out/``, an editor saves): with ``scratch``, helm installs a private copy taken
+    now, so the chart installed is the chart whose digest is recorded.
+    """
     release = item.release
     component = project.stack.components[release.component]
     if item.chart_dir is not None:
-        folder = cluster_dir / item.chart_dir
-        return ResolvedChart(folder, tree_digest(folder), "generated")
+        return _on_disk(cluster_dir / item.chart_dir, "generated", scratch, release.name)
     if is_local_reference(release.chart) and not release.chart.startswith("oci://"):
         path = (project.stack.root / release.chart).resolve()
-        if path.is_dir():
-            return ResolvedChart(path, tree_digest(path), "local")
-        if path.is_file():
-            return ResolvedChart(path, file_digest(path), "local")
+        if path.exists():
+            return _on_disk(path, "local", scratch, release.name)
         raise ConfigError(
             Diagnostic(
                 message=f"chart {release.chart} does not exist (looked at {path})",
@@ -168,3 +175,16 @@ def resolve_chart(project: Project, item: RenderedRelease, cluster_dir: Path, lo
             )
         )
     return ResolvedChart(archive, locked.digest, "cache")
+
+
+def _on_disk(path: Path, origin: str, scratch: Path | None, release: str) -> ResolvedChart:
+    """A chart folder or archive, copied into ``scratch`` first when given; digested as installed."""
+    with os_errors("read the chart", path):
+        if scratch is not None:
+            copy = Path(tempfile.mkdtemp(prefix=f"{release}-", dir=scratch)) / path.name
+            if path.is_dir():
+                shutil.copytree(path, copy)
+            else:
+                shutil.copyfile(path, copy)
+            path = copy
+        return ResolvedChart(path, tree_digest(path) if path.is_dir() else file_digest(path), origin)

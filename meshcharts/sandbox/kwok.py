@@ -51,6 +51,10 @@ def kwokctl_configuration(binaries: SandboxBinaries, stages_file: Path) -> dict[
         },
         "componentsPatches": [
             {"name": "kwok-controller", "extraArgs": [{"key": "config", "value": str(stages_file)}]},
+            # One of each per cluster: nothing to elect, and a lease renewal that times out on a busy
+            # machine would make them exit for good (kwokctl does not restart them).
+            {"name": "kube-scheduler", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
+            {"name": "kube-controller-manager", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
         ],
     }
 

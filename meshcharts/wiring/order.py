@@ -52,6 +52,29 @@ def releases_for(composition: CompositionView) -> list[Release]:
 def install_order(cluster_compositions: Sequence[CompositionView], cluster: str) -> list[Release]:
     """Every release on ``cluster`` (given its compositions), dependencies first; stack order where nothing constrains it."""
     compositions = {c.component.name: c for c in cluster_compositions}
+    ordered = _topological(list(compositions), _component_after(compositions), cluster)
+    return [release for name in ordered for release in releases_for(compositions[name])]
+
+
+def release_dependencies(cluster_compositions: Sequence[CompositionView]) -> dict[Release, set[Release]]:
+    """Per release, the releases that must be installed before it (the edges ``install_order`` sorts).
+
+    A component's prerequisite releases come before its own, one after the other; a component that
+    needs another (``needs:``, or the CRDs it provides) comes after that component's last release.
+    Releases with no path between them may be installed at the same time.
+    """
+    compositions = {c.component.name: c for c in cluster_compositions}
+    chains = {name: releases_for(c) for name, c in compositions.items()}
+    after: dict[Release, set[Release]] = {}
+    for name, dependencies in _component_after(compositions).items():
+        chain = chains[name]
+        for index, release in enumerate(chain):
+            after[release] = {chain[index - 1]} if index else {chains[other][-1] for other in dependencies}
+    return after
+
+
+def _component_after(compositions: dict[str, CompositionView]) -> dict[str, set[str]]:
+    """Per component, the components whose releases must be installed first."""
     after: dict[str, set[str]] = {name: set(c.component.needs) & set(compositions) for name, c in compositions.items()}
     crd_providers: dict[str, set[str]] = {}
     for name, composition in compositions.items():
@@ -62,8 +85,7 @@ def install_order(cluster_compositions: Sequence[CompositionView], cluster: str)
         values = composition.accepted_values()
         for group in composition.component.type.required_crds(composition.component, values):
             after[name] |= crd_providers.get(group, set()) - {name}
-    ordered = _topological(list(compositions), after, cluster)
-    return [release for name in ordered for release in releases_for(compositions[name])]
+    return after
 
 
 def _topological(names: list[str], after: dict[str, set[str]], cluster: str) -> list[str]:

@@ -1,7 +1,11 @@
 """Live tests: real Kubernetes API servers, started once per test run.
 
 By default the session starts a two-cluster sandbox (kwokctl, binary runtime, 127.0.0.1) from the
-cached binaries ``meshcharts.sandbox.build`` makes, and deletes it at the end. With
+cached binaries ``meshcharts.sandbox.build`` makes, and deletes it at the end. Its clusters carry what
+the bundled example stack needs from a Rancher cluster (the ``ui.cattle.io`` and
+``monitoring.coreos.com`` CRDs, storage classes ``standard`` and ``sata``) plus a CRD group of the
+tests' own. The stand-in charts are packaged once per session (``standin_charts``), and apply runs
+with helm 3.22.0 unless a test asks for another version (``helm_for``). With
 ``MESHCHARTS_TEST_KUBECONFIG`` (and ``MESHCHARTS_TEST_CONTEXTS=a,b``) the same tests run against those
 real clusters instead, and the tests that need the sandbox itself skip.
 
@@ -11,6 +15,9 @@ Only a machine without Go skips the live tests, all with one reason: CI has Go, 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +30,18 @@ from tests.conftest import REPO_ROOT
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 CRD_GROUP = "probes.sandbox.meshcharts.io"
 CRD_NAME = f"probes.{CRD_GROUP}"
+#: What Rancher and rancher-monitoring install outside the bundled example (standin-charts/cluster-crds).
+EXAMPLE_CRD_GROUPS = ("ui.cattle.io", "monitoring.coreos.com")
 STORAGE_CLASSES = ("standard", "sata")
 NO_GO = "Go is not installed: the live tests need the sandbox's Kubernetes binaries, built with Go (CI has Go)"
 
+#: The helm the live tests apply with, unless a test names another (``helm_for``).
+LIVE_HELM = "3.22.0"
+
 #: Two clusters, as a stack would name them: one with its own context name, one defaulting to its name.
 SANDBOX_CLUSTERS = (
-    SandboxCluster("east", context="sandbox-east", crd_groups=(CRD_GROUP,)),
-    SandboxCluster("west", crd_groups=(CRD_GROUP,)),
+    SandboxCluster("east", context="sandbox-east", crd_groups=(CRD_GROUP, *EXAMPLE_CRD_GROUPS)),
+    SandboxCluster("west", crd_groups=(CRD_GROUP, *EXAMPLE_CRD_GROUPS)),
 )
 
 
@@ -74,13 +86,41 @@ def live_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClus
         tmp_path_factory.mktemp("sandbox"),
         SANDBOX_CLUSTERS,
         storage_classes=STORAGE_CLASSES,
-        crd_dir=FIXTURES / "cluster-crds",
+        crd_dir=_crd_dir(tmp_path_factory.mktemp("cluster-crds")),
     )
     try:
         kubeconfig = sandbox.up(_progress)
         yield LiveClusters(kubeconfig, tuple(c.context_name for c in SANDBOX_CLUSTERS), sandbox)
     finally:
         sandbox.down(_progress)
+
+
+def _crd_dir(folder: Path) -> Path:
+    """One folder of ``<group>.yaml`` stand-in CRDs: the example's (standin-charts/) and the tests' own."""
+    for source in (REPO_ROOT / "standin-charts" / "cluster-crds", FIXTURES / "cluster-crds"):
+        for path in source.glob("*.yaml"):
+            shutil.copyfile(path, folder / path.name)
+    return folder
+
+
+def helm_for(version: str) -> Path:
+    """The helm ``version`` that ``bash .ci/install-helm VERSION`` links under .tools, or skip saying so."""
+    binary = REPO_ROOT / ".tools" / "helm" / version / "helm"
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"helm {version} is not installed: run `bash .ci/install-helm {version}`")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def standin_charts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stand-in charts packaged once per session: the ``MESHCHARTS_CHARTS`` folder apply's tests pull from."""
+    folder = tmp_path_factory.mktemp("standin-charts")
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "standin-charts"), str(folder)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"scripts/standin-charts failed: {result.stderr.strip()}", pytrace=False)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,151 @@
+"""``meshcharts apply`` when things go wrong, on the live clusters: a release that fails, ``kill -9``
+in the middle, two applies at once, a cluster that cannot be reached. Each test starts from clusters
+without the example's releases."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.live.example import (
+    RELEASES,
+    ExampleStack,
+    example,
+    fail_kiali_on_east,
+    hang_tracing_on_east,
+    wait_for,
+)
+
+pytestmark = pytest.mark.live
+
+__all__ = ["example"]  # the fixture
+
+
+def _rows(stack: ExampleStack, run: int) -> dict[tuple[str, str], list[str]]:
+    """Per (cluster, release), the statuses the ledger recorded in ``run``, in order."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for row in stack.release_rows(run):
+        found.setdefault((row["cluster"], row["release"]), []).append(row["status"])
+    return found
+
+
+def test_a_failing_release_stops_its_cluster_and_the_other_cluster_finishes(example: ExampleStack) -> None:
+    # mesh-extras' NetworkPolicy and NavLinks point at Kiali: it is applied after Kiali.
+    example.edit("meshcharts.yaml", lambda text: text.replace("    type: mesh-extras\n", "    type: mesh-extras\n    needs: [kiali]\n"))
+    fail_kiali_on_east(example)
+    run = example.apply("--timeout", "15s")
+    assert run.returncode == 1, run
+    lines = run.stdout.splitlines()
+    east = lines[: lines.index("west: ok (4 deployed)")]
+    assert east[0] == "east: failed (2 deployed, 1 failed, 1 skipped)", run
+    by_release = {line.split()[1]: line for line in east[1:]}
+    assert by_release["rancher-kiali-server-crd"].split()[0] == "deployed"
+    assert by_release["rancher-kiali-server"].split()[0] == "failed"
+    assert "install failed: helm upgrade --install rancher-kiali-server:" in by_release["rancher-kiali-server"]
+    # Jaeger needs nothing that failed, and ran beside Kiali; mesh-extras waited for Kiali and was not attempted.
+    assert by_release["rancher-tracing"].split()[0] == "deployed"
+    assert by_release["mesh-extras"].split()[:2] == ["skipped", "mesh-extras"]
+    assert by_release["mesh-extras"].endswith("not attempted: rancher-kiali-server failed on east")
+    assert lines[-1].startswith("run 1 recorded in ")
+    # The clusters agree with what was said.
+    assert sorted(example.releases("west")) == sorted(RELEASES)
+    live = example.releases("east")
+    assert "mesh-extras" not in live and live["rancher-kiali-server"]["status"] == "failed"
+    statuses = _rows(example, 1)
+    assert statuses[("east", "mesh-extras")] == ["skipped"]
+    assert statuses[("east", "rancher-kiali-server")] == ["failed"]
+    failed = example.release_rows(1)
+    (kiali,) = [row for row in failed if row["cluster"] == "east" and row["release"] == "rancher-kiali-server"]
+    assert kiali["helm_revision"] == 1, "the revision helm left failed is recorded"
+    assert example.ledger("SELECT outcome FROM meshcharts_runs WHERE id = 1")[0]["outcome"] == "failed"
+
+
+def test_kill_9_in_the_middle_leaves_what_the_next_apply_repairs(example: ExampleStack) -> None:
+    hang_tracing_on_east(example)
+    killed = example.start("apply", "--yes", "--timeout", "5m", name="killed")
+
+    def pending() -> bool:
+        rows = example.release_rows(1)
+        ledger = any(r["cluster"] == "east" and r["release"] == "rancher-tracing" and r["status"] == "pending" for r in rows)
+        return ledger and example.releases("east").get("rancher-tracing", {}).get("status") == "pending-install"
+
+    wait_for(pending, "east's rancher-tracing to be pending in the ledger and in helm")
+    killed.kill()
+    # Nothing claims what helm did not finish.
+    assert example.ledger("SELECT outcome FROM meshcharts_runs WHERE id = 1")[0]["outcome"] == "running"
+    assert "deployed" not in _rows(example, 1)[("east", "rancher-tracing")]
+
+    (example.root / "values" / "clusters" / "east" / "tracing.yaml").unlink()
+    run = example.apply("--output", "json")
+    assert run.returncode == 0, run
+    (first,) = example.ledger("SELECT outcome, note FROM meshcharts_runs WHERE id = 1")
+    assert first["outcome"] == "interrupted" and "is gone" in first["note"]
+    assert _rows(example, 1)[("east", "rancher-tracing")] == ["interrupted"]
+    # The release left pending-install is recovered (and the ledger says so), then deployed.
+    assert _rows(example, 2)[("east", "rancher-tracing")] == ["recovered", "deployed"]
+    notes = [row["note"] for row in example.release_rows(2) if row["cluster"] == "east" and row["release"] == "rancher-tracing"]
+    assert "left pending-install by an interrupted run" in notes[0]
+    assert notes[1] == "recovered from pending-install (revision 1 marked failed)"
+    tracing = next(item for item in run.json()["clusters"]["east"]["releases"] if item["release"] == "rancher-tracing")
+    assert (tracing["action"], tracing["status"], tracing["revision"]) == ("recover", "deployed", 2)
+    assert example.releases("east")["rancher-tracing"]["status"] == "deployed"
+    history = example.helm("east", "history", "rancher-tracing", "-n", "istio-system", "-o", "json")
+    assert [item["status"] for item in yaml.safe_load(history)] == ["superseded", "deployed"]
+
+
+def test_a_second_apply_on_the_same_cluster_refuses_or_waits_with_a_clear_line(example: ExampleStack) -> None:
+    hang_tracing_on_east(example)
+    first = example.start("apply", "--yes", "--cluster", "east", "--timeout", "5m", name="first")
+    wait_for(lambda: example.ledger("SELECT run_id FROM meshcharts_locks WHERE cluster = 'east'"), "the first apply to lock east")
+    refused = example.apply("--cluster", "east", "--lock-timeout", "1")
+    assert refused.returncode == 1, refused
+    (line,) = [line for line in refused.stdout.splitlines() if line.startswith("east:")]
+    assert line.startswith(
+        "east: not applied (4 releases skipped): stack mesh-observability, cluster east: another apply holds the lock: "
+        f"run 1 ("
+    ), refused
+    assert f"pid {first.process.pid}, since " in line and line.endswith("; waited 1s")
+
+    (example.root / "values" / "clusters" / "east" / "tracing.yaml").unlink()
+    waiting = example.start("apply", "--yes", "--cluster", "east", "--lock-timeout", "300", name="waiting")
+    wait_for(lambda: "east: waiting for the lock held by run 1 (" in waiting.stderr, "the waiting apply to say what it waits for")
+    first.kill()  # the holder dies: its lock is taken over, its release recovered
+    assert waiting.wait(timeout=300) == 0, waiting.stdout + waiting.stderr
+    assert "east: ok (" in waiting.stdout and "recovered from pending-install" in waiting.stdout
+    assert example.releases("east")["rancher-tracing"]["status"] == "deployed"
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_or_unknown_cluster_is_one_line_and_the_others_are_applied(example: ExampleStack, tmp_path: Path) -> None:
+    config = yaml.safe_load(example.live.kubeconfig.read_text(encoding="utf-8"))
+    user = config["contexts"][0]["context"]["user"]
+    config["clusters"].append({"name": "gone", "cluster": {"server": f"https://127.0.0.1:{_closed_port()}", "insecure-skip-tls-verify": True}})
+    config["contexts"].append({"name": "gone", "context": {"cluster": "gone", "user": user}})
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config), encoding="utf-8")
+    kubeconfig.chmod(0o600)
+    extra = ""
+    for name, context in (("north", "gone"), ("south", "no-such-context")):  # unreachable; not in the kubeconfig
+        extra += f"  {name}:\n    context: {context}\n    env: prod\n    vars: {{clusterId: c-{name}, registry: mtr.example.com, storageClass: sata}}\n    crds: [ui.cattle.io]\n"
+    example.edit("meshcharts.yaml", lambda text: text.replace("components:\n", extra + "components:\n", 1))
+    run = example.apply("--kubeconfig", str(kubeconfig))
+    assert run.returncode == 1, run
+    lines = run.stdout.splitlines()
+    (line,) = [line for line in lines if "north" in line]
+    assert line.startswith("north: not applied (4 releases skipped): cannot read helm's release records: "), run
+    assert "Connection refused" in line
+    (line,) = [line for line in lines if "south" in line]
+    assert line.startswith(f"south: not applied (4 releases skipped): cannot use kube-context 'no-such-context' from {kubeconfig}: "), run
+    assert "east: ok (4 deployed)" in lines and "west: ok (4 deployed)" in lines
+    assert "Traceback" not in run.stderr and "Retrying" not in run.stderr, run.stderr
+    assert len([line for line in run.stderr.splitlines() if "cannot read helm's release records" in line]) == 1, run.stderr
+    for cluster in ("north", "south"):
+        assert {row["status"] for row in example.release_rows(1) if row["cluster"] == cluster} == {"skipped"}
