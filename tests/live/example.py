@@ -6,7 +6,9 @@ small wrapper that logs each argv and execs the real binary, so a test can tell 
 run made (``CliRun.helm_calls``) and what they carried. The live clusters are shared by the whole
 session: :meth:`ExampleStack.uninstall` removes the example's releases before a test that needs a
 clean start (only those releases, so a real cluster given by ``MESHCHARTS_TEST_KUBECONFIG`` keeps
-everything else).
+everything else). On such a cluster that still deletes releases named like the example's in
+istio-system, so the apply tests run there only when ``MESHCHARTS_TEST_ALLOW_UNINSTALL=1`` says the
+cluster is a scratch one.
 """
 
 from __future__ import annotations
@@ -294,6 +296,11 @@ def example(tmp_path: Path, live_clusters: LiveClusters, standin_charts: Path, h
 
     Whatever the test started in the background and left running is killed afterwards.
     """
+    if live_clusters.sandbox is None and os.environ.get("MESHCHARTS_TEST_ALLOW_UNINSTALL") != "1":
+        pytest.skip(
+            "the apply tests uninstall the example's releases (rancher-kiali-server, rancher-tracing, mesh-extras ...) "
+            f"in {NAMESPACE} of MESHCHARTS_TEST_KUBECONFIG's clusters; set MESHCHARTS_TEST_ALLOW_UNINSTALL=1 for scratch clusters"
+        )
     stack = ExampleStack(tmp_path, live_clusters, standin_charts, helm_for(LIVE_HELM), helm_home)
     stack.uninstall()
     stack.pull()
