@@ -15,7 +15,11 @@ from typing import Any
 
 import pytest
 
-from meshcharts.charts import GeneratorError, generate_istio_addons, generate_mesh_extras
+from meshcharts.charts import (
+    GeneratorError,
+    generate_istio_addons,
+    generate_mesh_extras,
+)
 from meshcharts.core.kubeapis import removal
 from meshcharts.helm import HelmClient
 from tests.conftest import StackDir

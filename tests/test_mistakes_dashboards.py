@@ -17,7 +17,10 @@ import pytest
 
 import meshcharts
 from meshcharts.checks.validate import validate_project
-from meshcharts.core.grafana_sidecar import dashboard_sidecar, rancher_monitoring_sidecar
+from meshcharts.core.grafana_sidecar import (
+    dashboard_sidecar,
+    rancher_monitoring_sidecar,
+)
 from tests.conftest import StackDir
 
 KPS = """\

@@ -11,7 +11,7 @@ import yaml
 
 import meshcharts
 from meshcharts.helm.client import HelmClient
-from meshcharts.load.stack import local_chart_path
+from meshcharts.load.local_charts import local_chart_path
 from meshcharts.presets.scaffold import PRESET_SUMMARIES, preset_names
 from tests.conftest import REPO_ROOT, StackDir
 

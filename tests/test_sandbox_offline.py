@@ -16,10 +16,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from meshcharts.cli.sandbox import make_sandbox_group, parse_cluster
 from meshcharts.core.diagnostics import ConfigError
 from meshcharts.sandbox import build, procs
 from meshcharts.sandbox.cluster import Sandbox, SandboxCluster
-from meshcharts.cli.sandbox import make_sandbox_group, parse_cluster
 from meshcharts.sandbox.kwok import BIND_ADDRESS, kwokctl_configuration, volume_stages
 from tests.conftest import REPO_ROOT
 

@@ -25,7 +25,13 @@ from meshcharts.compose import project as project_module
 from meshcharts.core.collector import collector_paused
 from meshcharts.core.diagnostics import InvalidInput
 from meshcharts.load.yamlio import MAX_NODES, load_text
-from meshcharts.schema.store import SCHEMA_BASE_URI, all_schemas, fast_validator, load_schema, referenced_schemas
+from meshcharts.schema.store import (
+    SCHEMA_BASE_URI,
+    all_schemas,
+    fast_validator,
+    load_schema,
+    referenced_schemas,
+)
 from tests.conftest import REPO_ROOT, StackDir
 
 # --- the validate path imports only what validating needs ---------------------------------------

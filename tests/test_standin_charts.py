@@ -16,7 +16,15 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
-from tests.standin_helpers import SCRIPT, Helm, helm, package, pod_templates, services, standins  # noqa: F401  (fixtures)
+from tests.standin_helpers import (  # noqa: F401  (fixtures)
+    SCRIPT,
+    Helm,
+    helm,
+    package,
+    pod_templates,
+    services,
+    standins,
+)
 
 pytestmark = pytest.mark.helm
 

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.standin_helpers import Helm, crds, helm, pod_templates, service_ports, standins  # noqa: F401  (fixtures)
+from tests.standin_helpers import (  # noqa: F401  (fixtures)
+    Helm,
+    crds,
+    helm,
+    pod_templates,
+    service_ports,
+    standins,
+)
 
 pytestmark = pytest.mark.helm
 

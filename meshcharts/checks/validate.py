@@ -26,7 +26,7 @@ from meshcharts.core.diagnostics import (
     Severity,
 )
 from meshcharts.core.model import KeyRule, dotted
-from meshcharts.load.stack import local_chart_problems
+from meshcharts.load.local_charts import local_chart_problems
 from meshcharts.schema.checker import warning
 from meshcharts.wiring.engine import check_wiring
 from meshcharts.wiring.order import install_order

@@ -30,8 +30,19 @@ from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 from meshcharts.core.model import Cluster, Component
 from meshcharts.deploy.history import ledger_url_for
-from meshcharts.deploy.live import api_client, canonical_values_hash, read_deployed, read_release, unlock_pending
-from meshcharts.deploy.prepare import PreparedRelease, ReleaseAction, decide, prepare_cluster
+from meshcharts.deploy.live import (
+    api_client,
+    canonical_values_hash,
+    read_deployed,
+    read_release,
+    unlock_pending,
+)
+from meshcharts.deploy.prepare import (
+    PreparedRelease,
+    ReleaseAction,
+    decide,
+    prepare_cluster,
+)
 from meshcharts.deploy.render import render_project
 from meshcharts.deploy.sources import read_lock
 from meshcharts.deploy.waves import run_in_waves

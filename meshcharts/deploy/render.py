@@ -35,7 +35,7 @@ from meshcharts.deploy.outdir import (
     output_folder,
     swap,
 )
-from meshcharts.load.stack import local_chart_path
+from meshcharts.load.local_charts import local_chart_path
 from meshcharts.wiring.order import Release, install_order
 
 

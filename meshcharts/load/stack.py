@@ -8,7 +8,6 @@ component names, chart versions that parse, vars that exist.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,7 @@ from meshcharts.core.diagnostics import (
     Location,
     MeshchartsError,
 )
-from meshcharts.core.endpoints import parse_address
-from meshcharts.core.externals import ExternalService, ExternalType
+from meshcharts.core.externals import ExternalType
 from meshcharts.core.fs import display_path, is_within, os_errors, refusal, resolved
 from meshcharts.core.kubeapis import DEFAULT_KUBERNETES
 from meshcharts.core.model import (
@@ -29,12 +27,12 @@ from meshcharts.core.model import (
     Component,
     ComponentKind,
     EnvRef,
-    External,
     HelmSettings,
     Stack,
 )
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
+from meshcharts.load.externals import external_entry
 from meshcharts.load.yamlio import Append, VarRef, YList, YMap, load_file, to_plain
 from meshcharts.schema.checker import schema_diagnostics
 
@@ -209,7 +207,7 @@ def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind], exter
                 )
     problems.extend(_needs_cycles(components, locate))
     external = {
-        name: _external(name, spec, clusters, locate, problems, external_types) for name, spec in (document.get("external") or {}).items()
+        name: external_entry(name, spec, _target_clusters(spec, clusters, locate, ("external", name), problems), locate, problems, external_types) for name, spec in (document.get("external") or {}).items()
     }
     ledger = document.get("ledger")
     if ledger and _has_password(ledger):
@@ -374,169 +372,4 @@ def _target_clusters(spec, clusters, locate, here, problems, *, component=None) 
     return tuple(cluster for cluster in targets if cluster in clusters)
 
 
-def _external(name, spec, clusters, locate, problems, external_types) -> External:  # type: ignore[no-untyped-def]
-    targets = _target_clusters(spec, clusters, locate, ("external", name), problems)
-    provides = spec.get("provides", name)
-    if provides not in ("prometheus", "grafana", "tracing", "zipkin", "alertmanager"):
-        problems.append(
-            Diagnostic(
-                message=f'cannot tell what external "{name}" provides; set provides: prometheus|grafana|tracing|zipkin|alertmanager',
-                rule="stack.external-provides",
-                location=locate(("external", name), True),
-                path=f"external.{name}",
-            )
-        )
-    for key in ("url", "publicUrl"):
-        if key in spec:
-            problem = url_problem(spec[key])
-            if problem:
-                problems.append(
-                    Diagnostic(
-                        message=problem,
-                        rule="stack.external-url",
-                        location=locate(("external", name, key), False),
-                        path=f"external.{name}.{key}",
-                        hint="write http://service.namespace.svc:port" if key == "url" else "write the address a browser opens, e.g. https://grafana.example.com",
-                    )
-                )
-    facts = external_facts(name, spec, provides, locate, problems, external_types)
-    return External(
-        name=name,
-        provides=provides,
-        url=spec["url"],
-        public_url=spec.get("publicUrl"),
-        grpc=spec.get("grpc"),
-        target_port=spec.get("targetPort", facts.target_port if facts else None),
-        monitors=to_plain(spec.get("monitors") or {}),
-        grafana_dashboards=to_plain(spec.get("grafanaDashboards") or {}),
-        clusters=targets,
-        location=locate(("external", name), True),
-        type=spec.get("type"),
-        version=spec.get("version"),
-        facts=facts,
-    )
 
-
-LOCAL_CHART_SUFFIXES = (".tgz", ".tar.gz")
-
-
-def local_chart_path(root: Path, component: Component) -> Path | None:
-    """The file or folder the stack file's ``chart:`` names on disk, or None for a repository chart or oci://.
-
-    As helm does, a reference is a path when it exists, or starts with ``.`` or ``/`` (``~`` too,
-    expanded); an archive name (``.tgz``) is one as well, since no repository chart is called that.
-    Relative paths start at the stack folder, wherever meshcharts runs. A type's default chart name
-    (no ``chart:`` in the stack file) is always a repository chart.
-    """
-    chart = component.chart
-    if component.type.generated or component.chart_location is None or "://" in chart:
-        return None
-    path = root / Path(chart).expanduser()
-    if chart.startswith((".", "/", "~")) or chart.endswith(LOCAL_CHART_SUFFIXES) or os.path.lexists(path):
-        return path
-    return None
-
-
-def local_chart_problems(stack: Stack, components: set[str] | None = None) -> list[Diagnostic]:
-    """A local chart that is missing (or a folder with no Chart.yaml), at the ``chart:`` line, with the fetch command."""
-    found: list[Diagnostic] = []
-    for component in stack.components.values():
-        path = local_chart_path(stack.root, component)
-        if path is None or (components is not None and component.name not in components):
-            continue
-        try:
-            problem = _chart_problem(component, path, stack.root)
-        except OSError as exc:
-            problem = f"{component.chart} cannot be read: {exc.strerror or exc}"
-        if problem:
-            found.append(
-                Diagnostic(message=problem, rule="stack.local-chart", location=component.chart_location or component.location, component=component.name, path="chart")
-            )
-    return found
-
-
-def _chart_problem(component: Component, path: Path, root: Path) -> str | None:
-    chart = component.chart
-    if path.is_dir():
-        return None if (path / "Chart.yaml").is_file() else f"{chart} is a folder without Chart.yaml; point chart: at the chart's folder or its .tgz"
-    if path.is_file():
-        return None
-    if os.path.lexists(path):
-        return f"{chart} is not a file or a folder"
-    message = f"{chart} does not exist (relative to the stack folder)"
-    if not component.repo or "://" not in component.repo or component.repo.startswith("oci://"):
-        return message
-    destination = os.path.relpath(path.parent, root) if is_within(path.parent, root) else str(path.parent)
-    fetch = f"helm pull {component.type.chart} --repo {component.repo} --version {component.version}"
-    if chart.endswith(LOCAL_CHART_SUFFIXES):
-        expected = f"{component.type.chart}-{component.version}.tgz"
-        rename = "" if path.name == expected else f", then rename {expected} to {path.name}"
-        return f"{message}; fetch it, in the stack folder: {fetch} --destination {destination}{rename}"
-    rename = "" if path.name == component.type.chart else f", then rename {component.type.chart} to {path.name}"
-    return f"{message}; fetch it, in the stack folder: {fetch} --untar --untardir {destination}{rename}"
-def external_facts(name, spec, provides, locate, problems, external_types) -> ExternalService | None:  # type: ignore[no-untyped-def]
-    """What meshcharts knows of ``external.<name>.type`` at its ``version``, for the role the entry provides.
-
-    Unknown types and versions are errors: the facts decide which Pod ports Kiali's NetworkPolicy
-    opens, and a guess there is the bug this key exists to remove.
-    """
-    type_name = spec.get("type")
-    if type_name is None:
-        return None
-    here = ("external", name)
-
-    def problem(key: str, message: str, rule: str, hint: str | None = None) -> None:
-        at = locate(here + (key,), False) if key in spec else locate(here, True)
-        problems.append(Diagnostic(message=message, rule=rule, location=at, path=f"external.{name}.{key}", hint=hint))
-
-    known = external_types.get(type_name)
-    if known is None:
-        names = ", ".join(external_types) or "none"
-        problem("type", f'unknown external type "{type_name}"; meshcharts knows: {names}', "stack.unknown-external-type", did_you_mean(type_name, external_types))
-        return None
-    version = spec.get("version")
-    if version is None:
-        problem("type", f"type {type_name} needs version: the chart version installed (e.g. version: {known.example_version})", "stack.external-version")
-        return None
-    try:
-        facts = known.service(str(version), provides)
-        line = known.line_for(str(version))
-    except InvalidVersion as exc:
-        problem("version", str(exc), "stack.external-version")
-        return None
-    if line is None:
-        problem("version", f"{type_name} {version} is not a version meshcharts has facts for ({known.known_versions()})", "stack.external-version",
-                hint="pin a known version, or leave out type and version and set targetPort yourself")
-        return None
-    if facts is None:
-        problem("type", f'{type_name} provides {", ".join(known.provides())}, not {provides}', "stack.external-provides")
-        return None
-    typed = spec.get("targetPort")
-    if typed is not None and typed != facts.target_port:
-        problem("targetPort", f"{type_name} {version}'s {facts.service} Service forwards port {facts.port} to Pod port {facts.target_port} ({facts.target_port_name}), not {typed}",
-                "stack.external-target-port", hint="delete targetPort: it follows from type")
-    address = parse_address(str(spec.get("url", "")))
-    if address is not None and address.service == facts.service and address.port != facts.port:
-        problem("url", f"{type_name}'s {facts.service} Service listens on port {facts.port}, not {address.port}", "stack.external-url",
-                hint=f"use http://{facts.service}.{facts.namespace}.svc:{facts.port}")
-    return facts
-
-
-def url_problem(url: str) -> str | None:
-    """Why an external's URL cannot be a Service address (None when it can): no host, a broken IPv6
-    literal, a port outside 1-65535. The wiring would otherwise drop the external silently."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        reason = str(exc)
-        if reason.startswith("Port out of range"):
-            return f"{url!r} has a port outside 1-65535"
-        if reason.startswith("Port could not be cast"):
-            return f"{url!r} has a port that is not a number"
-        return f"{url!r} is not a URL ({reason})"
-    if not parts.hostname:
-        return f"{url!r} has no host"
-    if port == 0:
-        return f"{url!r} has a port outside 1-65535"
-    return None

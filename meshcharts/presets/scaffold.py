@@ -33,7 +33,8 @@ from meshcharts.core.fs import (
 )
 from meshcharts.core.model import Stack
 from meshcharts.core.suggest import did_you_mean
-from meshcharts.load.stack import STACK_FILE, load_stack, local_chart_problems
+from meshcharts.load.local_charts import local_chart_problems
+from meshcharts.load.stack import STACK_FILE, load_stack
 
 PRESET_SUMMARIES = {
     "rancher": "seed 000: Rancher's Kiali + CRD chart, rancher-tracing, rancher-monitoring as external Prometheus/Grafana, two clusters",

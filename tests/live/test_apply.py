@@ -22,7 +22,14 @@ from kubernetes import client
 
 from meshcharts.sandbox import seed
 from tests.live.conftest import LIVE_HELM, LiveClusters, helm_for
-from tests.live.example import CLUSTERS, NAMESPACE, RELEASES, CliRun, ExampleStack, files_containing
+from tests.live.example import (
+    CLUSTERS,
+    NAMESPACE,
+    RELEASES,
+    CliRun,
+    ExampleStack,
+    files_containing,
+)
 
 pytestmark = pytest.mark.live
 

@@ -105,7 +105,7 @@ def test_a_second_apply_on_the_same_cluster_refuses_or_waits_with_a_clear_line(e
     (line,) = [line for line in refused.stdout.splitlines() if line.startswith("east:")]
     assert line.startswith(
         "east: not applied (4 releases skipped): stack mesh-observability, cluster east: another apply holds the lock: "
-        f"run 1 ("
+        "run 1 ("
     ), refused
     assert f"pid {first.process.pid}, since " in line and line.endswith("; waited 1s")
 

@@ -14,8 +14,7 @@ import pytest
 from kubernetes import client
 from kubernetes import config as kube_config
 
-from meshcharts.sandbox import ClusterState, Sandbox, SandboxCluster
-from meshcharts.sandbox import procs, seed
+from meshcharts.sandbox import ClusterState, Sandbox, SandboxCluster, procs, seed
 from tests.live.conftest import CRD_NAME, FIXTURES, LiveClusters
 
 pytestmark = pytest.mark.live
