@@ -135,10 +135,12 @@ def test_an_explicit_scalar_tag_on_text_that_is_none_is_one_line(minimal_stack: 
 
 def test_checked_values_are_built_once_per_composition_and_never_changed(monkeypatch: pytest.MonkeyPatch) -> None:
     built: dict[int, int] = {}
+    alive: list[Any] = []  # keep every counted tree alive: a freed tree's id could be reused by the next
     original = project_module.to_values
 
     def counting(node: Any, **options: Any) -> Any:
         if options.get("drop_nulls"):
+            alive.append(node)
             built[id(node)] = built.get(id(node), 0) + 1
         return original(node, **options)
 
