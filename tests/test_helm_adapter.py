@@ -31,7 +31,7 @@ from meshcharts.helm import (
     parse_manifests,
     run_sync,
 )
-from meshcharts.helm.runner import source_checkout
+from meshcharts.helm.locate import source_checkout
 from tests.helm_fixtures import helm_binary, helm_client, helm_home  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.helm

@@ -5,14 +5,8 @@ command builder; ``client`` is the typed, sync facade the rest of meshcharts use
 """
 
 from meshcharts.helm.client import HelmClient, HelmError, LintResult, parse_manifests
-from meshcharts.helm.runner import (
-    HELM_ENV,
-    HELM_VERSION_ENV,
-    HelmCommand,
-    classify_error,
-    find_helm,
-    run_sync,
-)
+from meshcharts.helm.locate import HELM_ENV, HELM_VERSION_ENV, find_helm
+from meshcharts.helm.runner import HelmCommand, classify_error, run_sync
 
 __all__ = [
     "HELM_ENV",

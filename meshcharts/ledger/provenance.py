@@ -63,8 +63,8 @@ def process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        pass  # it exists, owned by someone else
+    except PermissionError:  # it exists, owned by someone else: go on to tell a zombie from a live one
+        pass
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     except OSError:

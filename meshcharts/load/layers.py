@@ -26,7 +26,7 @@ from meshcharts.core.diagnostics import (
 from meshcharts.core.fs import display_path, is_within, os_errors
 from meshcharts.core.model import Stack
 from meshcharts.core.suggest import did_you_mean
-from meshcharts.load.yamlio import LoadedYAML, load_file
+from meshcharts.load.yamlfiles import LoadedYAML, load_file
 
 VALUES_DIR = "values"
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -33,7 +33,8 @@ from meshcharts.core.model import (
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.core.versions import InvalidVersion, parse_chart_version
 from meshcharts.load.externals import external_entry
-from meshcharts.load.yamlio import Append, VarRef, YList, YMap, load_file, to_plain
+from meshcharts.load.yamlfiles import load_file
+from meshcharts.load.yamlio import Append, VarRef, YList, YMap, to_plain
 from meshcharts.schema.checker import schema_diagnostics
 
 STACK_FILE = "meshcharts.yaml"

@@ -15,19 +15,15 @@ meshcharts' own tags:
 
 from __future__ import annotations
 
-import errno
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from meshcharts.core.collector import collector_paused
-from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput, Location
-from meshcharts.core.fs import os_error
+from meshcharts.core.diagnostics import Diagnostic, InvalidInput, Location
 from meshcharts.core.model import EnvRef
 
 try:  # libyaml is in every PyYAML wheel; the pure-Python loader is only a fallback
@@ -35,7 +31,6 @@ try:  # libyaml is in every PyYAML wheel; the pure-Python loader is only a fallb
 except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _FastLoader  # type: ignore[assignment]
 
-MAX_FILE_BYTES = 8 * 1024 * 1024  # the 6,000-line kube-prometheus-stack values are ~250 KB
 MAX_NODES = 2_000_000  # counts nodes as aliases expand them: a billion-laughs file stops here
 MAX_DEPTH = 100  # nesting levels per file; real values files nest ~15, and every later walk stays far from Python's limit
 
@@ -81,60 +76,9 @@ class VarRef:
     location: Location
 
 
-@dataclass(frozen=True)
-class LoadedYAML:
-    """One parsed file: its content (``None`` when it holds only comments) and its display name."""
-
-    display_name: str
-    content: Any
-
-
-def _error(message: str, location: Location, rule: str) -> InvalidInput:
+def yaml_error(message: str, location: Location, rule: str) -> InvalidInput:
+    """A finding about a YAML file, at its position (exit 1)."""
     return InvalidInput(Diagnostic(message=message, rule=rule, location=location))
-
-
-def read_text(path: Path, display_name: str) -> str:
-    """Read a YAML file as UTF-8 text, refusing what would otherwise crash or hang later."""
-    where = Location(display_name)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _error(
-                f"file is {size / 1024 / 1024:.1f} MiB; meshcharts reads YAML files up to "
-                f"{MAX_FILE_BYTES // 1024 // 1024} MiB",
-                where,
-                "yaml.too-large",
-            )
-        if not path.is_file():  # a FIFO would block the read, a folder fail it: a file-system error, exit 2
-            raise ConfigError(
-                Diagnostic(message="is not a regular file; a values file must be a plain YAML file", rule="yaml.not-a-file", location=where)
-            )
-        data = path.read_bytes()
-    except RuntimeError:  # pathlib reports symlink loops this way on some Pythons
-        raise os_error(OSError(errno.ELOOP, os.strerror(errno.ELOOP)), "read", display_name) from None
-    except OSError as exc:  # permission denied, a link loop ...: the machine says no, exit 2
-        raise os_error(exc, "read", display_name) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise _error(
-            f"is not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-            Location(display_name, line, column),
-            "yaml.encoding",
-        ) from None
-
-
-def load_file(path: Path, display_name: str | None = None, *, allow_empty: bool = False) -> LoadedYAML:
-    """Parse one YAML file into YMap/YList/scalars with positions."""
-    name = display_name or str(path)
-    text = read_text(path, name)
-    if not text.strip() and not allow_empty:
-        raise _error(
-            "file is empty; write {} if it is meant to set nothing", Location(name, 1, 1), "yaml.empty"
-        )
-    return LoadedYAML(name, load_text(text, name))
 
 
 def load_text(text: str, display_name: str) -> Any:
@@ -147,17 +91,17 @@ def load_text(text: str, display_name: str) -> Any:
         except yaml.reader.ReaderError as exc:  # a control character: PyYAML gives an offset, not a mark
             line = text.count("\n", 0, exc.position) + 1
             column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-            raise _error(
+            raise yaml_error(
                 f"invalid YAML: control character #x{exc.character:04x} is not allowed (YAML text holds printable characters only)",
                 Location(display_name, line, column),
                 "yaml.syntax",
             ) from None
         except yaml.YAMLError as exc:
-            raise _error(f"invalid YAML: {exc}", Location(display_name), "yaml.syntax") from None
+            raise yaml_error(f"invalid YAML: {exc}", Location(display_name), "yaml.syntax") from None
         if not nodes:
             return None
         if len(nodes) > 1:
-            raise _error(
+            raise yaml_error(
                 "holds several YAML documents (---); a values file is one document",
                 _mark(nodes[1].start_mark, display_name),
                 "yaml.multiple-documents",
@@ -173,7 +117,7 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, display_name: str) -> In
         problem = "a tab character; YAML indents with spaces only"
     elif exc.context:
         problem = f"{problem} ({exc.context})"
-    return _error(f"invalid YAML: {problem}", location, "yaml.syntax")
+    return yaml_error(f"invalid YAML: {problem}", location, "yaml.syntax")
 
 
 def _mark(mark: Any, display_name: str) -> Location:
@@ -210,7 +154,7 @@ class _Builder:
     def _count(self, size: int, node: yaml.Node) -> None:
         self.nodes_seen += size
         if self.nodes_seen > MAX_NODES:
-            raise _error(
+            raise yaml_error(
                 f"expands to more than {MAX_NODES:,} nodes (an alias bomb?); refusing to read it",
                 self.where(node),
                 "yaml.too-many-nodes",
@@ -234,14 +178,14 @@ class _Builder:
             self._count(done[1], node)
             return done[0]
         if key in self.building:
-            raise _error(
+            raise yaml_error(
                 "an alias refers to the mapping or list that contains it (a cycle); YAML values must be finite",
                 location or self.where(node),
                 "yaml.recursive-alias",
             )
         where = location or self.where(node)
         if len(self.building) >= MAX_DEPTH:
-            raise _error(f"nests deeper than {MAX_DEPTH} levels; meshcharts reads values nested up to {MAX_DEPTH} levels", where, "yaml.too-deep")
+            raise yaml_error(f"nests deeper than {MAX_DEPTH} levels; meshcharts reads values nested up to {MAX_DEPTH} levels", where, "yaml.too-deep")
         local = tag.startswith("!") and not tag.startswith("!!")
         if not local and tag != _KNOWN_TAG.get(type(node)):
             raise _wrong_tag(tag, node, where)
@@ -265,7 +209,7 @@ class _Builder:
         tag = node.tag
         if tag == "!append":
             if not isinstance(node, yaml.SequenceNode):
-                raise _error("!append takes a list, e.g. !append [a, b]", location, "yaml.append")
+                raise yaml_error("!append takes a list, e.g. !append [a, b]", location, "yaml.append")
             return Append(self._sequence(node, location), location)
         if tag in ("!var", "!env"):
             return self._reference(node)
@@ -282,14 +226,14 @@ class _Builder:
             else:
                 value = self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
-            raise _error(f"invalid value: {exc.problem}", self.where(node), "yaml.value") from None
+            raise yaml_error(f"invalid value: {exc.problem}", self.where(node), "yaml.value") from None
         except (ValueError, KeyError):  # an explicit tag the text does not fit (!!int x), or 5,000 digits
             text = node.value if len(node.value) <= 40 else f"{node.value[:20]}...({len(node.value)} characters)"
-            raise _error(f"invalid value: {text!r} is not a valid {_short_tag(tag)}", self.where(node), "yaml.value") from None
+            raise yaml_error(f"invalid value: {text!r} is not a valid {_short_tag(tag)}", self.where(node), "yaml.value") from None
         finally:
             self.constructor.constructed_objects.clear()
         if isinstance(value, float) and not math.isfinite(value):
-            raise _error(
+            raise yaml_error(
                 f"{node.value} is not a number Helm can read: it turns values into JSON, which has no NaN or infinity "
                 f"(helm: \"json: unsupported value\"); quote it if you mean the text",
                 self.where(node),
@@ -311,11 +255,11 @@ class _Builder:
                 merged.extend(self._merge_sources(value_node, self.where(key_node)))
                 continue
             if not isinstance(key_node, scalar) or key_node.tag not in _SCALAR_TAGS:
-                raise _error("a mapping key must be a plain string", self.where(key_node), "yaml.key-type")
+                raise yaml_error("a mapping key must be a plain string", self.where(key_node), "yaml.key-type")
             key = key_node.value if key_node.tag == _STR else _key_text(self._scalar(key_node))
             if key in result:
                 first = key_locations[key]
-                raise _error(
+                raise yaml_error(
                     f'duplicate key "{key}" (first set at line {first.line}); YAML parsers keep only '
                     "one of them, silently",
                     self.where(key_node),
@@ -342,7 +286,7 @@ class _Builder:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         built = [self.build(source) for source in sources]
         if not all(isinstance(source, YMap) for source in built):  # at the <<: an alias has no position of its own
-            raise _error("<< merges mappings only", where, "yaml.merge-key")
+            raise yaml_error("<< merges mappings only", where, "yaml.merge-key")
         return built
 
     def _sequence(self, node: yaml.SequenceNode, location: Location) -> YList:
@@ -354,7 +298,7 @@ class _Builder:
 
     def _reference(self, node: yaml.Node) -> VarRef | EnvRef:
         if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
-            raise _error(f"{node.tag} takes a name, e.g. {node.tag} NAME", self.where(node), "yaml.reference")
+            raise yaml_error(f"{node.tag} takes a name, e.g. {node.tag} NAME", self.where(node), "yaml.reference")
         name = str(node.value).strip()
         if node.tag == "!var":
             return VarRef(name, self.where(node))
@@ -368,7 +312,7 @@ _NODE_NOUN: dict[type, str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "
 def _wrong_tag(tag: str, node: yaml.Node, where: Location) -> InvalidInput:
     """A tag meshcharts refuses: one of YAML's own on the wrong kind of node, or any other."""
     misplaced = tag in _SCALAR_TAGS or tag in _KNOWN_TAG.values()
-    return _error(
+    return yaml_error(
         f"tag {_short_tag(tag)} cannot stand on a {_NODE_NOUN[type(node)]}"
         if misplaced
         else f"unknown tag {_short_tag(tag)}; meshcharts knows !append, !var and !env, and YAML's plain maps, lists and scalars",
