@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from meshcharts.schema.checker import schema_diagnostics
+from meshcharts.schema.checker import judge
 from meshcharts.schema.store import fast_validator, load_schema
 from tests.schema_findings import (
     Finding,
@@ -326,10 +326,10 @@ def test_typical_mistakes_are_caught(name: str, text: str, expected: Finding) ->
 def test_unknown_keys_get_did_you_mean() -> None:
     """Strict objects sit in the schema's own file, so the checker can suggest the right key."""
     values = doc("prometheus: {prometheusSpec: {serviceMonitorSelectorNilUsesHelmValue: false}}")
-    (diagnostic,) = schema_diagnostics(KPS_45, values, lambda path, is_key: None)
+    (diagnostic,) = judge(KPS_45, values, lambda path, is_key: None).diagnostics
     assert diagnostic.path == "prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValue"
     assert "serviceMonitorSelectorNilUsesHelmValues" in (diagnostic.hint or "")
-    (diagnostic,) = schema_diagnostics(ISTIOD, doc("meshConfig: {defaultConfig: {tracing: {samplng: 1}}}"), lambda path, is_key: None)
+    (diagnostic,) = judge(ISTIOD, doc("meshConfig: {defaultConfig: {tracing: {samplng: 1}}}"), lambda path, is_key: None).diagnostics
     assert "sampling" in (diagnostic.hint or "")
 
 

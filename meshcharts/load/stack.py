@@ -35,7 +35,7 @@ from meshcharts.core.versions import InvalidVersion, parse_chart_version
 from meshcharts.load.externals import external_entry
 from meshcharts.load.yamlfiles import load_file
 from meshcharts.load.yamlio import Append, VarRef, YList, YMap, to_plain
-from meshcharts.schema.checker import schema_diagnostics
+from meshcharts.schema.checker import judge
 
 STACK_FILE = "meshcharts.yaml"
 STACK_SCHEMA = "stack.schema.json"
@@ -87,7 +87,7 @@ def load_stack(path: Path | str | None, types: Mapping[str, ComponentKind], exte
         raise ConfigError(
             Diagnostic(message="the stack file must be a mapping (name, clusters, components)", rule="stack.shape", location=where)
         )
-    problems = _tags_in(document) or schema_diagnostics(STACK_SCHEMA, to_plain(document), _yaml_locator(document))
+    problems = _tags_in(document) or judge(STACK_SCHEMA, to_plain(document), _yaml_locator(document)).diagnostics
     if problems:
         raise ConfigError([_scoped(_quote_hint(problem, document)) for problem in problems])
     return _build(stack_path.resolve(), document, types, external_types)

@@ -37,24 +37,6 @@ class Judgement:
     rejected: tuple[Path_, ...]
 
 
-def schema_diagnostics(
-    schema_name: str,
-    instance: Any,
-    locate: Locator,
-    *,
-    cluster: str | None = None,
-    component: str | None = None,
-    label: str = "",
-    context: KeyContext | None = None,
-) -> list[Diagnostic]:
-    """Validate ``instance`` against a packaged schema; one Diagnostic per problem, deduplicated.
-
-    ``context`` (the component type, its other schema lines, the other types) lets an unknown key say
-    which chart line or component it belongs to.
-    """
-    return judge(schema_name, instance, locate, cluster=cluster, component=component, label=label, context=context).diagnostics
-
-
 def judge(
     schema_name: str,
     instance: Any,
@@ -65,7 +47,11 @@ def judge(
     label: str = "",
     context: KeyContext | None = None,
 ) -> Judgement:
-    """Validate ``instance`` against a packaged schema: its findings and the paths it rejected."""
+    """Validate ``instance`` against a packaged schema: its findings (one per problem) and the paths it rejected.
+
+    ``context`` (the component type, its other schema lines, the other types) lets an unknown key say
+    which chart line or component it belongs to.
+    """
     try:
         validator = fast_validator(schema_name)
     except KeyError:
