@@ -22,10 +22,11 @@ from typing import Any
 import yaml
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
-from meshcharts.sandbox import procs, seed
+from meshcharts.sandbox import logs, procs, seed
 from meshcharts.sandbox.build import (
     Progress,
     SandboxBinaries,
+    cache_root,
     ensure_sandbox_binaries,
     locked,
     sandbox_bin_dir,
@@ -144,32 +145,67 @@ class Sandbox:
             progress(f"sandbox {cluster.name}: its configuration changed (new binaries or storage classes); recreating it")
             self._delete(kwokctl, cluster.name)
             current = self._status_one(cluster, with_server=False)
-        fresh = current.state is not ClusterState.RUNNING
-        if not fresh:
+        if current.state is ClusterState.RUNNING:
             progress(f"sandbox {cluster.name}: already running")
         elif current.state is ClusterState.ABSENT:
-            progress(f"sandbox {cluster.name}: creating (kube-apiserver, etcd, controller-manager, scheduler, kwok on 127.0.0.1)")
-            # What an interrupted create left behind (no kwok.yaml yet) would make kwokctl refuse.
-            shutil.rmtree(kwokctl.cluster_dir(cluster.name), ignore_errors=True)
-            kwokctl.create(cluster.name, self._config_path())
-            marker.write_text(fingerprint)
+            self._create(kwokctl, cluster, fingerprint, progress)
         else:
             what = f"restarting {', '.join(current.dead)}" if current.state is ClusterState.DEGRADED else "starting"
             progress(f"sandbox {cluster.name}: {current.state.value}; {what}")
             self._forget_dead(kwokctl, cluster.name)
-            kwokctl.start(cluster.name)
-        after = self._status_one(cluster, with_server=False)
-        if after.state is not ClusterState.RUNNING:
-            raise InvalidInput(
-                Diagnostic(
-                    message=f"sandbox {cluster.name} did not start: {', '.join(after.dead) or 'no components'} not running "
-                    f"(logs in {kwokctl.cluster_dir(cluster.name) / 'logs'})",
-                    rule="sandbox.not-running",
-                    cluster=cluster.name,
-                )
-            )
+            with self._ports_locked(progress):
+                kwokctl.start(cluster.name)
+            after = self._status_one(cluster, with_server=False)
+            if after.state is not ClusterState.RUNNING:
+                # Its data is the user's (their releases): say what to do instead of deleting it.
+                raise self._not_running(kwokctl, after, hint="`meshcharts sandbox down` and `up` recreate it on free ports")
         kwokctl.scale_nodes(cluster.name, self.nodes)
-        return fresh
+        return current.state is not ClusterState.RUNNING
+
+    def _create(self, kwokctl: Kwokctl, cluster: SandboxCluster, fingerprint: str, progress: Progress) -> None:
+        """Create a cluster; one that does not come up is deleted and created once more.
+
+        A new cluster holds nothing yet, so a second try costs seconds, and it gets ports afresh: the
+        usual reason a component dies at birth is a port someone else took between kwokctl finding
+        it free and the component binding it.
+        """
+        for attempt in (1, 2):
+            progress(f"sandbox {cluster.name}: creating (kube-apiserver, etcd, controller-manager, scheduler, kwok on 127.0.0.1)")
+            # What an interrupted create left behind (no kwok.yaml yet) would make kwokctl refuse.
+            shutil.rmtree(kwokctl.cluster_dir(cluster.name), ignore_errors=True)
+            with self._ports_locked(progress):
+                kwokctl.create(cluster.name, self._config_path())
+            (kwokctl.cluster_dir(cluster.name) / CONFIG_MARKER).write_text(fingerprint)
+            after = self._status_one(cluster, with_server=False)
+            if after.state is ClusterState.RUNNING:
+                return
+            failure = self._not_running(kwokctl, after)
+            if attempt == 2:
+                raise failure
+            progress(f"{failure.diagnostics[0].message}; deleting it and creating it once more")
+            self._delete(kwokctl, cluster.name)
+
+    def _ports_locked(self, progress: Progress) -> AbstractContextManager[None]:
+        """One kwokctl at a time per user picks and binds ports, whatever stack its sandbox is for.
+
+        kwokctl takes the first ports it finds free, counting down from 32766, so two sandboxes
+        created at once (two stacks, two CI jobs on one machine) pick the same ones and one of them
+        dies at birth. kwokctl returns once the API server answers, so its ports are bound by then.
+        """
+        return locked(cache_root() / "sandbox" / "ports.lock", progress, "waiting for another sandbox to finish taking its ports")
+
+    @staticmethod
+    def _not_running(kwokctl: Kwokctl, status: ClusterStatus, hint: str = "") -> InvalidInput:
+        """The one-line error of a cluster whose components are not all running, with the first cause."""
+        cluster_dir = kwokctl.cluster_dir(status.name)
+        found = logs.cause(cluster_dir, status.dead)
+        message = f"sandbox {status.name} did not start: {', '.join(status.dead) or 'no components'} not running"
+        if found:
+            message += f"; {found}"
+        if hint:
+            message += f"; {hint}"
+        message += f" (logs in {cluster_dir / 'logs'})"
+        return InvalidInput(Diagnostic(message=message, rule="sandbox.not-running", cluster=status.name))
 
     @staticmethod
     def _forget_dead(kwokctl: Kwokctl, name: str) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from meshcharts.core.diagnostics import InvalidInput
 from meshcharts.sandbox import Sandbox, SandboxCluster, go_available
 from tests.conftest import REPO_ROOT
 
@@ -89,7 +90,11 @@ def live_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClus
         crd_dir=_crd_dir(tmp_path_factory.mktemp("cluster-crds")),
     )
     try:
-        kubeconfig = sandbox.up(_progress)
+        try:
+            kubeconfig = sandbox.up(_progress)
+        except InvalidInput as exc:
+            # One line per test that needed it, with the cause from the component's log, not a traceback.
+            pytest.fail(f"the test sandbox did not start: {exc}", pytrace=False)
         yield LiveClusters(kubeconfig, tuple(c.context_name for c in SANDBOX_CLUSTERS), sandbox)
     finally:
         sandbox.down(_progress)
