@@ -138,3 +138,21 @@ def test_paths_are_shown_relative_to_where_the_user_is(minimal_stack: StackDir, 
     monkeypatch.chdir(minimal_stack.root.parent)
     result = CliRunner().invoke(main, ["validate", "--stack", str(Path(minimal_stack.root.name))])
     assert f"{minimal_stack.root.name}/values/kiali.yaml:2:1" in result.output
+
+
+def test_a_misspelt_key_set_to_null_is_an_unknown_key(minimal_stack: StackDir) -> None:
+    """``null`` deletes a chart default: on a key the chart does not have it deletes nothing, a silent
+    typo in Helm. The schema never saw such keys (nulls are dropped before it judges), so they passed."""
+    minimal_stack.write(
+        "values/kiali.yaml",
+        "deploymnet: null\nauth:\n  strategi: null\n  strategy: anonymous\n"
+        "deployment:\n  resources: null\n  pod_annotations: {sidecar.istio.io/inject: null}\n",
+    )
+    result = minimal_stack.cli("validate")
+    assert result.exit_code == 1, result.output
+    lines = _lines(result.output)
+    assert 'values/kiali.yaml:1:1: east, west/kiali: deploymnet: unknown key "deploymnet": null there deletes nothing (did you mean "deployment"?)' in lines
+    assert 'values/kiali.yaml:3:3: east, west/kiali: auth.strategi: unknown key "strategi": null there deletes nothing (did you mean "strategy"?)' in lines
+    # A known key, and a key of a free-form map, may be deleted: only the two typos are findings.
+    assert len([line for line in lines if "deletes nothing" in line]) == 2, result.output
+    assert "resources" not in result.output and "inject" not in result.output

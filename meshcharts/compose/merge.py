@@ -189,6 +189,17 @@ def node_at(tree: Branch, path: PathT) -> Node | None:
     return node
 
 
+def deleted_keys(tree: Branch, prefix: PathT = ()) -> list[PathT]:
+    """The key paths a layer sets to ``null`` (Helm deletes the chart default there)."""
+    found: list[PathT] = []
+    for key, child in tree.children.items():
+        if isinstance(child, Branch):
+            found += deleted_keys(child, (*prefix, key))
+        elif child.value is None:
+            found.append((*prefix, key))
+    return found
+
+
 def to_values(node: Node, *, secrets: str = "keep", drop_nulls: bool = False) -> Any:
     """Plain values from the tree. ``secrets``: "keep" the EnvRef objects, or "placeholder" strings."""
     if isinstance(node, Branch):

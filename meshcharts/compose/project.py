@@ -16,6 +16,7 @@ from meshcharts.compose.keycontext import key_context
 from meshcharts.compose.merge import (
     Merger,
     Source,
+    deleted_keys,
     node_at,
     to_values,
     tree_from_values,
@@ -40,7 +41,7 @@ from meshcharts.core.model import (
 )
 from meshcharts.load.layers import LayerFile, LayerIndex, index_layers
 from meshcharts.load.stack import load_stack
-from meshcharts.schema.checker import Judgement, accepted, judge
+from meshcharts.schema.checker import Judgement, accepted, judge, judge_deletions
 from meshcharts.schema.keyindex import KeyContext
 from meshcharts.wiring.engine import derive_cluster
 
@@ -103,14 +104,12 @@ class Composition:
         if self._judged is None:
             component = self.component
             values = self.validation_values()
-            verdict = judge(
-                component.type.choose_schema(component.version).line.schema,
-                values,
-                self.locate,
-                cluster=self.cluster.name,
-                component=component.name,
-                context=self.key_context,
-            )
+            schema = component.type.choose_schema(component.version).line.schema
+            cluster, name, context = self.cluster.name, component.name, self.key_context
+            verdict = judge(schema, values, self.locate, cluster=cluster, component=name, context=context)
+            typos = judge_deletions(schema, deleted_keys(self.tree), self.locate, cluster=cluster, component=name, context=context)
+            if typos:
+                verdict = Judgement([*verdict.diagnostics, *typos], verdict.rejected)
             self._judged = (verdict, accepted(values, verdict.rejected))
         return self._judged
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, Severity
@@ -52,12 +52,7 @@ def judge(
     ``context`` (the component type, its other schema lines, the other types) lets an unknown key say
     which chart line or component it belongs to.
     """
-    try:
-        validator = fast_validator(schema_name)
-    except KeyError:
-        raise ConfigError(
-            Diagnostic(message=f"this meshcharts installation has no schema {schema_name}; reinstall meshcharts", rule="schema.missing", component=component, cluster=cluster)
-        ) from None
+    validator = _validator(schema_name, cluster, component)
     found: dict[Diagnostic, None] = {}  # in order, each once (a set lookup: errors can be 100,000)
     rejected: list[Path_] = []
     for error in validator.iter_errors(instance):
@@ -65,6 +60,57 @@ def judge(
         for diagnostic in _translate(error, schema_name, instance, locate, label, context):
             found.setdefault(diagnostic.with_context(cluster=cluster, component=component))
     return Judgement(list(found), tuple(rejected))
+
+
+def _validator(schema_name: str, cluster: str | None, component: str | None) -> Any:
+    try:
+        return fast_validator(schema_name)
+    except KeyError:
+        raise ConfigError(
+            Diagnostic(message=f"this meshcharts installation has no schema {schema_name}; reinstall meshcharts", rule="schema.missing", component=component, cluster=cluster)
+        ) from None
+
+
+def judge_deletions(
+    schema_name: str,
+    deleted: list[Path_],
+    locate: Locator,
+    *,
+    cluster: str | None = None,
+    component: str | None = None,
+    label: str = "",
+    context: KeyContext | None = None,
+) -> list[Diagnostic]:
+    """Unknown keys among those the values set to ``null``: each a typo that deletes nothing.
+
+    ``null`` deletes a chart default, so the document :func:`judge` sees has no such key, and a
+    misspelt one (``deploymnet: null``) would pass as silently as it does in Helm. We check a skeleton
+    that holds just the deleted keys and keep only what the schema says of them being unknown (their
+    values, ``null``, are not theirs to judge: Helm never sees them).
+    """
+    skeleton: dict[str, Any] = {}
+    wanted: set[str] = set()
+    for path in deleted:
+        keys = [part for part in path if isinstance(part, str)]
+        if not keys or len(keys) != len(path):
+            continue  # a null inside a list is an item, not a deletion
+        node = skeleton
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = None
+        wanted.add(dotted(path))
+    if not wanted:
+        return []
+    validator = _validator(schema_name, cluster, component)
+    found: dict[Diagnostic, None] = {}
+    for error in validator.iter_errors(skeleton):
+        if type(error.kind).__name__ != "AdditionalProperties":
+            continue
+        for diagnostic in _translate(error, schema_name, skeleton, locate, label, context):
+            if diagnostic.path in wanted:
+                diagnostic = replace(diagnostic, message=f"{diagnostic.message}: null there deletes nothing")
+                found.setdefault(diagnostic.with_context(cluster=cluster, component=component))
+    return list(found)
 
 
 #: error kinds that say the value itself is wrong; the others (required, minItems, pattern ...) leave a
