@@ -67,3 +67,17 @@ def test_an_item_whose_dependency_is_not_in_the_order_is_skipped_not_run() -> No
     seen = Recorder()
     run_in_waves(["a", "b"], {"a": set(), "b": {"missing"}}, seen.run, seen.skip, limit=2)
     assert seen.events == ["start a", "end a"] and seen.skipped == {"b": None}
+
+
+def test_a_stop_starts_nothing_more_and_lets_what_runs_finish() -> None:
+    stop = threading.Event()
+    recorder = Recorder(pause=0.05)
+
+    def run(item: str) -> bool:
+        if item == "kiali":
+            stop.set()  # the user presses Ctrl-C while kiali runs
+        return recorder.run(item)
+
+    run_in_waves(ORDER, AFTER, run, recorder.skip, limit=1, stop=stop)
+    assert recorder.events == ["start crd", "end crd", "start kiali", "end kiali"]
+    assert recorder.skipped == {"tracing": None, "extras": None}

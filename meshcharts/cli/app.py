@@ -47,7 +47,7 @@ def handles_errors(command: F) -> F:
             sys.exit(int(error.exit_code))
         except KeyboardInterrupt:
             click.echo("meshcharts: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(int(ExitCode.INTERRUPTED))
         except BrokenPipeError:  # `meshcharts ... | head`: the reader left, nothing to report
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(int(ExitCode.OK))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -75,14 +79,35 @@ def apply(
         kubeconfig=str(kubeconfig) if kubeconfig else None,
         ledger_url=ledger_url,
     )
-    with ApplyProgress(live=output == "text" and sys.stderr.isatty()) as progress:
+    with _sigterm_interrupts(), ApplyProgress(live=output == "text" and sys.stderr.isatty()) as progress:
         result = apply_project(project, options, progress if output == "text" else lambda *_: None)
     if output == "json":
         print_json(result.as_json())
     else:
         for line in summary_lines(result):
             click.echo(line)
+    if result.interrupted:
+        click.echo(f"meshcharts: apply interrupted: nothing more was started; run {result.run_id} is recorded as interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(int(ExitCode.OK if result.ok else ExitCode.INVALID))
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a CI runner cancelling the job, ``kill PID``) stops apply the way Ctrl-C does.
+
+    Python's default for SIGTERM is to die on the spot: helm left mid-release, the ledger run left
+    ``running`` until the next run notices. As an interrupt, apply winds down and records it.
+    """
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @main.command()

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from meshcharts.deploy.apply import ApplyResult, ReleaseResult
+from meshcharts.deploy.results import ApplyResult, ReleaseResult
 
 STYLES = {"deployed": "green", "unchanged": "dim", "failed": "bold red", "skipped": "yellow"}
 
@@ -71,7 +71,8 @@ def summary_lines(result: ApplyResult) -> list[str]:
         if cluster.error:  # one line: every release of the cluster was skipped for the same reason
             lines.append(f"{name}: not applied ({len(cluster.releases)} releases skipped): {cluster.error}")
             continue
-        lines.append(f"{name}: {'ok' if cluster.ok else 'failed'} ({tally or 'no releases'})")
+        verdict = "ok" if cluster.ok else "interrupted" if result.interrupted else "failed"
+        lines.append(f"{name}: {verdict} ({tally or 'no releases'})")
         width = max((len(item.release) for item in cluster.releases), default=0)
         for item in cluster.releases:
             lines.append(f"  {item.status:<9} {item.release:<{width}}  {_detail(item)}".rstrip())

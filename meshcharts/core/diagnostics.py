@@ -17,13 +17,14 @@ class ExitCode(enum.IntEnum):
     """Exit codes from DESIGN.md. ``validate``: 0 valid, 1 invalid, 2 usage or config error.
 
     3 is a bug in meshcharts, never a verdict on the input, so pre-commit and CI can tell a crash
-    from a finding.
+    from a finding. 130 (128 + SIGINT, as shells report it): the user interrupted the command.
     """
 
     OK = 0
     INVALID = 1
     USAGE = 2
     INTERNAL = 3
+    INTERRUPTED = 130
 
 
 class Severity(str, enum.Enum):

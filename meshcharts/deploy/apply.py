@@ -13,15 +13,21 @@ A cluster that cannot be reached or locked gets every release recorded as skippe
 Every step is recorded in the ledger as it happens: a release row is written ``pending`` before helm
 starts and completed with what helm said, so a run killed half-way leaves rows the next run marks
 interrupted, and nothing is ever recorded as deployed that helm did not deploy.
+
+Interrupted (Ctrl-C, or SIGTERM through the CLI), apply starts nothing more on any cluster, passes
+SIGINT on to the helm commands it is running (helm then cancels and records the release failed,
+instead of leaving it pending), waits for them to answer, and returns what was and was not done
+with ``interrupted`` set; the run is recorded ``interrupted``.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
@@ -44,11 +50,13 @@ from meshcharts.deploy.prepare import (
     prepare_cluster,
 )
 from meshcharts.deploy.render import render_project
+from meshcharts.deploy.results import ApplyResult, ClusterResult, ReleaseResult
 from meshcharts.deploy.sources import read_lock
 from meshcharts.deploy.waves import run_in_waves
 from meshcharts.helm.client import HelmClient
+from meshcharts.helm.runner import interrupt_running_helm
 from meshcharts.ledger.provenance import git_commit
-from meshcharts.ledger.records import LockHolder, ReleaseSpec, ReleaseStatus
+from meshcharts.ledger.records import LockHolder, ReleaseSpec, ReleaseStatus, RunOutcome
 from meshcharts.ledger.store import Ledger, RunHandle, open_ledger
 from meshcharts.wiring.order import Release, release_dependencies
 
@@ -82,77 +90,6 @@ class ApplyOptions:
     ledger_url: str | None = None
     output_dir: Path | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
-
-
-@dataclass(frozen=True)
-class ReleaseResult:
-    """What happened to one release: the action chosen and how it ended."""
-
-    cluster: str
-    release: str
-    component: str
-    namespace: str
-    chart: str
-    version: str
-    action: str | None  # install | upgrade | recover | unchanged; None when the cluster was never read
-    status: str  # deployed | unchanged | failed | skipped
-    revision: int | None = None
-    error: str | None = None
-    note: str | None = None
-    seconds: float = 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "cluster": self.cluster,
-            "release": self.release,
-            "component": self.component,
-            "namespace": self.namespace,
-            "chart": self.chart,
-            "version": self.version,
-            "action": self.action,
-            "status": self.status,
-            "revision": self.revision,
-            "error": self.error,
-            "note": self.note,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@dataclass
-class ClusterResult:
-    """One cluster's releases in install order, or why nothing was done there (``error``)."""
-
-    name: str
-    releases: list[ReleaseResult] = field(default_factory=list)
-    error: str | None = None  # the cluster could not be reached or locked: nothing was done there
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and all(item.status in ("deployed", "unchanged") for item in self.releases)
-
-
-@dataclass
-class ApplyResult:
-    """What one apply did, per cluster; ``run_id`` is its run in the ``ledger``."""
-
-    run_id: int
-    ledger: str
-    clusters: dict[str, ClusterResult]
-
-    @property
-    def ok(self) -> bool:
-        return all(cluster.ok for cluster in self.clusters.values())
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "run": self.run_id,
-            "ledger": self.ledger,
-            "clusters": {
-                name: {"ok": result.ok, "error": result.error, "releases": [item.as_json() for item in result.releases]}
-                for name, result in self.clusters.items()
-            },
-        }
 
 
 DEFAULT_TIMEOUT = "5m"
@@ -192,18 +129,40 @@ def apply_project(project: Project | Path | str, options: ApplyOptions | None = 
         ledger = open_ledger(ledger_url_for(stack, options.ledger_url), default_dir=stack.root)
         try:
             with ledger.start_run(stack.name, stack.path, "apply", git_commit(stack.root)) as run:
+                stop = threading.Event()
                 workers = max(1, min(options.concurrency, len(prepared)))
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meshcharts-apply") as pool:
                     futures = {
                         name: pool.submit(
-                            ClusterApply(ledger, run, project, stack.clusters[name], options, observer).apply, items, after[name]
+                            ClusterApply(ledger, run, project, stack.clusters[name], options, observer, stop).apply,
+                            items,
+                            after[name],
                         )
                         for name, items in prepared.items()
                     }
-                    results = {name: future.result() for name, future in futures.items()}
+                    try:
+                        results = {name: future.result() for name, future in futures.items()}
+                    except KeyboardInterrupt:
+                        results = _wind_down(futures, stop, observer)
+                        run.finish(RunOutcome.INTERRUPTED, note="interrupted by the user; releases already running were let finish")
+                        return ApplyResult(run.id, ledger.url, results, interrupted=True)
                 return ApplyResult(run.id, ledger.url, results)
         finally:
             ledger.close()
+
+
+def _wind_down(futures: Mapping[str, Future[ClusterResult]], stop: threading.Event, observer: Observer) -> dict[str, ClusterResult]:
+    """After an interrupt: start nothing more, let the running helm commands cancel, collect every cluster.
+
+    A second interrupt while waiting is not caught: it leaves at once, and the next run repairs the
+    ledger (its rows read ``interrupted``) and recovers any release left pending.
+    """
+    stop.set()
+    interrupt_running_helm()
+    for name, future in futures.items():
+        if not future.done():
+            observer(name, None, "interrupted: waiting for the running helm commands to stop")
+    return {name: future.result() for name, future in futures.items()}
 
 
 class _Names(TypedDict):
@@ -217,13 +176,23 @@ class _Names(TypedDict):
 class ClusterApply:
     """The apply of one cluster: its lock, its one read of the live state, its releases in waves."""
 
-    def __init__(self, ledger: Ledger, run: RunHandle, project: Project, cluster: Cluster, options: ApplyOptions, observer: Observer) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        run: RunHandle,
+        project: Project,
+        cluster: Cluster,
+        options: ApplyOptions,
+        observer: Observer,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.ledger = ledger
         self.run = run
         self.project = project
         self.cluster = cluster
         self.options = options
         self.observer = observer
+        self.stop = stop or threading.Event()
         self.kubeconfig = options.kubeconfig or cluster.kubeconfig
         self.outcomes: dict[str, ReleaseResult] = {}
 
@@ -233,7 +202,8 @@ class ClusterApply:
         result = ClusterResult(name)
         try:
             self.observer(name, None, "locking")
-            with self.ledger.lock(stack_name, name, self.run, timeout=self.options.lock_timeout, on_wait=self._waiting):
+            lock = self.ledger.lock(stack_name, name, self.run, timeout=self.options.lock_timeout, on_wait=self._waiting, cancel=self.stop)
+            with lock:
                 self.observer(name, None, "reading releases")
                 api = api_client(self.kubeconfig, self.cluster.context, name)
                 try:
@@ -274,12 +244,24 @@ class ClusterApply:
             return outcome.status != "failed"
 
         def skip(release: Release, failed: Release | None) -> None:
-            why = f"{failed.name} failed on {self.cluster.name}" if failed else "what it depends on was not applied"
+            if self.stop.is_set():
+                why = "the apply was interrupted"
+            elif failed is not None:
+                why = f"{failed.name} failed on {self.cluster.name}"
+            else:
+                why = "what it depends on was not applied"
             action = by_release[release]
             self.outcomes[release.name] = self._skip(action.prepared, action.action, f"not attempted: {why}")
             self.observer(self.cluster.name, release.name, "skipped")
 
-        run_in_waves(order, {release: set(after.get(release, ())) for release in order}, run, skip, limit=self.options.release_concurrency)
+        run_in_waves(
+            order,
+            {release: set(after.get(release, ())) for release in order},
+            run,
+            skip,
+            limit=self.options.release_concurrency,
+            stop=self.stop,
+        )
 
     def _names(self, item: PreparedRelease) -> _Names:
         """Where a release goes: what the ledger row and the result both say first."""

@@ -6,7 +6,7 @@ command builder; ``client`` is the typed, sync facade the rest of meshcharts use
 
 from meshcharts.helm.client import HelmClient, HelmError, LintResult, parse_manifests
 from meshcharts.helm.locate import HELM_ENV, HELM_VERSION_ENV, find_helm
-from meshcharts.helm.runner import HelmCommand, classify_error, run_sync
+from meshcharts.helm.runner import HelmCommand, classify_error, interrupt_running_helm, run_sync
 
 __all__ = [
     "HELM_ENV",
@@ -16,6 +16,7 @@ __all__ = [
     "HelmError",
     "LintResult",
     "classify_error",
+    "interrupt_running_helm",
     "find_helm",
     "parse_manifests",
     "run_sync",

@@ -28,6 +28,8 @@ import json
 import os
 import re
 import shlex
+import signal
+import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +42,37 @@ from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.helm.locate import HELM_ENV, find_helm
 
 T = TypeVar("T")
+
+#: The helm processes running now, each with the event loop that owns it (a signal must be sent from
+#: that loop: asyncio's process objects are not thread-safe, and only the loop knows it has not yet
+#: reaped the pid, which could by then belong to another process).
+_RUNNING: dict[asyncio.subprocess.Process, asyncio.AbstractEventLoop] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def interrupt_running_helm() -> int:
+    """Send SIGINT to every helm this process runs; how many were told.
+
+    helm meets SIGINT by cancelling: the release is recorded ``failed`` (or rolled back with
+    ``--atomic``) rather than left ``pending-*``. Ctrl-C on a terminal already reaches helm, as part of
+    the foreground process group; a SIGTERM or SIGINT sent to meshcharts alone (a CI runner's cancel)
+    does not, and without this the interrupted apply would wait out helm's whole ``--timeout``.
+    """
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.items())
+    for proc, loop in running:
+        try:
+            loop.call_soon_threadsafe(_send_interrupt, proc)
+        except RuntimeError:  # its loop has closed: that helm is done
+            continue
+    return len(running)
+
+
+def _send_interrupt(proc: asyncio.subprocess.Process) -> None:
+    try:
+        proc.send_signal(signal.SIGINT)
+    except ProcessLookupError:
+        pass
 
 #: Flags that exist only from a given helm version on; pyhelm3 passes them through blindly and an older
 #: helm would fail with "unknown flag" after the chart was already fetched. Keyed by pyhelm3's option name.
@@ -193,6 +226,8 @@ class HelmCommand(Command):
                     hint=f"run .ci/install-helm, or set {HELM_ENV} to a helm 3.10+ binary",
                 )
             ) from None
+        with _RUNNING_LOCK:
+            _RUNNING[proc] = asyncio.get_running_loop()
         try:
             stdout, stderr = await proc.communicate(input)
         except asyncio.CancelledError:
@@ -203,6 +238,9 @@ class HelmCommand(Command):
             except ProcessLookupError:
                 pass
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(proc, None)
         assert proc.returncode is not None
         return proc.returncode, stdout, stderr
 

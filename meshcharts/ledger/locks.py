@@ -9,6 +9,7 @@ with a line naming the run, user@host, pid and since when.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -30,7 +31,7 @@ class ClusterLock:
     """``with ledger.lock(stack, cluster, run, timeout=...)``: held inside the block, released after.
 
     ``on_wait`` is called once with the holder when we start waiting, so a caller can say why it
-    is not moving.
+    is not moving. Setting ``cancel`` ends a wait at once (the user interrupted the apply).
     """
 
     def __init__(
@@ -43,6 +44,7 @@ class ClusterLock:
         run_id: int,
         timeout: float,
         on_wait: Callable[[LockHolder], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.database = database
         self.liveness = liveness
@@ -51,6 +53,7 @@ class ClusterLock:
         self.run_id = run_id
         self.timeout = timeout
         self.on_wait = on_wait
+        self.cancel = cancel or threading.Event()
         self.waited = 0.0
 
     def __enter__(self) -> ClusterLock:
@@ -79,14 +82,15 @@ class ClusterLock:
                 self.on_wait(holder)
                 told = True
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                waited = f"; waited {self.timeout:g}s" if self.timeout > 0 else ""
+            if remaining <= 0 or self.cancel.is_set():
+                cancelled = self.cancel.is_set()
+                waited_for = f"{time.monotonic() - started:.0f}" if cancelled else f"{self.timeout:g}"
+                waited = f"; waited {waited_for}s" if self.timeout > 0 else ""
+                why = "interrupted while waiting for the lock" if cancelled else "another apply holds the lock"
                 raise LockHeld(
-                    f"stack {self.stack_name}, cluster {self.cluster}: another apply holds the lock: "
-                    f"{holder.describe()}{waited}",
-                    holder.run_id,
+                    f"stack {self.stack_name}, cluster {self.cluster}: {why}: {holder.describe()}{waited}", holder.run_id
                 )
-            time.sleep(min(pause, remaining))
+            self.cancel.wait(min(pause, remaining))
             pause = min(POLL_MAX, pause * 2)
 
     def release(self) -> None:

@@ -15,6 +15,7 @@ step stays ``pending`` until the next open marks it ``interrupted``.
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -121,10 +122,18 @@ class Ledger:
         run: RunHandle,
         timeout: float = 0.0,
         on_wait: Callable[[LockHolder], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> ClusterLock:
-        """The stack+cluster lock for ``run``: wait up to ``timeout`` seconds, then raise LockHeld."""
+        """The stack+cluster lock for ``run``: wait up to ``timeout`` seconds (or until ``cancel``), then raise LockHeld."""
         return ClusterLock(
-            self.database, self.liveness, stack_name=stack_name, cluster=cluster, run_id=run.id, timeout=timeout, on_wait=on_wait
+            self.database,
+            self.liveness,
+            stack_name=stack_name,
+            cluster=cluster,
+            run_id=run.id,
+            timeout=timeout,
+            on_wait=on_wait,
+            cancel=cancel,
         )
 
     def last_deployed(self, stack_name: str, cluster: str, component: str) -> ReleaseRecord | None:

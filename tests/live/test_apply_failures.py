@@ -4,6 +4,8 @@ without the example's releases."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 from pathlib import Path
 
@@ -94,6 +96,46 @@ def test_kill_9_in_the_middle_leaves_what_the_next_apply_repairs(example: Exampl
     assert example.releases("east")["rancher-tracing"]["status"] == "deployed"
     history = example.helm("east", "history", "rancher-tracing", "-n", "istio-system", "-o", "json")
     assert [item["status"] for item in yaml.safe_load(history)] == ["superseded", "deployed"]
+
+
+@pytest.mark.parametrize(
+    ("signum", "whole_group"),
+    [(signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["ctrl-c-on-the-terminal", "sigterm-to-meshcharts-alone"],
+)
+def test_an_interrupted_apply_stops_cleanly_and_says_what_it_did(example: ExampleStack, signum: int, whole_group: bool) -> None:
+    """Ctrl-C reaches meshcharts and the helm it runs (the terminal's process group); a CI runner's
+    SIGTERM reaches meshcharts alone, which passes SIGINT on to helm rather than wait out --timeout."""
+    hang_tracing_on_east(example)
+    started = example.start("apply", "--yes", "--cluster", "east", "--release-concurrency", "1", "--timeout", "5m", name="stopped")
+
+    def pending() -> bool:
+        rows = example.release_rows(1)
+        ledger = any(r["release"] == "rancher-tracing" and r["status"] == "pending" for r in rows)
+        return ledger and example.releases("east").get("rancher-tracing", {}).get("status") == "pending-install"
+
+    wait_for(pending, "east's rancher-tracing to be pending in the ledger and in helm")
+    if whole_group:
+        os.killpg(started.process.pid, signum)
+    else:
+        os.kill(started.process.pid, signum)
+    assert started.wait(timeout=60) == 130, started.stdout + started.stderr
+    assert "meshcharts: apply interrupted: nothing more was started; run 1 is recorded as interrupted" in started.stderr
+    lines = started.stdout.splitlines()
+    assert lines[0] == "east: interrupted (2 deployed, 1 failed, 1 skipped)", started.stdout
+    assert lines[-2].split()[:2] == ["skipped", "mesh-extras"] and lines[-2].endswith("not attempted: the apply was interrupted")
+    # helm cancelled its release instead of leaving it pending, and the ledger says what helm said.
+    assert example.releases("east")["rancher-tracing"]["status"] == "failed"
+    assert _rows(example, 1)[("east", "rancher-tracing")] == ["failed"]
+    assert _rows(example, 1)[("east", "mesh-extras")] == ["skipped"]
+    (run,) = example.ledger("SELECT outcome, note FROM meshcharts_runs WHERE id = 1")
+    assert run["outcome"] == "interrupted" and "interrupted by the user" in run["note"]
+    assert example.ledger("SELECT * FROM meshcharts_locks") == []
+
+    (example.root / "values" / "clusters" / "east" / "tracing.yaml").unlink()
+    again = example.apply("--cluster", "east")
+    assert again.returncode == 0, again
+    assert sorted(example.releases("east")) == sorted(RELEASES)
 
 
 def test_a_second_apply_on_the_same_cluster_refuses_or_waits_with_a_clear_line(example: ExampleStack) -> None:
