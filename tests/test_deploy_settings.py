@@ -55,3 +55,16 @@ def test_a_password_in_the_stack_files_ledger_url_is_refused_without_showing_it(
 def test_chart_folders_must_be_a_list_of_paths(stack_dir: StackDir, text: str) -> None:
     stack_dir.write("meshcharts.yaml", MINIMAL_STACK + text)
     assert stack_dir.cli("validate").exit_code == 2
+
+
+@pytest.mark.parametrize("driver", ["sql", "memory"])
+def test_a_helm_driver_meshcharts_cannot_read_stops_apply_before_anything(minimal_stack: StackDir, driver: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HELM_DRIVER=sql or memory apply could tell nothing of what is deployed: one line, exit 2."""
+    monkeypatch.setenv("HELM_DRIVER", driver)
+    result = minimal_stack.cli("apply", "--yes")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"HELM_DRIVER={driver} is not supported: meshcharts reads helm's release records from Secrets or ConfigMaps "
+        "(unset HELM_DRIVER (helm's default, secret) or set it to configmap)"
+    ]
+    assert not (minimal_stack.root / "charts-out").exists() and not (minimal_stack.root / "meshcharts.ledger.sqlite").exists()

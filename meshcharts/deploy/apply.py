@@ -37,11 +37,10 @@ from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 from meshcharts.core.model import Cluster, Component
 from meshcharts.deploy.history import ledger_url_for
 from meshcharts.deploy.live import (
+    ReleaseStore,
     api_client,
     canonical_values_hash,
-    read_deployed,
-    read_release,
-    unlock_pending,
+    helm_driver,
 )
 from meshcharts.deploy.prepare import (
     PreparedRelease,
@@ -110,6 +109,8 @@ def apply_project(project: Project | Path | str, options: ApplyOptions | None = 
     a chart was not pulled or a secret is missing; cluster and helm failures are in the result.
     """
     options = options or ApplyOptions()
+    # The helm that apply runs inherits this environment, so its HELM_DRIVER is where helm keeps releases.
+    driver = helm_driver(os.environ)
     if not isinstance(project, Project):
         project = Project.open(project)
     stack = project.stack
@@ -134,7 +135,7 @@ def apply_project(project: Project | Path | str, options: ApplyOptions | None = 
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meshcharts-apply") as pool:
                     futures = {
                         name: pool.submit(
-                            ClusterApply(ledger, run, project, stack.clusters[name], options, observer, stop).apply,
+                            ClusterApply(ledger, run, project, stack.clusters[name], options, observer, stop, driver).apply,
                             items,
                             after[name],
                         )
@@ -185,6 +186,7 @@ class ClusterApply:
         options: ApplyOptions,
         observer: Observer,
         stop: threading.Event | None = None,
+        driver: str = "secret",
     ) -> None:
         self.ledger = ledger
         self.run = run
@@ -193,6 +195,7 @@ class ClusterApply:
         self.options = options
         self.observer = observer
         self.stop = stop or threading.Event()
+        self.driver = driver
         self.kubeconfig = options.kubeconfig or cluster.kubeconfig
         self.outcomes: dict[str, ReleaseResult] = {}
 
@@ -207,8 +210,9 @@ class ClusterApply:
                 self.observer(name, None, "reading releases")
                 api = api_client(self.kubeconfig, self.cluster.context, name)
                 try:
-                    actions = decide(prepared, read_deployed(api, name, {item.name for item in prepared}))
-                    self._waves(actions, after, api)
+                    store = ReleaseStore(api, name, self.driver)
+                    actions = decide(prepared, store.deployed({item.name for item in prepared}))
+                    self._waves(actions, after, store)
                 finally:
                     api.close()
         except MeshchartsError as error:
@@ -225,7 +229,7 @@ class ClusterApply:
     def _waiting(self, holder: LockHolder) -> None:
         self.observer(self.cluster.name, None, f"waiting for the lock held by {holder.describe()}")
 
-    def _waves(self, actions: list[ReleaseAction], after: Mapping[Release, set[Release]], api: Any) -> None:
+    def _waves(self, actions: list[ReleaseAction], after: Mapping[Release, set[Release]], store: ReleaseStore) -> None:
         helm = HelmClient(
             kubeconfig=Path(self.kubeconfig).expanduser() if self.kubeconfig else None,
             kube_context=self.cluster.context,
@@ -238,7 +242,7 @@ class ClusterApply:
             helm.version()  # once, before the releases' threads would each ask for the flags it decides
 
         def run(release: Release) -> bool:
-            outcome = self._apply_release(by_release[release], helm, api)
+            outcome = self._apply_release(by_release[release], helm, store)
             self.outcomes[release.name] = outcome
             self.observer(self.cluster.name, release.name, outcome.status)
             return outcome.status != "failed"
@@ -288,7 +292,7 @@ class ClusterApply:
         self.run.record_release(self._spec(item), ReleaseStatus.SKIPPED, note=note)
         return self._result(item, action, "skipped", note=note)
 
-    def _apply_release(self, action: ReleaseAction, helm: HelmClient, api: Any) -> ReleaseResult:
+    def _apply_release(self, action: ReleaseAction, helm: HelmClient, store: ReleaseStore) -> ReleaseResult:
         item, live, name = action.prepared, action.live, self.cluster.name
         spec = self._spec(item)
         if action.action == "unchanged":
@@ -299,7 +303,7 @@ class ClusterApply:
         if action.action == "recover" and live is not None:
             self.observer(name, item.name, f"recovering from {live.status}")
             try:
-                unlock_pending(api, live, name)
+                store.unlock(live)
             except MeshchartsError as error:
                 message = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
                 self.run.record_release(spec, ReleaseStatus.FAILED, revision=live.revision, error=message)
@@ -327,7 +331,7 @@ class ClusterApply:
             )
         except MeshchartsError as error:
             message = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
-            failed = read_release(api, item.namespace, item.name)  # the revision helm left behind, if any
+            failed = store.release(item.namespace, item.name)  # the revision helm left behind, if any
             revision = failed.revision if failed is not None and failed.revision != (live.revision if live else None) else None
             self.run.finish_release(release_id, ReleaseStatus.FAILED, revision=revision, error=message, note=note)
             return self._result(item, action.action, "failed", revision=revision, error=message, note=note, seconds=time.monotonic() - started)

@@ -2,14 +2,16 @@
 
 helmfile asks helm once per release (``helm list``, ``helm diff``) and is slow for it (helm-diff#444).
 Helm keeps each revision of each release as a Secret labelled ``owner=helm`` (the default storage
-driver); one ``list`` of those Secrets across all namespaces gives every release's latest revision, its
+driver; with ``HELM_DRIVER=configmap`` a ConfigMap, the same record one base64 layer thinner, and
+:class:`ReleaseStore` reads whichever helm writes); one ``list`` of those across all namespaces gives
+every release's latest revision, its
 status, chart, description and the exact values it was installed with (``config``). That is enough to
 tell an unchanged release (no helm call at all) from one to upgrade, against the live revision and not
 only the ledger, so a ``helm upgrade`` someone ran by hand is seen.
 
 A run killed mid-upgrade leaves the latest revision ``pending-install``/``pending-upgrade``/
 ``pending-rollback``, and helm then refuses every further upgrade ("another operation is in
-progress"). :func:`unlock_pending` marks such a revision ``failed`` (what Flux's helm-controller does),
+progress"). :meth:`ReleaseStore.unlock` marks such a revision ``failed`` (what Flux's helm-controller does),
 after which ``helm upgrade --install`` proceeds from the last deployed revision.
 """
 
@@ -20,7 +22,7 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,7 @@ class DeployedRelease:
     chart_version: str
     description: str
     config: dict[str, Any]  # the values helm was given for this revision (secrets in clear: never print)
-    secret_name: str
+    record_name: str  # the Secret (or ConfigMap) holding this revision
 
     @property
     def pending(self) -> bool:
@@ -122,98 +124,145 @@ def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiCli
     return k8s.ApiClient(configuration)
 
 
-def _decode(secret: Any) -> dict[str, Any]:
-    raw = base64.b64decode(base64.b64decode(secret.data["release"]))
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    record: dict[str, Any] = json.loads(raw)
-    return record
+#: HELM_DRIVER values helm accepts for its two Kubernetes storage drivers ("" is helm's default).
+_DRIVERS = {"": "secret", "secret": "secret", "secrets": "secret", "configmap": "configmap", "configmaps": "configmap"}
 
 
-def _encode(record: dict[str, Any]) -> str:
-    packed = gzip.compress(json.dumps(record).encode(), mtime=0)
-    return base64.b64encode(base64.b64encode(packed)).decode()
+def helm_driver(environ: Mapping[str, str]) -> str:
+    """``secret`` or ``configmap``: where the helm that apply runs (with this environment) keeps releases.
 
-
-def read_deployed(api: k8s.ApiClient, cluster: str, names: Iterable[str] | None = None) -> dict[tuple[str, str], DeployedRelease]:
-    """The latest revision of each release on the cluster, by (namespace, name): one list call.
-
-    ``names`` narrows the call to those releases (a label selector on helm's ``name`` label), so a
-    cluster with hundreds of other releases costs the same as an empty one.
+    helm's ``memory`` driver forgets every release when helm exits and ``sql`` keeps them in a database
+    meshcharts does not read: with either, apply could tell nothing of what is deployed.
     """
-    wanted = sorted(set(names)) if names is not None else None
-    if wanted == []:
-        return {}
-    selector = "owner=helm" + (f",name in ({','.join(wanted)})" if wanted else "")
-    try:
-        listing = k8s.CoreV1Api(api).list_secret_for_all_namespaces(label_selector=selector, _request_timeout=REQUEST_TIMEOUT)
-    except (ApiException, HTTPError, OSError) as exc:
-        raise MeshchartsError(
-            Diagnostic(message=f"cannot read helm's release records: {_api_message(exc)}", rule="cluster.unreachable", cluster=cluster)
-        ) from None
-    return _latest(listing.items)
-
-
-def read_release(api: k8s.ApiClient, namespace: str, name: str) -> DeployedRelease | None:
-    """The latest revision of one release, or None (also when the cluster cannot say: callers only report it)."""
-    try:
-        listing = k8s.CoreV1Api(api).list_namespaced_secret(
-            namespace, label_selector=f"owner=helm,name={name}", _request_timeout=REQUEST_TIMEOUT
-        )
-    except (ApiException, HTTPError, OSError):
-        return None
-    return _latest(listing.items).get((namespace, name))
-
-
-def _latest(secrets: Iterable[Any]) -> dict[tuple[str, str], DeployedRelease]:
-    latest: dict[tuple[str, str], DeployedRelease] = {}
-    for secret in secrets:
-        meta = secret.metadata
-        if meta is None or not secret.data:
-            continue
-        try:
-            record = _decode(secret)
-        except (KeyError, ValueError, TypeError, OSError):
-            continue  # not a helm v3 release record after all
-        info = record.get("info") or {}
-        metadata = (record.get("chart") or {}).get("metadata") or {}
-        release = DeployedRelease(
-            name=str(record.get("name", "")),
-            namespace=str(record.get("namespace", meta.namespace)),
-            revision=int(record.get("version", 0)),
-            status=str(info.get("status", "unknown")),
-            chart=str(metadata.get("name", "")),
-            chart_version=str(metadata.get("version", "")),
-            description=str(info.get("description", "")),
-            config=record.get("config") or {},
-            secret_name=str(meta.name),
-        )
-        key = (release.namespace, release.name)
-        if key not in latest or latest[key].revision < release.revision:
-            latest[key] = release
-    return latest
-
-
-def unlock_pending(api: k8s.ApiClient, release: DeployedRelease, cluster: str) -> None:
-    """Mark a pending revision failed so helm accepts the next upgrade (its objects stay as they are)."""
-    core = k8s.CoreV1Api(api)
-    try:
-        secret = core.read_namespaced_secret(release.secret_name, release.namespace)
-        record = _decode(secret)
-        record.setdefault("info", {})["status"] = "failed"
-        record["info"]["description"] = f"{DESCRIPTION_PREFIX}: marked failed, left {release.status} by an interrupted run"
-        secret.data = {**(secret.data or {}), "release": _encode(record)}
-        if secret.metadata is not None:
-            secret.metadata.labels = {**(secret.metadata.labels or {}), "status": "failed"}
-        core.replace_namespaced_secret(release.secret_name, release.namespace, secret)
-    except (ApiException, HTTPError, OSError) as exc:
-        raise MeshchartsError(
+    given = environ.get("HELM_DRIVER", "")
+    driver = _DRIVERS.get(given.lower())
+    if driver is None:
+        raise ConfigError(
             Diagnostic(
-                message=f"release {release.namespace}/{release.name} is {release.status} and could not be unlocked: {_api_message(exc)}",
-                rule="apply.stuck-release",
-                cluster=cluster,
+                message=f"HELM_DRIVER={given} is not supported: meshcharts reads helm's release records from Secrets or ConfigMaps",
+                rule="apply.helm-driver",
+                hint="unset HELM_DRIVER (helm's default, secret) or set it to configmap",
             )
-        ) from None
+        )
+    return driver
+
+
+class ReleaseStore:
+    """helm's release records on one cluster, as its storage driver keeps them (Secrets or ConfigMaps)."""
+
+    def __init__(self, api: k8s.ApiClient, cluster: str, driver: str = "secret") -> None:
+        self.core = k8s.CoreV1Api(api)
+        self.cluster = cluster
+        self.driver = driver
+
+    def _list(self, namespace: str | None, selector: str) -> list[Any]:
+        core, timeout = self.core, REQUEST_TIMEOUT
+        listing: Any
+        if self.driver == "configmap":
+            if namespace:
+                listing = core.list_namespaced_config_map(namespace, label_selector=selector, _request_timeout=timeout)
+            else:
+                listing = core.list_config_map_for_all_namespaces(label_selector=selector, _request_timeout=timeout)
+        elif namespace:
+            listing = core.list_namespaced_secret(namespace, label_selector=selector, _request_timeout=timeout)
+        else:
+            listing = core.list_secret_for_all_namespaces(label_selector=selector, _request_timeout=timeout)
+        return list(listing.items)
+
+    def deployed(self, names: Iterable[str] | None = None) -> dict[tuple[str, str], DeployedRelease]:
+        """The latest revision of each release on the cluster, by (namespace, name): one list call.
+
+        ``names`` narrows the call to those releases (a label selector on helm's ``name`` label), so a
+        cluster with hundreds of other releases costs the same as an empty one.
+        """
+        wanted = sorted(set(names)) if names is not None else None
+        if wanted == []:
+            return {}
+        selector = "owner=helm" + (f",name in ({','.join(wanted)})" if wanted else "")
+        try:
+            items = self._list(None, selector)
+        except (ApiException, HTTPError, OSError) as exc:
+            raise MeshchartsError(
+                Diagnostic(message=f"cannot read helm's release records: {_api_message(exc)}", rule="cluster.unreachable", cluster=self.cluster)
+            ) from None
+        return self._latest(items)
+
+    def release(self, namespace: str, name: str) -> DeployedRelease | None:
+        """The latest revision of one release, or None (also when the cluster cannot say: callers only report it)."""
+        try:
+            items = self._list(namespace, f"owner=helm,name={name}")
+        except (ApiException, HTTPError, OSError):
+            return None
+        return self._latest(items).get((namespace, name))
+
+    def unlock(self, release: DeployedRelease) -> None:
+        """Mark a pending revision failed so helm accepts the next upgrade (its objects stay as they are)."""
+        core = self.core
+        stored: Any
+        try:
+            if self.driver == "configmap":
+                stored = core.read_namespaced_config_map(release.record_name, release.namespace)
+            else:
+                stored = core.read_namespaced_secret(release.record_name, release.namespace)
+            record = self._decode(stored)
+            record.setdefault("info", {})["status"] = "failed"
+            record["info"]["description"] = f"{DESCRIPTION_PREFIX}: marked failed, left {release.status} by an interrupted run"
+            stored.data = {**(stored.data or {}), "release": self._encode(record)}
+            if stored.metadata is not None:
+                stored.metadata.labels = {**(stored.metadata.labels or {}), "status": "failed"}
+            if self.driver == "configmap":
+                core.replace_namespaced_config_map(release.record_name, release.namespace, stored)
+            else:
+                core.replace_namespaced_secret(release.record_name, release.namespace, stored)
+        except (ApiException, HTTPError, OSError, KeyError, ValueError, TypeError) as exc:
+            raise MeshchartsError(
+                Diagnostic(
+                    message=f"release {release.namespace}/{release.name} is {release.status} and could not be unlocked: {_api_message(exc)}",
+                    rule="apply.stuck-release",
+                    cluster=self.cluster,
+                )
+            ) from None
+
+    def _decode(self, stored: Any) -> dict[str, Any]:
+        """helm's record: base64 of gzipped JSON; a Secret's data base64-encodes that once more."""
+        text = stored.data["release"]
+        raw = base64.b64decode(base64.b64decode(text) if self.driver == "secret" else text)
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        record: dict[str, Any] = json.loads(raw)
+        return record
+
+    def _encode(self, record: dict[str, Any]) -> str:
+        packed = base64.b64encode(gzip.compress(json.dumps(record).encode(), mtime=0))
+        return (base64.b64encode(packed) if self.driver == "secret" else packed).decode()
+
+    def _latest(self, stored: Iterable[Any]) -> dict[tuple[str, str], DeployedRelease]:
+        latest: dict[tuple[str, str], DeployedRelease] = {}
+        for item in stored:
+            meta = item.metadata
+            if meta is None or not item.data:
+                continue
+            try:
+                record = self._decode(item)
+            except (KeyError, ValueError, TypeError, OSError):
+                continue  # not a helm v3 release record after all
+            info = record.get("info") or {}
+            metadata = (record.get("chart") or {}).get("metadata") or {}
+            release = DeployedRelease(
+                name=str(record.get("name", "")),
+                namespace=str(record.get("namespace", meta.namespace)),
+                revision=int(record.get("version", 0)),
+                status=str(info.get("status", "unknown")),
+                chart=str(metadata.get("name", "")),
+                chart_version=str(metadata.get("version", "")),
+                description=str(info.get("description", "")),
+                config=record.get("config") or {},
+                record_name=str(meta.name),
+            )
+            key = (release.namespace, release.name)
+            if key not in latest or latest[key].revision < release.revision:
+                latest[key] = release
+        return latest
 
 
 def _api_message(exc: Exception) -> str:
