@@ -25,4 +25,7 @@ def test_wheel_carries_schemas_presets_and_templates(tmp_path: Path) -> None:
     for preset in preset_names():
         assert f"meshcharts/presets/{preset}/meshcharts.yaml" in names
     assert any(name.startswith("meshcharts/charts/templates/mesh-extras/") for name in names)
+    # A sandbox started from a wheel install seeds the CRDs Rancher and rancher-monitoring bring.
+    assert {"meshcharts/sandbox/crds/ui.cattle.io.yaml", "meshcharts/sandbox/crds/monitoring.coreos.com.yaml"} <= names
+    assert "meshcharts/sandbox/gobuild/go.mod" in names
     assert not any(name.startswith(("tests/", "values/")) for name in names)

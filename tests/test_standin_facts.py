@@ -216,7 +216,7 @@ def test_ships_the_real_crds(
 def test_cluster_crds_are_rancher_navlinks_and_the_same_operator_crds(
     repo_root: Path, helm: Helm, standins: dict[str, Path]  # noqa: F811
 ) -> None:
-    folder = repo_root / "standin-charts" / "cluster-crds"
+    folder = repo_root / "meshcharts" / "sandbox" / "crds"
     assert sorted(p.name for p in folder.glob("*.yaml")) == ["monitoring.coreos.com.yaml", "ui.cattle.io.yaml"]
     navlinks = crds(list(yaml.safe_load_all((folder / "ui.cattle.io.yaml").read_text(encoding="utf-8"))))
     assert navlinks == {"navlinks.ui.cattle.io": {"group": "ui.cattle.io", "kind": "NavLink", "scope": "Cluster", "versions": V1}}

@@ -14,8 +14,9 @@ from typing import Any
 
 from meshcharts.sandbox.procs import Listener
 
-#: Where the stand-in CRD manifests live in a checkout: ``<group>.yaml`` per API group.
-DEFAULT_CRD_DIR = Path(__file__).resolve().parents[2] / "standin-charts" / "cluster-crds"
+#: The stand-in CRD manifests, ``<group>.yaml`` per API group, shipped in the package so that a
+#: sandbox started from a wheel install has them too (real charts on the sandbox need them as much).
+DEFAULT_CRD_DIR = Path(__file__).resolve().parent / "crds"
 
 #: The storage class every sandbox cluster offers (and makes the default) unless told otherwise.
 DEFAULT_STORAGE_CLASS = "standard"

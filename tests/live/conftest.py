@@ -26,12 +26,13 @@ import pytest
 
 from meshcharts.core.diagnostics import InvalidInput
 from meshcharts.sandbox import Sandbox, SandboxCluster, go_available
+from meshcharts.sandbox.spec import DEFAULT_CRD_DIR
 from tests.conftest import REPO_ROOT
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 CRD_GROUP = "probes.sandbox.meshcharts.io"
 CRD_NAME = f"probes.{CRD_GROUP}"
-#: What Rancher and rancher-monitoring install outside the bundled example (standin-charts/cluster-crds).
+#: What Rancher and rancher-monitoring install outside the bundled example (meshcharts/sandbox/crds).
 EXAMPLE_CRD_GROUPS = ("ui.cattle.io", "monitoring.coreos.com")
 STORAGE_CLASSES = ("standard", "sata")
 NO_GO = "Go is not installed: the live tests need the sandbox's Kubernetes binaries, built with Go (CI has Go)"
@@ -102,7 +103,7 @@ def live_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClus
 
 def _crd_dir(folder: Path) -> Path:
     """One folder of ``<group>.yaml`` stand-in CRDs: the example's (standin-charts/) and the tests' own."""
-    for source in (REPO_ROOT / "standin-charts" / "cluster-crds", FIXTURES / "cluster-crds"):
+    for source in (DEFAULT_CRD_DIR, FIXTURES / "cluster-crds"):
         for path in source.glob("*.yaml"):
             shutil.copyfile(path, folder / path.name)
     return folder
