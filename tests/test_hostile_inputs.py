@@ -156,6 +156,12 @@ YAML_CASES = [
     _yaml("yaml-1-1-bool", "external_services:\n  tracing:\n    use_grpc: no\n", 0, broken=False),
     _yaml("timestamp-value", FREE + "2024-01-01\n", 0, broken=False),
     _yaml("binary-value", FREE + "!!binary aGVsbG8=\n", 0, broken=False),
+    _yaml("misspelt-key-null", "deploymnet: null\n", 1, "values/kiali.yaml:1:1", broken=False),
+    _yaml("misspelt-nested-key-null", "auth:\n  strategi: ~\n", 1, "values/kiali.yaml:2:3", broken=False),
+    _yaml("null-key-null", "~: null\n", 1, "values/kiali.yaml:1:1", broken=False),
+    _yaml("known-key-null", "deployment:\n  resources: null\n", 0, broken=False),
+    _yaml("null-under-free-form", "deployment:\n  pod_annotations: {a: null}\n", 0, broken=False),
+    _yaml("null-in-a-list", "deployment:\n  accessible_namespaces: [null]\n", 1, "values/kiali.yaml:2:27", broken=False),
 ]
 
 
