@@ -41,8 +41,12 @@ EXAMPLE_CONTEXTS = {"east": "rancher-east", "west": "rancher-west"}
 _SEPARATOR = "\x1f"
 
 WRAPPER = """#!/bin/sh
-# Logs each helm argv (fields separated by 0x1f, one call a line), then runs the real helm.
-{{ for arg in "$@"; do printf '%s\\037' "$arg"; done; printf '\\n'; }} >> '{log}'
+# Logs each helm argv (fields separated by 0x1f, one call a line), then runs the real helm. The line
+# goes out in one write: releases run side by side, and their wrappers' writes must not interleave.
+sep=$(printf '\\037')
+line=
+for arg in "$@"; do line="$line$arg$sep"; done
+printf '%s\\n' "$line" >> '{log}'
 exec '{helm}' "$@"
 """
 
