@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -34,6 +35,9 @@ from meshcharts.sandbox.build import (
 )
 from meshcharts.sandbox.kwok import (
     Kwokctl,
+    cluster_components,
+    cluster_ports,
+    cluster_server,
     kwokctl_configuration,
     volume_stages,
     write_yaml_documents,
@@ -48,6 +52,10 @@ from meshcharts.sandbox.spec import (  # noqa: F401  (re-exported: the sandbox's
     ComponentStatus,
     SandboxCluster,
 )
+
+
+#: How long the ports lock waits for a new cluster's components to bind their ports.
+BIND_TIMEOUT = 60.0
 
 
 def _silent(_: str) -> None:
@@ -155,6 +163,7 @@ class Sandbox:
             self._forget_dead(kwokctl, cluster.name)
             with self._ports_locked(progress):
                 kwokctl.start(cluster.name)
+                self._wait_bound(kwokctl, cluster)
             after = self._status_one(cluster, with_server=False)
             if after.state is not ClusterState.RUNNING:
                 # Its data is the user's (their releases): say what to do instead of deleting it.
@@ -175,6 +184,7 @@ class Sandbox:
             shutil.rmtree(kwokctl.cluster_dir(cluster.name), ignore_errors=True)
             with self._ports_locked(progress):
                 kwokctl.create(cluster.name, self._config_path())
+                self._wait_bound(kwokctl, cluster)
             (kwokctl.cluster_dir(cluster.name) / CONFIG_MARKER).write_text(fingerprint)
             after = self._status_one(cluster, with_server=False)
             if after.state is ClusterState.RUNNING:
@@ -193,6 +203,22 @@ class Sandbox:
         dies at birth. kwokctl returns once the API server answers, so its ports are bound by then.
         """
         return locked(cache_root() / "sandbox" / "ports.lock", progress, "waiting for another sandbox to finish taking its ports")
+
+    def _wait_bound(self, kwokctl: Kwokctl, cluster: SandboxCluster, timeout: float = BIND_TIMEOUT) -> None:
+        """Wait until every port of the cluster's configuration is listening, or a component died.
+
+        kwokctl returns once the API server answers, but the kwok-controller, controller-manager and
+        scheduler bind their ports only later (the kwok-controller after it has listed the nodes). Until
+        they do, those ports look free to the next kwokctl, which would hand them out again: the ports
+        lock is held until they are taken.
+        """
+        ports = cluster_ports(kwokctl.cluster_dir(cluster.name))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listening = {port for _, port in procs.listening_sockets().values()}
+            if ports <= listening or self._status_one(cluster, with_server=False).state is not ClusterState.RUNNING:
+                return
+            time.sleep(0.1)
 
     @staticmethod
     def _not_running(kwokctl: Kwokctl, status: ClusterStatus, hint: str = "") -> InvalidInput:
@@ -214,7 +240,7 @@ class Sandbox:
         kwokctl counts a pid as running while the number exists at all: a zombie nobody has reaped
         yet, or an unrelated process that got the number, would keep a component down forever.
         """
-        for pid_file, binary in (_components(kwokctl.cluster_dir(name)) or {}).values():
+        for pid_file, binary in (cluster_components(kwokctl.cluster_dir(name)) or {}).values():
             pid = procs.read_pid(pid_file)
             if pid is not None and not procs.is_alive(pid, binary):
                 pid_file.unlink(missing_ok=True)
@@ -274,7 +300,7 @@ class Sandbox:
 
     def _status_one(self, cluster: SandboxCluster, *, with_server: bool) -> ClusterStatus:
         kwokctl = self._kwokctl()
-        components = _components(kwokctl.cluster_dir(cluster.name))
+        components = cluster_components(kwokctl.cluster_dir(cluster.name))
         if components is None:
             return ClusterStatus(cluster.name, cluster.context_name, ClusterState.ABSENT)
         statuses = []
@@ -286,7 +312,7 @@ class Sandbox:
             state = ClusterState.RUNNING
         else:
             state = ClusterState.DEGRADED if alive else ClusterState.STOPPED
-        server = _server(kwokctl.cluster_dir(cluster.name)) if with_server else None
+        server = cluster_server(kwokctl.cluster_dir(cluster.name)) if with_server else None
         listening = procs.listeners(status.pid for status in alive if status.pid is not None)
         return ClusterStatus(cluster.name, cluster.context_name, state, server, tuple(statuses), tuple(listening))
 
@@ -295,7 +321,7 @@ class Sandbox:
         kwokctl = self._kwokctl()
         found: dict[int, Path] = {}
         for name in kwokctl.known_clusters():
-            for pid_file, binary in (_components(kwokctl.cluster_dir(name)) or {}).values():
+            for pid_file, binary in (cluster_components(kwokctl.cluster_dir(name)) or {}).values():
                 pid = procs.read_pid(pid_file)
                 if pid is not None and procs.is_alive(pid, binary):
                     found[pid] = binary
@@ -317,7 +343,7 @@ class Sandbox:
 
     def _delete(self, kwokctl: Kwokctl, name: str) -> None:
         running: dict[int, Path] = {}
-        for pid_file, binary in (_components(kwokctl.cluster_dir(name)) or {}).values():
+        for pid_file, binary in (cluster_components(kwokctl.cluster_dir(name)) or {}).values():
             pid = procs.read_pid(pid_file)
             if pid is not None and procs.is_alive(pid, binary):
                 running[pid] = binary
@@ -340,31 +366,4 @@ def _read(path: Path) -> str | None:
     try:
         return path.read_text()
     except OSError:
-        return None
-
-
-def _components(cluster_dir: Path) -> dict[str, tuple[Path, Path]] | None:
-    """name → (pid file, binary) of a kwokctl cluster's components, from the kwok.yaml kwokctl wrote."""
-    try:
-        # kwokctl's file runs to ~25 kB; libyaml's loader reads it ten times faster than pure Python.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        documents = list(yaml.load_all((cluster_dir / "kwok.yaml").read_text(encoding="utf-8"), Loader=loader))
-    except (OSError, yaml.YAMLError):
-        return None
-    for document in documents:
-        if isinstance(document, dict) and document.get("kind") == "KwokctlConfiguration":
-            found: dict[str, tuple[Path, Path]] = {}
-            for component in document.get("components") or []:
-                binary = Path(component["binary"])
-                workdir = Path(component.get("workDir") or cluster_dir)
-                found[component["name"]] = (workdir / "pids" / f"{binary.stem}.pid", binary)
-            return found
-    return None
-
-
-def _server(cluster_dir: Path) -> str | None:
-    try:
-        data = yaml.safe_load((cluster_dir / "kubeconfig.yaml").read_text(encoding="utf-8"))
-        return str(data["clusters"][0]["cluster"]["server"])
-    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
         return None
