@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
-from meshcharts.sandbox import logs, procs, seed
+from meshcharts.sandbox import logs, ports, procs, seed
 from meshcharts.sandbox.build import (
     Progress,
     SandboxBinaries,
@@ -182,8 +182,11 @@ class Sandbox:
             progress(f"sandbox {cluster.name}: creating (kube-apiserver, etcd, controller-manager, scheduler, kwok on 127.0.0.1)")
             # What an interrupted create left behind (no kwok.yaml yet) would make kwokctl refuse.
             shutil.rmtree(kwokctl.cluster_dir(cluster.name), ignore_errors=True)
+            cluster_dir = kwokctl.cluster_dir(cluster.name)
             with self._ports_locked(progress):
-                kwokctl.create(cluster.name, self._config_path())
+                with ports.holding_others(cluster_dir):  # stopped clusters keep their ports
+                    kwokctl.create(cluster.name, self._config_path())
+                ports.register(cluster_dir)
                 self._wait_bound(kwokctl, cluster)
             (kwokctl.cluster_dir(cluster.name) / CONFIG_MARKER).write_text(fingerprint)
             after = self._status_one(cluster, with_server=False)
@@ -212,11 +215,11 @@ class Sandbox:
         they do, those ports look free to the next kwokctl, which would hand them out again: the ports
         lock is held until they are taken.
         """
-        ports = cluster_ports(kwokctl.cluster_dir(cluster.name))
+        wanted = cluster_ports(kwokctl.cluster_dir(cluster.name))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             listening = {port for _, port in procs.listening_sockets().values()}
-            if ports <= listening or self._status_one(cluster, with_server=False).state is not ClusterState.RUNNING:
+            if wanted <= listening or self._status_one(cluster, with_server=False).state is not ClusterState.RUNNING:
                 return
             time.sleep(0.1)
 
@@ -355,6 +358,8 @@ class Sandbox:
             # The cache was wiped under a running sandbox: stop our processes ourselves, by pid.
             procs.wait_gone(running, timeout=0.0)
             shutil.rmtree(kwokctl.cluster_dir(name), ignore_errors=True)
+        with self._ports_locked(_silent):
+            ports.unregister(kwokctl.cluster_dir(name))
         leftover = [pid for pid in running if not procs.is_gone(pid)]
         if leftover:
             raise InvalidInput(

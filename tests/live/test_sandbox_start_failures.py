@@ -147,3 +147,20 @@ def test_a_restart_whose_port_was_taken_names_the_component_and_the_cause(stoppe
     # The port is free again: the same cluster, its data kept, starts.
     stopped_sandbox.up(lambda line: None)
     assert stopped_sandbox.status()[0].state is ClusterState.RUNNING
+
+
+def test_a_stopped_cluster_keeps_its_ports_while_another_sandbox_is_created(stopped_sandbox: Sandbox, tmp_path: Path) -> None:
+    """A reboot or an OOM killer stops a cluster; a sandbox created meanwhile must not take its ports,
+    or the stopped one can never start again (kwokctl hands out the first free ports it finds)."""
+    config = yaml.safe_load_all((stopped_sandbox.kwok_workdir / "clusters" / "stopped" / "kwok.yaml").read_text())
+    options = next(document for document in config if document.get("kind") == "KwokctlConfiguration")["options"]
+    theirs = {value for key, value in options.items() if key.endswith("Port") and type(value) is int}
+    newcomer = Sandbox(tmp_path / "newcomer", [SandboxCluster("newcomer")], nodes=1)
+    try:
+        newcomer.up(lambda line: None)
+        ours = {item.port for item in newcomer.status()[0].listeners}
+        assert ours and not ours & theirs, (ours, theirs)
+        stopped_sandbox.up(lambda line: None)
+        assert stopped_sandbox.status()[0].state is ClusterState.RUNNING
+    finally:
+        newcomer.down()
