@@ -27,5 +27,6 @@ def test_wheel_carries_schemas_presets_and_templates(tmp_path: Path) -> None:
     assert any(name.startswith("meshcharts/charts/templates/mesh-extras/") for name in names)
     # A sandbox started from a wheel install seeds the CRDs Rancher and rancher-monitoring bring.
     assert {"meshcharts/sandbox/crds/ui.cattle.io.yaml", "meshcharts/sandbox/crds/monitoring.coreos.com.yaml"} <= names
-    assert "meshcharts/sandbox/gobuild/go.mod" in names
+    # ... and the Go module it builds the control plane from.
+    assert {"meshcharts/sandbox/gobuild/go.mod", "meshcharts/sandbox/gobuild/go.sum"} <= names
     assert not any(name.startswith(("tests/", "values/")) for name in names)

@@ -6,10 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
-import subprocess
-import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,6 @@ from meshcharts.core.diagnostics import ConfigError
 from meshcharts.sandbox import build, procs
 from meshcharts.sandbox.cluster import Sandbox, SandboxCluster
 from meshcharts.sandbox.kwok import BIND_ADDRESS, kwokctl_configuration, volume_stages
-from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture()
@@ -158,14 +154,3 @@ def test_listeners_are_read_from_proc_with_their_addresses() -> None:
         assert mine.address == "127.0.0.1" and mine.loopback
         assert procs.port_listening(port)
     assert procs.is_alive(os.getpid()) and not procs.is_alive(os.getpid(), Path("/nonexistent"))
-
-
-def test_an_installed_wheel_carries_the_go_module_it_builds_from(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO_ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("meshcharts-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"meshcharts/sandbox/gobuild/go.mod", "meshcharts/sandbox/gobuild/go.sum"} <= names

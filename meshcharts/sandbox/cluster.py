@@ -14,8 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ from meshcharts.sandbox import logs, ports, procs, seed
 from meshcharts.sandbox.build import (
     Progress,
     SandboxBinaries,
-    cache_root,
     ensure_sandbox_binaries,
     locked,
     sandbox_bin_dir,
@@ -36,7 +34,6 @@ from meshcharts.sandbox.build import (
 from meshcharts.sandbox.kwok import (
     Kwokctl,
     cluster_components,
-    cluster_ports,
     cluster_server,
     kwokctl_configuration,
     volume_stages,
@@ -52,10 +49,6 @@ from meshcharts.sandbox.spec import (  # noqa: F401  (re-exported: the sandbox's
     ComponentStatus,
     SandboxCluster,
 )
-
-
-#: How long the ports lock waits for a new cluster's components to bind their ports.
-BIND_TIMEOUT = 60.0
 
 
 def _silent(_: str) -> None:
@@ -161,9 +154,8 @@ class Sandbox:
             what = f"restarting {', '.join(current.dead)}" if current.state is ClusterState.DEGRADED else "starting"
             progress(f"sandbox {cluster.name}: {current.state.value}; {what}")
             self._forget_dead(kwokctl, cluster.name)
-            with self._ports_locked(progress):
+            with ports.taking_ports(kwokctl.cluster_dir(cluster.name), progress, self._running(cluster), new=False):
                 kwokctl.start(cluster.name)
-                self._wait_bound(kwokctl, cluster)
             after = self._status_one(cluster, with_server=False)
             if after.state is not ClusterState.RUNNING:
                 # Its data is the user's (their releases): say what to do instead of deleting it.
@@ -180,15 +172,12 @@ class Sandbox:
         """
         for attempt in (1, 2):
             progress(f"sandbox {cluster.name}: creating (kube-apiserver, etcd, controller-manager, scheduler, kwok on 127.0.0.1)")
-            # What an interrupted create left behind (no kwok.yaml yet) would make kwokctl refuse.
-            shutil.rmtree(kwokctl.cluster_dir(cluster.name), ignore_errors=True)
             cluster_dir = kwokctl.cluster_dir(cluster.name)
-            with self._ports_locked(progress):
-                with ports.holding_others(cluster_dir):  # stopped clusters keep their ports
-                    kwokctl.create(cluster.name, self._config_path())
-                ports.register(cluster_dir)
-                self._wait_bound(kwokctl, cluster)
-            (kwokctl.cluster_dir(cluster.name) / CONFIG_MARKER).write_text(fingerprint)
+            # What an interrupted create left behind (no kwok.yaml yet) would make kwokctl refuse.
+            shutil.rmtree(cluster_dir, ignore_errors=True)
+            with ports.taking_ports(cluster_dir, progress, self._running(cluster), new=True):
+                kwokctl.create(cluster.name, self._config_path())
+            (cluster_dir / CONFIG_MARKER).write_text(fingerprint)
             after = self._status_one(cluster, with_server=False)
             if after.state is ClusterState.RUNNING:
                 return
@@ -198,30 +187,8 @@ class Sandbox:
             progress(f"{failure.diagnostics[0].message}; deleting it and creating it once more")
             self._delete(kwokctl, cluster.name)
 
-    def _ports_locked(self, progress: Progress) -> AbstractContextManager[None]:
-        """One kwokctl at a time per user picks and binds ports, whatever stack its sandbox is for.
-
-        kwokctl takes the first ports it finds free, counting down from 32766, so two sandboxes
-        created at once (two stacks, two CI jobs on one machine) pick the same ones and one of them
-        dies at birth. kwokctl returns once the API server answers, so its ports are bound by then.
-        """
-        return locked(cache_root() / "sandbox" / "ports.lock", progress, "waiting for another sandbox to finish taking its ports")
-
-    def _wait_bound(self, kwokctl: Kwokctl, cluster: SandboxCluster, timeout: float = BIND_TIMEOUT) -> None:
-        """Wait until every port of the cluster's configuration is listening, or a component died.
-
-        kwokctl returns once the API server answers, but the kwok-controller, controller-manager and
-        scheduler bind their ports only later (the kwok-controller after it has listed the nodes). Until
-        they do, those ports look free to the next kwokctl, which would hand them out again: the ports
-        lock is held until they are taken.
-        """
-        wanted = cluster_ports(kwokctl.cluster_dir(cluster.name))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            listening = {port for _, port in procs.listening_sockets().values()}
-            if wanted <= listening or self._status_one(cluster, with_server=False).state is not ClusterState.RUNNING:
-                return
-            time.sleep(0.1)
+    def _running(self, cluster: SandboxCluster) -> Callable[[], bool]:
+        return lambda: self._status_one(cluster, with_server=False).state is ClusterState.RUNNING
 
     @staticmethod
     def _not_running(kwokctl: Kwokctl, status: ClusterStatus, hint: str = "") -> InvalidInput:
@@ -358,8 +325,7 @@ class Sandbox:
             # The cache was wiped under a running sandbox: stop our processes ourselves, by pid.
             procs.wait_gone(running, timeout=0.0)
             shutil.rmtree(kwokctl.cluster_dir(name), ignore_errors=True)
-        with self._ports_locked(_silent):
-            ports.unregister(kwokctl.cluster_dir(name))
+        ports.forget(kwokctl.cluster_dir(name))
         leftover = [pid for pid in running if not procs.is_gone(pid)]
         if leftover:
             raise InvalidInput(

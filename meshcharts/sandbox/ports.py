@@ -1,12 +1,18 @@
-"""The ports of a stopped sandbox cluster stay its own, so that it can start again.
+"""How sandbox clusters get ports no other sandbox cluster has, whatever stack each is for.
 
-kwokctl hands out the first ports it finds free, and a stopped cluster (every process killed by a
-reboot, an OOM killer, a test) listens on none of its ports: a cluster created meanwhile, for any
-stack, would take them, and the stopped one could never restart. So every cluster a sandbox creates
-is recorded in a per-user registry (``clusters.json`` beside the binaries' cache), and while kwokctl
-picks the ports of a new cluster we hold the free ports of every other recorded cluster with
-listening sockets on 127.0.0.1, which kwokctl then counts as taken. All of it happens under the
-sandbox's ports lock (:meth:`meshcharts.sandbox.cluster.Sandbox._ports_locked`).
+kwokctl hands out the first ports it finds free, counting down from 32766. Three things made two
+clusters end up with the same ones, and one of them die on ``bind: address already in use``:
+
+* two sandboxes created at once (two stacks, two CI jobs on one machine) pick the same free ports:
+  every kwokctl create and start runs under one per-user lock (:func:`taking_ports`);
+* kwokctl returns when the API server answers, but the kwok-controller, controller-manager and
+  scheduler bind their ports seconds later, and until then the next kwokctl sees them free: the
+  lock is held until every port of the cluster listens, or one of its components died;
+* a stopped cluster (every process killed by a reboot, an OOM killer, a test) listens on none of its
+  ports, so a cluster created meanwhile would take them and the stopped one could never restart:
+  every created cluster is recorded in a per-user registry (``clusters.json`` beside the binaries'
+  cache), and while kwokctl picks a new cluster's ports, the free ports of every other recorded
+  cluster are held by listening sockets on 127.0.0.1, which kwokctl then counts as taken.
 """
 
 from __future__ import annotations
@@ -14,12 +20,55 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from meshcharts.sandbox.build import cache_root
+from meshcharts.sandbox import procs
+from meshcharts.sandbox.build import Progress, cache_root, locked
 from meshcharts.sandbox.kwok import cluster_ports
+
+#: How long the lock waits for a new cluster's components to bind their ports.
+BIND_TIMEOUT = 60.0
+
+
+@contextmanager
+def taking_ports(cluster_dir: Path, progress: Progress, alive: Callable[[], bool], *, new: bool) -> Iterator[None]:
+    """Run a kwokctl create (``new``) or start of the cluster in ``cluster_dir`` inside the block.
+
+    Holds the lock for the block and until the cluster's ports listen (``alive`` says whether all its
+    components still run: a dead one will never bind). A new cluster is kept off the ports of every
+    other recorded cluster and recorded itself.
+    """
+    with locked(_lock_path(), progress, "waiting for another sandbox to finish taking its ports"):
+        if new:
+            with holding_others(cluster_dir):
+                yield
+            register(cluster_dir)
+        else:
+            yield
+        _wait_bound(cluster_dir, alive)
+
+
+def forget(cluster_dir: Path) -> None:
+    """Drop a deleted cluster from the registry."""
+    with locked(_lock_path(), lambda _: None, ""):
+        unregister(cluster_dir)
+
+
+def _lock_path() -> Path:
+    return cache_root() / "sandbox" / "ports.lock"
+
+
+def _wait_bound(cluster_dir: Path, alive: Callable[[], bool], timeout: float = BIND_TIMEOUT) -> None:
+    wanted = cluster_ports(cluster_dir)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listening = {port for _, port in procs.listening_sockets().values()}
+        if wanted <= listening or not alive():
+            return
+        time.sleep(0.1)
 
 
 def registry_path() -> Path:
