@@ -155,8 +155,9 @@ def apply_project(project: Project | Path | str, options: ApplyOptions | None = 
 def _wind_down(futures: Mapping[str, Future[ClusterResult]], stop: threading.Event, observer: Observer) -> dict[str, ClusterResult]:
     """After an interrupt: start nothing more, let the running helm commands cancel, collect every cluster.
 
-    A second interrupt while waiting is not caught: it leaves at once, and the next run repairs the
-    ledger (its rows read ``interrupted``) and recovers any release left pending.
+    A second interrupt while waiting is not caught: apply gives up on the summary and raises once the
+    cluster threads return (their helm commands have been told to cancel, so within seconds); the
+    run is still recorded ``interrupted`` by the ledger's own handler.
     """
     stop.set()
     interrupt_running_helm()
