@@ -65,6 +65,6 @@ def test_a_helm_driver_meshcharts_cannot_read_stops_apply_before_anything(minima
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [
         f"HELM_DRIVER={driver} is not supported: meshcharts reads helm's release records from Secrets or ConfigMaps "
-        "(unset HELM_DRIVER (helm's default, secret) or set it to configmap)"
+        "(unset it for helm's default driver, secret; or set HELM_DRIVER=configmap)"
     ]
     assert not (minimal_stack.root / "charts-out").exists() and not (minimal_stack.root / "meshcharts.ledger.sqlite").exists()

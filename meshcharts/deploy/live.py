@@ -141,7 +141,7 @@ def helm_driver(environ: Mapping[str, str]) -> str:
             Diagnostic(
                 message=f"HELM_DRIVER={given} is not supported: meshcharts reads helm's release records from Secrets or ConfigMaps",
                 rule="apply.helm-driver",
-                hint="unset HELM_DRIVER (helm's default, secret) or set it to configmap",
+                hint="unset it for helm's default driver, secret; or set HELM_DRIVER=configmap",
             )
         )
     return driver
