@@ -189,9 +189,12 @@ def node_at(tree: Branch, path: PathT) -> Node | None:
     return node
 
 
-def deleted_keys(tree: Branch, prefix: PathT = ()) -> list[PathT]:
-    """The key paths a layer sets to ``null`` (Helm deletes the chart default there)."""
-    found: list[PathT] = []
+def deleted_keys(tree: Branch, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The key paths a layer sets to ``null`` (Helm deletes the chart default there).
+
+    Only map keys: a ``null`` inside a list is an item of the list, not a deletion.
+    """
+    found: list[tuple[str, ...]] = []
     for key, child in tree.children.items():
         if isinstance(child, Branch):
             found += deleted_keys(child, (*prefix, key))

@@ -73,7 +73,7 @@ def _validator(schema_name: str, cluster: str | None, component: str | None) -> 
 
 def judge_deletions(
     schema_name: str,
-    deleted: list[Path_],
+    deleted: list[tuple[str, ...]],
     locate: Locator,
     *,
     cluster: str | None = None,
@@ -91,13 +91,10 @@ def judge_deletions(
     skeleton: dict[str, Any] = {}
     wanted: set[str] = set()
     for path in deleted:
-        keys = [part for part in path if isinstance(part, str)]
-        if not keys or len(keys) != len(path):
-            continue  # a null inside a list is an item, not a deletion
         node = skeleton
-        for key in keys[:-1]:
+        for key in path[:-1]:
             node = node.setdefault(key, {})
-        node[keys[-1]] = None
+        node[path[-1]] = None
         wanted.add(dotted(path))
     if not wanted:
         return []
