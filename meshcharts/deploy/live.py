@@ -135,7 +135,7 @@ def helm_driver(environ: Mapping[str, str]) -> str:
     meshcharts does not read: with either, apply could tell nothing of what is deployed.
     """
     given = environ.get("HELM_DRIVER", "")
-    driver = _DRIVERS.get(given.lower())
+    driver = _DRIVERS.get(given)  # as helm matches them: exactly
     if driver is None:
         raise ConfigError(
             Diagnostic(

@@ -53,8 +53,8 @@ _RUNNING_LOCK = threading.Lock()
 def interrupt_running_helm() -> int:
     """Send SIGINT to every helm this process runs; how many were told.
 
-    helm meets SIGINT by cancelling: the release is recorded ``failed`` (or rolled back with
-    ``--atomic``) rather than left ``pending-*``. Ctrl-C on a terminal already reaches helm, as part of
+    helm meets SIGINT by cancelling: the release is recorded ``failed`` rather than left ``pending-*``
+    (the live interrupt tests see it, with helm 3.22). Ctrl-C on a terminal already reaches helm, as part of
     the foreground process group; a SIGTERM or SIGINT sent to meshcharts alone (a CI runner's cancel)
     does not, and without this the interrupted apply would wait out helm's whole ``--timeout``.
     """
