@@ -93,6 +93,20 @@ def test_a_second_apply_refuses_after_the_timeout_naming_the_holder(ledger_url: 
                 pass
 
 
+def test_an_interrupted_apply_stops_waiting_for_the_lock_at_once(ledger_url: str) -> None:
+    """Ctrl-C while an apply waits for another's lock: the wait ends now, not at --lock-timeout."""
+    with child(ledger_url, "hold", "mesh", "east") as (_, (_, holder_run)):
+        with open_ledger(ledger_url) as ledger, ledger.start_run("mesh", "/stacks/mesh") as run:
+            cancel = threading.Event()
+            threading.Timer(1.0, cancel.set).start()
+            started = time.monotonic()
+            with pytest.raises(LockHeld) as raised:
+                with ledger.lock("mesh", "east", run, timeout=300, cancel=cancel):
+                    pytest.fail("took a lock another live process holds")
+            assert time.monotonic() - started < 10
+            assert f"stack mesh, cluster east: interrupted while waiting for the lock: run {holder_run} (" in str(raised.value)
+
+
 def test_kill_9_mid_release_is_repaired_as_interrupted_and_frees_the_lock(ledger_url: str) -> None:
     with child(ledger_url, "crash", "mesh", "east") as (crashed, (_, run_id, release_id)):
         os.kill(crashed.pid, signal.SIGKILL)
