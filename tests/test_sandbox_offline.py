@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from meshcharts.cli.sandbox import make_sandbox_group, parse_cluster
 from meshcharts.core.diagnostics import ConfigError
-from meshcharts.sandbox import build, procs
+from meshcharts.sandbox import build, ports, procs
 from meshcharts.sandbox.cluster import Sandbox, SandboxCluster
 from meshcharts.sandbox.kwok import BIND_ADDRESS, kwokctl_configuration, volume_stages
 
@@ -154,3 +154,22 @@ def test_listeners_are_read_from_proc_with_their_addresses() -> None:
         assert mine.address == "127.0.0.1" and mine.loopback
         assert procs.port_listening(port)
     assert procs.is_alive(os.getpid()) and not procs.is_alive(os.getpid(), Path("/nonexistent"))
+
+
+def test_a_new_cluster_gets_ports_no_recorded_cluster_has_and_none_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stopped cluster listens on nothing, yet its ports stay its own; a port in use is skipped too."""
+    monkeypatch.setenv("MESHCHARTS_CACHE", str(tmp_path / "cache"))
+    stopped = tmp_path / "other" / "clusters" / "stopped"
+    stopped.mkdir(parents=True)
+    recorded = {option: ports.FIRST_PORT - index for index, option in enumerate(ports.PORT_OPTIONS)}
+    (stopped / "kwok.yaml").write_text(yaml.safe_dump({"kind": "KwokctlConfiguration", "options": recorded}))
+    ports.register(stopped)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", ports.FIRST_PORT - len(recorded)))
+        busy.listen()
+        chosen = ports.choose(tmp_path / "mine" / "clusters" / "new")
+    assert set(chosen) == set(ports.PORT_OPTIONS) and len(set(chosen.values())) == len(chosen)
+    assert not set(chosen.values()) & (set(recorded.values()) | {ports.FIRST_PORT - len(recorded)})
+    assert ports.registered() == [stopped.resolve()]
+    ports.forget(stopped.parent / "gone")  # forgetting what is not there is fine
+    assert ports.registered() == [stopped.resolve()]

@@ -109,6 +109,14 @@ class Sandbox:
     def _config_path(self) -> Path:
         return self.workdir / "kwokctl.yaml"
 
+    def _cluster_config(self, name: str, chosen: dict[str, int]) -> Path:
+        """The stack's kwokctl configuration with the ports chosen for one new cluster."""
+        document = yaml.safe_load(self._config_path().read_text(encoding="utf-8"))
+        document["options"].update(chosen)
+        path = self.workdir / f"kwokctl-{name}.yaml"
+        write_yaml_documents(path, [document])
+        return path
+
     def _stages_path(self) -> Path:
         return self.workdir / "volume-stages.yaml"
 
@@ -175,8 +183,8 @@ class Sandbox:
             cluster_dir = kwokctl.cluster_dir(cluster.name)
             # What an interrupted create left behind (no kwok.yaml yet) would make kwokctl refuse.
             shutil.rmtree(cluster_dir, ignore_errors=True)
-            with ports.taking_ports(cluster_dir, progress, self._running(cluster), new=True):
-                kwokctl.create(cluster.name, self._config_path())
+            with ports.taking_ports(cluster_dir, progress, self._running(cluster), new=True) as chosen:
+                kwokctl.create(cluster.name, self._cluster_config(cluster.name, chosen))
             (cluster_dir / CONFIG_MARKER).write_text(fingerprint)
             after = self._status_one(cluster, with_server=False)
             if after.state is ClusterState.RUNNING:

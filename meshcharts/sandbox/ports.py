@@ -11,8 +11,8 @@ clusters end up with the same ones, and one of them die on ``bind: address alrea
 * a stopped cluster (every process killed by a reboot, an OOM killer, a test) listens on none of its
   ports, so a cluster created meanwhile would take them and the stopped one could never restart:
   every created cluster is recorded in a per-user registry (``clusters.json`` beside the binaries'
-  cache), and while kwokctl picks a new cluster's ports, the free ports of every other recorded
-  cluster are held by listening sockets on 127.0.0.1, which kwokctl then counts as taken.
+  cache), and a new cluster's ports are chosen here (:func:`choose`), free and no other recorded
+  cluster's, and written into its kwokctl configuration (kwokctl picks only ports left at 0).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from meshcharts.core.diagnostics import Diagnostic, InvalidInput
 from meshcharts.sandbox import procs
 from meshcharts.sandbox.build import Progress, cache_root, locked
 from meshcharts.sandbox.kwok import cluster_ports
@@ -32,23 +33,65 @@ from meshcharts.sandbox.kwok import cluster_ports
 #: How long the lock waits for a new cluster's components to bind their ports.
 BIND_TIMEOUT = 60.0
 
+#: The KwokctlConfiguration options of the ports a cluster's components listen on, and where we
+#: start counting down from (as kwokctl does: below Linux's ephemeral range, 32768 and up).
+PORT_OPTIONS = ("etcdPeerPort", "etcdPort", "kubeApiserverPort", "kwokControllerPort", "kubeControllerManagerPort", "kubeSchedulerPort")
+FIRST_PORT = 32766
+LAST_PORT = 10001
+
 
 @contextmanager
-def taking_ports(cluster_dir: Path, progress: Progress, alive: Callable[[], bool], *, new: bool) -> Iterator[None]:
+def taking_ports(cluster_dir: Path, progress: Progress, alive: Callable[[], bool], *, new: bool) -> Iterator[dict[str, int]]:
     """Run a kwokctl create (``new``) or start of the cluster in ``cluster_dir`` inside the block.
 
-    Holds the lock for the block and until the cluster's ports listen (``alive`` says whether all its
-    components still run: a dead one will never bind). A new cluster is kept off the ports of every
-    other recorded cluster and recorded itself.
+    A new cluster gets its ports (option name -> port, for its kwokctl configuration) from the block's
+    value and is recorded; a start gets none (its ports are in its kwok.yaml). The lock is held for
+    the block and until the cluster's ports listen (``alive`` says whether all its components still
+    run: a dead one never binds).
     """
     with locked(_lock_path(), progress, "waiting for another sandbox to finish taking its ports"):
         if new:
-            with holding_others(cluster_dir):
-                yield
+            yield choose(cluster_dir)
             register(cluster_dir)
         else:
-            yield
+            yield {}
         _wait_bound(cluster_dir, alive)
+
+
+def choose(cluster_dir: Path) -> dict[str, int]:
+    """Ports for a new cluster: free now, and none that another recorded cluster has (it may be stopped)."""
+    own = cluster_dir.resolve()
+    taken = {port for _, port in procs.listening_sockets().values()}
+    for folder in registered():
+        if folder != own:
+            taken |= cluster_ports(folder)
+    chosen: dict[str, int] = {}
+    port = FIRST_PORT
+    for option in PORT_OPTIONS:
+        while port in taken or not _bindable(port):
+            port -= 1
+            if port < LAST_PORT:
+                raise InvalidInput(
+                    Diagnostic(message=f"no free port left between {LAST_PORT} and {FIRST_PORT} for a sandbox cluster", rule="sandbox.no-ports")
+                )
+        chosen[option] = port
+        port -= 1
+    return chosen
+
+
+def _bindable(port: int) -> bool:
+    """Whether a listener could bind ``port`` on loopback and on every address (as kwokctl's own probe)."""
+    for address in ("127.0.0.1", "0.0.0.0"):
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # As Go's listeners do: a port whose old connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return False
+        finally:
+            probe.close()
+    return True
 
 
 def forget(cluster_dir: Path) -> None:
@@ -103,35 +146,3 @@ def unregister(cluster_dir: Path) -> None:
     """Forget a deleted cluster (call under the ports lock)."""
     gone = cluster_dir.resolve()
     _write([folder for folder in registered() if folder != gone])
-
-
-@contextmanager
-def holding_others(cluster_dir: Path) -> Iterator[set[int]]:
-    """Listen on the free ports of every other recorded cluster while the block runs; the ports held.
-
-    A port that is in use is left alone: its cluster (or someone else) has it, and kwokctl sees it
-    taken either way.
-    """
-    own = cluster_dir.resolve()
-    wanted: set[int] = set()
-    for folder in registered():
-        if folder != own:
-            wanted |= cluster_ports(folder)
-    held: list[socket.socket] = []
-    try:
-        for port in sorted(wanted):
-            placeholder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            # As Go's listeners (kwokctl's probe among them) do: a port whose old connections linger in
-            # TIME_WAIT is free to them, so it must be free to us too, or it is the one we fail to hold.
-            placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                placeholder.bind(("127.0.0.1", port))
-                placeholder.listen(1)
-            except OSError:
-                placeholder.close()
-                continue
-            held.append(placeholder)
-        yield {item.getsockname()[1] for item in held}
-    finally:
-        for placeholder in held:
-            placeholder.close()
