@@ -157,19 +157,25 @@ def test_listeners_are_read_from_proc_with_their_addresses() -> None:
 
 
 def test_a_new_cluster_gets_ports_no_recorded_cluster_has_and_none_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stopped cluster listens on nothing, yet its ports stay its own; a port in use is skipped too."""
+    """A stopped cluster listens on nothing, yet its ports stay its own; a port in use is skipped too.
+
+    The machine may run other sandboxes: the ports are whatever is free now, not fixed numbers.
+    """
     monkeypatch.setenv("MESHCHARTS_CACHE", str(tmp_path / "cache"))
+    mine = tmp_path / "mine" / "clusters" / "new"
+    recorded = ports.choose(mine)
+    assert set(recorded) == set(ports.PORT_OPTIONS) and len(set(recorded.values())) == len(recorded)
     stopped = tmp_path / "other" / "clusters" / "stopped"
     stopped.mkdir(parents=True)
-    recorded = {option: ports.FIRST_PORT - index for index, option in enumerate(ports.PORT_OPTIONS)}
     (stopped / "kwok.yaml").write_text(yaml.safe_dump({"kind": "KwokctlConfiguration", "options": recorded}))
     ports.register(stopped)
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", ports.FIRST_PORT - len(recorded)))
-        busy.listen()
-        chosen = ports.choose(tmp_path / "mine" / "clusters" / "new")
-    assert set(chosen) == set(ports.PORT_OPTIONS) and len(set(chosen.values())) == len(chosen)
-    assert not set(chosen.values()) & (set(recorded.values()) | {ports.FIRST_PORT - len(recorded)})
     assert ports.registered() == [stopped.resolve()]
+    free_now = ports.choose(mine)
+    assert not set(free_now.values()) & set(recorded.values())
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", free_now["etcdPeerPort"]))
+        busy.listen()
+        chosen = ports.choose(mine)
+    assert not set(chosen.values()) & (set(recorded.values()) | {free_now["etcdPeerPort"]})
     ports.forget(stopped.parent / "gone")  # forgetting what is not there is fine
     assert ports.registered() == [stopped.resolve()]
