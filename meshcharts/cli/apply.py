@@ -19,6 +19,7 @@ LEDGER = click.option("--ledger", "ledger_url", default=None, help="Ledger URL: 
 
 
 @main.command()
+@click.argument("plan_file", metavar="[PLAN]", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--cluster", "-c", default=None, help="Only this cluster.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Clusters applied at once.")
 @click.option(
@@ -36,6 +37,7 @@ LEDGER = click.option("--ledger", "ledger_url", default=None, help="Ledger URL: 
 @OUTPUT
 @handles_errors
 def apply(
+    plan_file: Path | None,
     cluster: str | None,
     concurrency: int,
     release_concurrency: int,
@@ -49,17 +51,20 @@ def apply(
     stack_path: Path | None,
     output: str,
 ) -> None:
-    """helm upgrade --install every release, in install order, clusters in parallel; record it in the ledger.
+    """Install or upgrade every release that needs it, on every cluster, and record it.
 
-    Installs exactly what `meshcharts render` writes to charts-out/. A release whose chart and values
-    equal the deployed revision is left alone (no helm call). Releases that do not depend on each
-    other go at the same time. The first failure on a cluster stops what has not started there;
-    other clusters finish. Exit 0 when every release is deployed or unchanged, 1 otherwise.
+    Plans first (as `meshcharts plan` does) and refuses before touching any cluster if one would fail.
+    A release whose chart, values and objects equal the deployed revision is left alone (no helm
+    call); one whose objects were changed or deleted outside meshcharts is restored. With PLAN (from
+    `meshcharts plan --out`), applies exactly that plan or refuses, naming what changed since.
+    Exit 0 when every release is deployed or unchanged, 1 otherwise.
     """
     from meshcharts.api import open_project, require_cluster
     from meshcharts.cli.progress import ApplyProgress, summary_lines
     from meshcharts.deploy.apply import ApplyOptions, apply_project
+    from meshcharts.deploy.saved_plan import read_plan
 
+    saved = read_plan(plan_file) if plan_file is not None else None
     project = open_project(stack_path)
     if cluster is not None:
         require_cluster(project, cluster)
@@ -80,7 +85,7 @@ def apply(
         ledger_url=ledger_url,
     )
     with _sigterm_interrupts(), ApplyProgress(live=output == "text" and sys.stderr.isatty()) as progress:
-        result = apply_project(project, options, progress if output == "text" else lambda *_: None)
+        result = apply_project(project, options, progress if output == "text" else lambda *_: None, saved)
     if output == "json":
         print_json(result.as_json())
     else:

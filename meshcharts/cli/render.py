@@ -19,7 +19,7 @@ from meshcharts.core.reporter import format_diagnostic, print_json
 def render(cluster: str | None, out_dir: Path | None, stack_path: Path | None, output: str) -> None:
     """Write final values and generated charts to charts-out/<cluster>/ (secrets stay placeholders)."""
     from meshcharts.api import open_project, require_cluster
-    from meshcharts.deploy.render import render_project
+    from meshcharts.deploy.render import release_entry, render_project
 
     one_shot()
     project = open_project(stack_path)
@@ -39,6 +39,6 @@ def render(cluster: str | None, out_dir: Path | None, stack_path: Path | None, o
         table.add_column(column)
     for cluster_name, items in result.clusters.items():
         for position, item in enumerate(items, start=1):
-            row = item.as_json()
+            row = release_entry(item)
             table.add_row(cluster_name, str(position), row["release"], row["namespace"], str(row["chart"]), str(row["version"]), row["values"], str(len(row["secrets"])))
     Console(width=160).print(table)

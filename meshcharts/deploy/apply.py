@@ -33,31 +33,21 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from meshcharts.compose.project import Project
-from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
+from meshcharts.core.diagnostics import Diagnostic, InvalidInput, MeshchartsError
 from meshcharts.core.model import Cluster, Component
 from meshcharts.deploy.history import ledger_url_for
-from meshcharts.deploy.live import (
-    ReleaseStore,
-    api_client,
-    canonical_values_hash,
-    helm_driver,
-)
-from meshcharts.deploy.prepare import (
-    PreparedRelease,
-    ReleaseAction,
-    decide,
-    prepare_cluster,
-)
-from meshcharts.deploy.render import render_project
+from meshcharts.deploy.live import ReleaseStore, api_client, describe, helm_driver
+from meshcharts.deploy.plan import ClusterPlan, ReleasePlan
+from meshcharts.deploy.planning import PlanOptions, plan_cluster, plan_stack, settle_releases
+from meshcharts.deploy.releases import ClusterRelease, ClusterReleases
 from meshcharts.deploy.results import ApplyResult, ClusterResult, ReleaseResult
-from meshcharts.deploy.sources import read_lock
+from meshcharts.deploy.saved_plan import SavedPlan, check_saved_plan
 from meshcharts.deploy.waves import run_in_waves
 from meshcharts.helm.client import HelmClient
 from meshcharts.helm.runner import interrupt_running_helm
 from meshcharts.ledger.provenance import git_commit
 from meshcharts.ledger.records import LockHolder, ReleaseSpec, ReleaseStatus, RunOutcome
 from meshcharts.ledger.store import Ledger, RunHandle, open_ledger
-from meshcharts.wiring.order import Release, release_dependencies
 
 
 @dataclass(frozen=True)
@@ -101,12 +91,19 @@ def _quiet(cluster: str, release: str | None, state: str) -> None:
     """The default observer: apply reports through its result only."""
 
 
-def apply_project(project: Project | Path | str, options: ApplyOptions | None = None, observer: Observer = _quiet) -> ApplyResult:
-    """Render, check every chart and secret, then apply cluster by cluster and record it all.
+def apply_project(
+    project: Project | Path | str,
+    options: ApplyOptions | None = None,
+    observer: Observer = _quiet,
+    saved: SavedPlan | None = None,
+) -> ApplyResult:
+    """Render, check every chart and secret, plan every cluster, then apply cluster by cluster and record it all.
 
     ``project`` may be an open :class:`Project` or the path of a stack (file or folder). Raises
     :class:`ConfigError`/:class:`InvalidInput` before touching any cluster when the stack is invalid,
-    a chart was not pulled or a secret is missing; cluster and helm failures are in the result.
+    a chart was not pulled, a secret is missing, a cluster would refuse what it is given (the plan's
+    pre-flight checks), or ``saved`` (a plan saved by ``meshcharts plan --out``) no longer matches the
+    stack, a chart or a live release. Cluster and helm failures are in the result.
     """
     options = options or ApplyOptions()
     # The helm that apply runs inherits this environment, so its HELM_DRIVER is where helm keeps releases.
@@ -114,32 +111,27 @@ def apply_project(project: Project | Path | str, options: ApplyOptions | None = 
     if not isinstance(project, Project):
         project = Project.open(project)
     stack = project.stack
-    rendered = render_project(project, options.cluster, options.output_dir)
-    lock = read_lock(stack.root)
     with tempfile.TemporaryDirectory(prefix="meshcharts-apply-") as scratch:
-        prepared: dict[str, list[PreparedRelease]] = {}
-        problems: list[Diagnostic] = []
-        for name, items in rendered.clusters.items():
-            try:
-                prepared[name] = prepare_cluster(project, name, items, rendered.output / name, lock, options.environ, Path(scratch))
-            except ConfigError as error:
-                problems.extend(error.diagnostics)
+        releases = settle_releases(project, options.cluster, options.output_dir, options.environ, Path(scratch))
+        for name in releases.clusters:
+            observer(name, None, "planning")
+        plan = plan_stack(releases, PlanOptions(options.cluster, options.kubeconfig, options.concurrency, options.environ))
+        if saved is not None:
+            check_saved_plan(saved, plan)
+        problems = [problem for cluster in plan.clusters.values() for problem in cluster.problems if problem.is_error]
         if problems:
-            raise ConfigError(problems)
-        after = {name: release_dependencies(project.compose_all(name)) for name in prepared}
+            raise InvalidInput(problems)
         ledger = open_ledger(ledger_url_for(stack, options.ledger_url), default_dir=stack.root)
         try:
             with ledger.start_run(stack.name, stack.path, "apply", git_commit(stack.root)) as run:
                 stop = threading.Event()
-                workers = max(1, min(options.concurrency, len(prepared)))
+                workers = max(1, min(options.concurrency, len(plan.clusters)))
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meshcharts-apply") as pool:
                     futures = {
                         name: pool.submit(
-                            ClusterApply(ledger, run, project, stack.clusters[name], options, observer, stop, driver).apply,
-                            items,
-                            after[name],
+                            ClusterApply(ledger, run, project, stack.clusters[name], options, observer, stop, driver).apply, cluster_plan, releases.clusters[name]
                         )
-                        for name, items in prepared.items()
+                        for name, cluster_plan in plan.clusters.items()
                     }
                     try:
                         results = {name: future.result() for name, future in futures.items()}
@@ -200,11 +192,13 @@ class ClusterApply:
         self.kubeconfig = options.kubeconfig or cluster.kubeconfig
         self.outcomes: dict[str, ReleaseResult] = {}
 
-    def apply(self, prepared: list[PreparedRelease], after: Mapping[Release, set[Release]]) -> ClusterResult:
-        """Every release of the cluster; a failure stops this cluster only."""
+    def apply(self, plan: ClusterPlan, releases: ClusterReleases) -> ClusterResult:
+        """Every release of the cluster as its plan says; a failure stops this cluster only."""
         name, stack_name = self.cluster.name, self.project.stack.name
         result = ClusterResult(name)
         try:
+            if plan.error is not None:
+                raise MeshchartsError(Diagnostic(message=plan.error, rule="cluster.unreachable", cluster=name))
             self.observer(name, None, "locking")
             lock = self.ledger.lock(stack_name, name, self.run, timeout=self.options.lock_timeout, on_wait=self._waiting, cancel=self.stop)
             with lock:
@@ -212,130 +206,142 @@ class ClusterApply:
                 api = api_client(self.kubeconfig, self.cluster.context, name)
                 try:
                     store = ReleaseStore(api, name, self.driver)
-                    actions = decide(prepared, store.deployed({item.name for item in prepared}))
-                    self._waves(actions, after, store)
+                    plan = self._current(plan, releases, store)
+                    self._waves(plan, releases, store)
                 finally:
                     api.close()
         except MeshchartsError as error:
             result.error = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
             self.observer(name, None, f"not applied: {result.error}")
-            for item in prepared:
+            by_name = {release.name: release for release in plan.releases}
+            for item in releases:
                 if item.name not in self.outcomes:
-                    self.outcomes[item.name] = self._skip(item, None, f"not attempted: {result.error}")
-        result.releases = [self.outcomes[item.name] for item in prepared if item.name in self.outcomes]
+                    action = by_name[item.name].action if item.name in by_name else None
+                    self.outcomes[item.name] = self._skip(item, action, f"not attempted: {result.error}")
+        result.releases = [self.outcomes[item.name] for item in releases if item.name in self.outcomes]
         if result.error is None:
             self.observer(name, None, "done" if result.ok else "failed")
         return result
 
+    def _current(self, plan: ClusterPlan, releases: ClusterReleases, store: ReleaseStore) -> ClusterPlan:
+        """The plan, re-made under the lock if a release moved on the cluster since it was made (another
+        apply finished while this one waited for the lock): apply acts on what is live now."""
+        deployed = store.deployed({item.name for item in releases})
+        planned = {(release.item.namespace, release.name): release.live.revision if release.live else None for release in plan.releases}
+        now = {key: release.revision for key, release in deployed.items()}
+        if all(now.get(key) == revision for key, revision in planned.items()):
+            return plan
+        self.observer(self.cluster.name, None, "planning again: releases changed while waiting for the lock")
+        fresh = plan_cluster(releases, self.options.kubeconfig, self.driver)
+        if fresh.error is not None:
+            raise MeshchartsError(Diagnostic(message=fresh.error, rule="cluster.unreachable", cluster=self.cluster.name))
+        if any(problem.is_error for problem in fresh.problems):
+            raise MeshchartsError(fresh.problems)
+        return fresh
+
     def _waiting(self, holder: LockHolder) -> None:
         self.observer(self.cluster.name, None, f"waiting for the lock held by {holder.describe()}")
 
-    def _waves(self, actions: list[ReleaseAction], after: Mapping[Release, set[Release]], store: ReleaseStore) -> None:
+    def _waves(self, plan: ClusterPlan, releases: ClusterReleases, store: ReleaseStore) -> None:
         helm = HelmClient(
             kubeconfig=Path(self.kubeconfig).expanduser() if self.kubeconfig else None,
             kube_context=self.cluster.context,
             timeout=self.options.timeout or DEFAULT_TIMEOUT,
             cluster=self.cluster.name,
         )
-        by_release = {action.prepared.rendered.release: action for action in actions}
-        order = list(by_release)
-        if any(action.action != "unchanged" for action in actions):
+        by_name = {release.name: release for release in plan.releases}
+        order = [item.name for item in releases]
+        if any(release.changes for release in plan.releases):
             helm.version()  # once, before the releases' threads would each ask for the flags it decides
 
-        def run(release: Release) -> bool:
-            outcome = self._apply_release(by_release[release], helm, store)
-            self.outcomes[release.name] = outcome
-            self.observer(self.cluster.name, release.name, outcome.status)
+        def run(name: str) -> bool:
+            outcome = self._apply_release(by_name[name], helm, store)
+            self.outcomes[name] = outcome
+            self.observer(self.cluster.name, name, outcome.status)
             return outcome.status != "failed"
 
-        def skip(release: Release, failed: Release | None) -> None:
+        def skip(name: str, failed: str | None) -> None:
             if self.stop.is_set():
                 why = "the apply was interrupted"
             elif failed is not None:
-                why = f"{failed.name} failed on {self.cluster.name}"
+                why = f"{failed} failed on {self.cluster.name}"
             else:
                 why = "what it depends on was not applied"
-            action = by_release[release]
-            self.outcomes[release.name] = self._skip(action.prepared, action.action, f"not attempted: {why}")
-            self.observer(self.cluster.name, release.name, "skipped")
+            release = by_name[name]
+            self.outcomes[name] = self._skip(release.item, release.action, f"not attempted: {why}")
+            self.observer(self.cluster.name, name, "skipped")
 
-        run_in_waves(
-            order,
-            {release: set(after.get(release, ())) for release in order},
-            run,
-            skip,
-            limit=self.options.release_concurrency,
-            stop=self.stop,
-        )
+        run_in_waves(order, releases.dependencies(), run, skip, limit=self.options.release_concurrency, stop=self.stop)
 
-    def _names(self, item: PreparedRelease) -> _Names:
+    def _names(self, item: ClusterRelease) -> _Names:
         """Where a release goes: what the ledger row and the result both say first."""
-        release = item.rendered.release
+        release = item.release
         return _Names(cluster=self.cluster.name, component=release.component, release=release.name,
                       namespace=release.namespace, chart=release.chart)
 
-    def _spec(self, item: PreparedRelease) -> ReleaseSpec:
+    def _spec(self, item: ClusterRelease) -> ReleaseSpec:
         return ReleaseSpec(
             **self._names(item),
             context=self.cluster.context,
             chart_version=item.chart_version,
-            values=item.shown_values,
-            # Of the values as stored (secrets as placeholders): a hash over the resolved values would let
-            # anyone holding the ledger test guesses of a weak secret against it.
-            values_hash=canonical_values_hash(item.shown_values),
-            chart_digest=f"sha256:{item.chart.digest}",
+            values=item.values,
+            # The values identity: of the values as stored (secrets as placeholders); a hash over the
+            # resolved values would let anyone holding the ledger test guesses of a weak secret against it.
+            values_hash=item.identity,
+            chart_digest=f"sha256:{item.chart.digest}" if item.chart is not None else "",
         )
 
-    def _result(self, item: PreparedRelease, action: str | None, status: str, **extra: Any) -> ReleaseResult:
+    def _result(self, item: ClusterRelease, action: str | None, status: str, **extra: Any) -> ReleaseResult:
         return ReleaseResult(**self._names(item), version=item.chart_version, action=action, status=status, **extra)
 
-    def _skip(self, item: PreparedRelease, action: str | None, note: str) -> ReleaseResult:
+    def _skip(self, item: ClusterRelease, action: str | None, note: str) -> ReleaseResult:
         self.run.record_release(self._spec(item), ReleaseStatus.SKIPPED, note=note)
         return self._result(item, action, "skipped", note=note)
 
-    def _apply_release(self, action: ReleaseAction, helm: HelmClient, store: ReleaseStore) -> ReleaseResult:
-        item, live, name = action.prepared, action.live, self.cluster.name
+    def _apply_release(self, planned: ReleasePlan, helm: HelmClient, store: ReleaseStore) -> ReleaseResult:
+        item, live, name, action = planned.item, planned.live, self.cluster.name, planned.action
         spec = self._spec(item)
-        if action.action == "unchanged":
+        if action == "unchanged":
             revision = live.revision if live else None
             self.run.record_release(spec, ReleaseStatus.UNCHANGED, revision=revision)
-            return self._result(item, action.action, "unchanged", revision=revision)
-        note = None
-        if action.action == "recover" and live is not None:
+            return self._result(item, action, "unchanged", revision=revision)
+        note = f"restored: {planned.reason}" if action == "restore" else None
+        if action == "recover" and live is not None:
             self.observer(name, item.name, f"recovering from {live.status}")
             try:
                 store.unlock(live)
             except MeshchartsError as error:
                 message = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
                 self.run.record_release(spec, ReleaseStatus.FAILED, revision=live.revision, error=message)
-                return self._result(item, action.action, "failed", revision=live.revision, error=message)
+                return self._result(item, action, "failed", revision=live.revision, error=message)
             self.run.record_release(
                 spec, ReleaseStatus.RECOVERED, revision=live.revision,
                 note=f"revision {live.revision} was left {live.status} by an interrupted run; marked failed so helm can upgrade",
             )
             note = f"recovered from {live.status} (revision {live.revision} marked failed)"
-        atomic, wait, timeout = self.options.helm_settings(self.project.stack.components[item.rendered.release.component])
+        atomic, wait, timeout = self.options.helm_settings(self.project.stack.components[item.component])
         started = time.monotonic()
         release_id = self.run.begin_release(spec, note=note)
+        assert item.chart is not None and item.resolved is not None, "charts and secrets are settled before any cluster is touched"
         try:
-            self.observer(name, item.name, "installing" if action.action == "install" else "upgrading")
+            self.observer(name, item.name, {"install": "installing", "restore": "restoring"}.get(action, "upgrading"))
             deployed = helm.install_or_upgrade(
                 item.name,
                 item.chart.path,
-                item.values,
+                item.resolved,
                 namespace=item.namespace,
                 atomic=atomic,
                 wait=wait,
                 timeout=timeout,
-                description=item.description,
-                component=item.rendered.release.component,
+                description=describe(item.chart.digest, item.identity),
+                component=item.component,
             )
         except MeshchartsError as error:
             message = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
             failed = store.release(item.namespace, item.name)  # the revision helm left behind, if any
             revision = failed.revision if failed is not None and failed.revision != (live.revision if live else None) else None
             self.run.finish_release(release_id, ReleaseStatus.FAILED, revision=revision, error=message, note=note)
-            return self._result(item, action.action, "failed", revision=revision, error=message, note=note, seconds=time.monotonic() - started)
+            return self._result(item, action, "failed", revision=revision, error=message, note=note, seconds=time.monotonic() - started)
         revision = int(deployed.get("version", 0)) or None
         self.run.finish_release(release_id, ReleaseStatus.DEPLOYED, revision=revision, note=note)
-        return self._result(item, action.action, "deployed", revision=revision, note=note, seconds=time.monotonic() - started)
+        return self._result(item, action, "deployed", revision=revision, note=note, seconds=time.monotonic() - started)

@@ -82,13 +82,35 @@ def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
+def request_json(
+    api: k8s.ApiClient,
+    method: str,
+    path: str,
+    *,
+    query: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+) -> Any:
+    """One bounded request to the API server, its JSON answer parsed; an HTTP error as ApiException.
+
+    Through the client's own serializer, so its authentication (tokens, client certificates, exec
+    plugins) applies, without the generated per-kind methods: plan reads kinds the client has no
+    model for (CRDs), and a dict per object is all it compares.
+    """
+    serialized = api.param_serialize(
+        method, path, query_params=query or [], header_params={"Accept": "application/json", **(headers or {})},
+        body=body, auth_settings=["BearerToken"],
+    )
+    response = api.call_api(*serialized, _request_timeout=REQUEST_TIMEOUT)
+    data = response.read()
+    if not 200 <= response.status < 300:
+        raise ApiException(status=response.status, reason=response.reason, body=data.decode("utf-8", "replace") if data else None)
+    return json.loads(data)
+
+
 def get_json(api: k8s.ApiClient, path: str, accept: str = "application/json", query: list[tuple[str, str]] | None = None) -> Any:
     """GET a path of the API server as parsed JSON; errors as ApiException (HTTP) or urllib3/OS errors."""
-    response = api.call_api(
-        path, "GET", query_params=query or [], header_params={"Accept": accept},
-        _preload_content=False, _request_timeout=REQUEST_TIMEOUT, auth_settings=["BearerToken"],
-    )
-    return json.loads(response[0].data)
+    return request_json(api, "GET", path, query=query, headers={"Accept": accept})
 
 
 def unreachable(cluster: str, exc: Exception, doing: str) -> ClusterUnreachable:

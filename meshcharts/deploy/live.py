@@ -38,7 +38,7 @@ from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
 PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 DESCRIPTION_PREFIX = "meshcharts"
 #: (connect, read) seconds for each API call: an unreachable cluster is reported in seconds, not minutes.
-REQUEST_TIMEOUT = (10, 60)
+REQUEST_TIMEOUT = (5, 20)
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class DeployedRelease:
     description: str
     config: dict[str, Any]  # the values helm was given for this revision (secrets in clear: never print)
     record_name: str  # the Secret (or ConfigMap) holding this revision
+    manifest: str = ""  # the objects helm applied for this revision, as YAML documents (secrets in clear)
 
     @property
     def pending(self) -> bool:
@@ -83,7 +84,10 @@ def canonical_values_hash(values: Any) -> str:
         if isinstance(value, bool) or value is None or isinstance(value, str):
             return value
         if isinstance(value, (int, float)):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond float64: helm could not take it either; hash its digits
+                return str(value)
             return int(number) if number.is_integer() and abs(number) < 2**63 else number
         if isinstance(value, dict):
             return {str(key): normal(item) for key, item in value.items()}
@@ -258,6 +262,7 @@ class ReleaseStore:
                 description=str(info.get("description", "")),
                 config=record.get("config") or {},
                 record_name=str(meta.name),
+                manifest=str(record.get("manifest") or ""),
             )
             key = (release.namespace, release.name)
             if key not in latest or latest[key].revision < release.revision:

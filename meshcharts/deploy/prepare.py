@@ -1,14 +1,13 @@
-"""What apply will do to each release, decided before anything is touched.
+"""The chart and the secrets of every release, settled before any cluster is touched.
 
-``render`` decides what the releases of a cluster are (order, values, generated charts); this module
-adds what only the live side knows, per release: the chart archive to install and its digest, the
-values with ``!env`` secrets resolved, and the release's latest revision on the cluster. From those
-it picks one action: ``install`` (not on the cluster), ``upgrade`` (chart or values differ from the
-live revision), ``recover`` (the live revision is stuck pending: unlock, then upgrade) or ``unchanged``
-(same chart digest and same values as the deployed revision: no helm call at all).
+``render`` decides what the releases of a cluster are (order, values, generated charts); this stage
+adds, on the same :class:`~meshcharts.deploy.releases.ClusterRelease` objects, the chart archive to
+install and its digest, and the values with ``!env`` secrets resolved (in memory only).
 
 Everything that can fail without touching a cluster (a chart not pulled, a secret missing) fails here,
 for every cluster at once, so apply never stops half-way for a reason it could have known up front.
+What each release then needs on its cluster (install, upgrade, nothing) is the plan's to say
+(:mod:`meshcharts.deploy.plan`).
 """
 
 from __future__ import annotations
@@ -16,16 +15,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.core.fs import os_errors
-from meshcharts.core.secrets import ResolvedValues, resolve_secrets
-from meshcharts.deploy.live import DeployedRelease, canonical_values_hash, describe
-from meshcharts.deploy.render import RenderedRelease
+from meshcharts.deploy.releases import ClusterRelease, ClusterReleases
 from meshcharts.deploy.sources import (
     ChartRequest,
     LockedChart,
@@ -37,104 +32,35 @@ from meshcharts.deploy.sources import (
 )
 
 
-@dataclass(frozen=True)
-class PreparedRelease:
-    """A release's chart and values before the live state is known (checked for every cluster first)."""
-
-    rendered: RenderedRelease
-    chart: ResolvedChart
-    values: ResolvedValues  # secrets in clear: only ever sent to helm's stdin
-    shown_values: dict[str, Any]  # the same values with secrets as placeholders: for the ledger and output
-    values_hash: str
-
-    @property
-    def name(self) -> str:
-        return self.rendered.release.name
-
-    @property
-    def namespace(self) -> str:
-        return self.rendered.release.namespace
-
-    @property
-    def description(self) -> str:
-        return describe(self.chart.digest, self.values_hash)
-
-    @property
-    def chart_version(self) -> str:
-        return self.rendered.chart_version or self.rendered.release.version
-
-
-@dataclass(frozen=True)
-class ReleaseAction:
-    """One release of one cluster with what apply will do to it, given its live revision."""
-
-    prepared: PreparedRelease
-    live: DeployedRelease | None
-    action: str  # "install" | "upgrade" | "recover" | "unchanged"
-
-
 def prepare_cluster(
     project: Project,
-    cluster: str,
-    rendered: list[RenderedRelease],
+    releases: ClusterReleases,
     cluster_dir: Path,
     lock: Mapping[str, LockedChart],
     environ: Mapping[str, str],
     scratch: Path | None = None,
-) -> list[PreparedRelease]:
-    """Charts and resolved values for every release of ``cluster``; all problems raised together.
+    *,
+    secrets: bool = True,
+) -> None:
+    """Resolve the chart and (unless ``secrets`` is False: drift needs none) the secrets of every
+    release of one cluster; all problems raised together.
 
     ``scratch``: a private folder for copies of the charts on disk (see :func:`resolve_chart`).
     """
-    prepared: list[PreparedRelease] = []
     problems: list[Diagnostic] = []
-    for item in rendered:
-        release = item.release
+    for item in releases:
         try:
-            chart = resolve_chart(project, item, cluster_dir, lock, scratch)
-            if release.prerequisite:
-                values: dict[str, Any] = {}
-                shown: dict[str, Any] = {}
-            else:
-                composition = project.compose(cluster, release.component)
-                values = composition.values()
-                shown = composition.values(secrets="placeholder")
-            resolved = resolve_secrets(values, environ, cluster=cluster, component=release.component)
+            item.chart = resolve_chart(project, item, cluster_dir, lock, scratch)
+            if secrets:
+                item.resolve(environ)
         except ConfigError as error:
             problems.extend(error.diagnostics)
-            continue
-        prepared.append(PreparedRelease(item, chart, resolved, shown, canonical_values_hash(resolved.values)))
     if problems:
         raise ConfigError(problems)
-    return prepared
-
-
-def decide(prepared: list[PreparedRelease], deployed: Mapping[tuple[str, str], DeployedRelease]) -> list[ReleaseAction]:
-    """The action for each prepared release, given the cluster's latest revisions."""
-    actions = []
-    for item in prepared:
-        release = item.rendered.release
-        live = deployed.get((release.namespace, release.name))
-        if live is None:
-            action = "install"
-        elif live.pending:
-            action = "recover"
-        elif live.status == "deployed" and _same(live, item):
-            action = "unchanged"
-        else:
-            action = "upgrade"
-        actions.append(ReleaseAction(item, live, action))
-    return actions
-
-
-def _same(live: DeployedRelease, item: PreparedRelease) -> bool:
-    """The live revision runs this chart (by digest) with exactly these values."""
-    marker = live.marker()
-    return marker.get("chart") == f"sha256:{item.chart.digest[:32]}" and canonical_values_hash(live.config) == item.values_hash
 
 
 def resolve_chart(
-    project: Project, item: RenderedRelease, cluster_dir: Path, lock: Mapping[str, LockedChart], scratch: Path | None = None
+    project: Project, item: ClusterRelease, cluster_dir: Path, lock: Mapping[str, LockedChart], scratch: Path | None = None
 ) -> ResolvedChart:
     """The local chart helm installs for a release, with its digest; never fetched here.
 
@@ -144,8 +70,8 @@ def resolve_chart(
     """
     release = item.release
     component = project.stack.components[release.component]
-    if item.chart_dir is not None:
-        return _on_disk(cluster_dir / item.chart_dir, "generated", scratch, release.name)
+    if item.files is not None and item.files.chart_dir is not None:
+        return _on_disk(cluster_dir / item.files.chart_dir, "generated", scratch, release.name)
     if is_local_reference(release.chart) and not release.chart.startswith("oci://"):
         path = (project.stack.root / release.chart).resolve()
         if path.exists():

@@ -13,7 +13,6 @@ Re-running with the same inputs gives byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -22,9 +21,8 @@ from typing import Any
 
 import yaml
 
-from meshcharts.checks.validate import ValidationReport, validate_project
+from meshcharts.checks.validate import ValidationReport
 from meshcharts.compose.project import Composition, Project
-from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
 from meshcharts.core.fs import is_within, os_error
 from meshcharts.deploy.outdir import (
     ELSEWHERE,
@@ -35,47 +33,40 @@ from meshcharts.deploy.outdir import (
     output_folder,
     swap,
 )
+from meshcharts.deploy.releases import ClusterRelease, ClusterReleases, RenderedFiles, StackReleases, build_releases
 from meshcharts.load.local_charts import local_chart_path
-from meshcharts.wiring.order import Release, install_order
+from meshcharts.wiring.order import Release
 
 
-@dataclass(frozen=True)
-class RenderedRelease:
-    release: Release
-    values_file: str  # relative to the cluster folder
-    values_digest: str
-    secrets: tuple[str, ...]  # dotted paths of !env placeholders
-    chart_dir: str | None = None  # generated chart folder, relative to the cluster folder
-    chart_version: str | None = None  # the generated chart's content-derived version
-    local_chart: str | None = None  # a chart on disk, relative to the cluster folder (absolute for an --out elsewhere)
-
-    def as_json(self) -> dict[str, Any]:
-        release = self.release
-        return {
-            "cluster": release.cluster,
-            "release": release.name,
-            "component": release.component,
-            "namespace": release.namespace,
-            "chart": self.chart_dir or self.local_chart or release.chart,
-            "repo": None if release.generated else release.repo,
-            "version": self.chart_version or release.version,
-            "values": self.values_file,
-            "valuesDigest": self.values_digest,
-            "secrets": list(self.secrets),
-            "prerequisite": release.prerequisite,
-        }
+def release_entry(item: ClusterRelease) -> dict[str, Any]:
+    """One release as ``releases.yaml`` and ``render --output json`` list it."""
+    release, files = item.release, item.files
+    return {
+        "cluster": release.cluster,
+        "release": release.name,
+        "component": release.component,
+        "namespace": release.namespace,
+        "chart": (files.chart_dir or files.local_chart if files else None) or release.chart,
+        "repo": None if release.generated else release.repo,
+        "version": item.chart_version,
+        "values": files.values_file if files else None,
+        "valuesIdentity": item.identity,
+        "secrets": list(item.secret_paths),
+        "after": sorted(item.after),
+        "prerequisite": release.prerequisite,
+    }
 
 
 @dataclass
 class RenderResult:
     output: Path
-    clusters: dict[str, list[RenderedRelease]] = field(default_factory=dict)
+    clusters: dict[str, ClusterReleases] = field(default_factory=dict)
     report: ValidationReport | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "output": str(self.output),
-            "clusters": {name: [item.as_json() for item in items] for name, items in self.clusters.items()},
+            "clusters": {name: [release_entry(item) for item in items] for name, items in self.clusters.items()},
             "warnings": [d.as_json() for d in (self.report.warnings if self.report else [])],
         }
 
@@ -94,30 +85,36 @@ def dump_values(values: dict[str, Any]) -> str:
 
 def render_project(project: Project, cluster: str | None = None, output: Path | None = None) -> RenderResult:
     """Validate, then write every cluster's release values and generated charts (or raise InvalidInput)."""
-    stack = project.stack
-    if cluster is not None and cluster not in stack.clusters:
-        raise ConfigError(Diagnostic(message=f'no cluster "{cluster}" in stack {stack.name}', rule="usage.unknown-cluster"))
-    report = validate_project(project)
-    if not report.valid:
-        raise InvalidInput(report.errors)
-    target = output_folder(stack.root, output)
-    result = RenderResult(target, report=report)
-    clusters = [cluster] if cluster is not None else list(stack.clusters)
+    return write_releases(build_releases(project, cluster), output)
+
+
+def write_releases(releases: StackReleases, output: Path | None = None) -> RenderResult:
+    """Write the releases of every cluster in ``releases`` to ``output``/<cluster>/ (``charts-out`` by default).
+
+    Each release learns what was written for it (:class:`RenderedFiles`), so plan and apply install
+    exactly these files.
+    """
+    project = releases.project
+    target = output_folder(project.stack.root, output)
+    result = RenderResult(target, report=releases.report)
     with locked(target):
         clean_leftovers(target)
-        for name in clusters:
+        for name in releases.clusters:
             check_replaceable(target / name)
-        for name in clusters:
-            result.clusters[name] = _render_cluster(project, name, target)
+        for name, cluster_releases in releases.clusters.items():
+            _render_cluster(project, cluster_releases, target)
+            result.clusters[name] = cluster_releases
     return result
 
 
-def _render_cluster(project: Project, cluster: str, target: Path) -> list[RenderedRelease]:
+def _render_cluster(project: Project, releases: ClusterReleases, target: Path) -> None:
+    cluster = releases.cluster.name
     staging = new_staging(target, cluster)
     try:
         try:
-            rendered = [_render_release(project, release, staging, target / cluster) for release in install_order(project.compose_all(cluster), cluster)]
-            index = {"cluster": cluster, "stack": project.stack.name, "releases": [item.as_json() for item in rendered]}
+            for item in releases:
+                item.files = _render_release(project, item, staging, target / cluster)
+            index = {"cluster": cluster, "stack": project.stack.name, "releases": [release_entry(item) for item in releases]}
             (staging / "releases.yaml").write_text(dump_values(index), encoding="utf-8")
         except OSError as exc:  # a full or read-only disk names the output folder; anything else, the file
             failed = Path(os.fsdecode(exc.filename)).absolute() if exc.filename else staging
@@ -128,7 +125,6 @@ def _render_cluster(project: Project, cluster: str, target: Path) -> list[Render
     finally:
         if os.path.lexists(staging):
             shutil.rmtree(staging, ignore_errors=True)
-    return rendered
 
 
 def _recorded_chart(project: Project, release: Release, final: Path) -> str | None:
@@ -142,25 +138,21 @@ def _recorded_chart(project: Project, release: Release, final: Path) -> str | No
     return os.path.relpath(path, final) if is_within(final, project.stack.root) else str(path)
 
 
-def _render_release(project: Project, release: Release, folder: Path, final: Path) -> RenderedRelease:
-    composition = project.compose(release.cluster, release.component)
-    values: dict[str, Any] = {} if release.prerequisite else composition.values(secrets="placeholder")
-    secrets = () if release.prerequisite else tuple(path for path, _ in composition.secrets())
-    dumped = dump_values(values)
+def _render_release(project: Project, item: ClusterRelease, folder: Path, final: Path) -> RenderedFiles:
+    release, composition = item.release, item.composition
     file_name = f"{release.name}.values.yaml"
-    (folder / file_name).write_text(_header(composition, release, secrets) + dumped, encoding="utf-8")
-    digest = hashlib.sha256(dumped.encode()).hexdigest()[:16]
+    (folder / file_name).write_text(_header(composition, release, item.secret_paths) + dump_values(item.values), encoding="utf-8")
     chart_dir = chart_version = None
-    if release.generated and not release.prerequisite:
+    if release.generated and composition is not None:
         generated = composition.component.type.generate(composition, folder / release.name)
         if generated is not None:
             chart_dir, chart_version = release.name, generated
-    return RenderedRelease(release, file_name, digest, secrets, chart_dir, chart_version, _recorded_chart(project, release, final))
+    return RenderedFiles(file_name, chart_dir, chart_version, _recorded_chart(project, release, final))
 
 
-def _header(composition: Composition, release: Release, secrets: tuple[str, ...]) -> str:
+def _header(composition: Composition | None, release: Release, secrets: tuple[str, ...]) -> str:
     lines = [f"# {release.cluster}/{release.name}: generated by meshcharts render; edit the layers, not this file."]
-    if release.prerequisite:
+    if composition is None:
         lines.append(f"# prerequisite of component {release.component}: the chart's defaults.")
     else:
         files = ", ".join(layer.display for layer in composition.layers)

@@ -112,8 +112,11 @@ def _lint_messages(stdout: bytes, stderr: bytes) -> list[str]:
     return messages
 
 
-class _ManifestLoader(yaml.SafeLoader):
-    """YAML as Kubernetes reads it: timestamps stay strings (PyYAML would make them datetimes)."""
+class _ManifestLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML as Kubernetes reads it: timestamps stay strings (PyYAML would make them datetimes).
+
+    libyaml's parser where PyYAML has it (every wheel does): plan parses every release's manifest.
+    """
 
 
 _ManifestLoader.yaml_implicit_resolvers = {
@@ -211,6 +214,36 @@ class HelmClient:
         what = f"helm template {release} {chart}"
         stdout = self._call(self.command.run(command, PlaceholderValues.of(values).to_json()), what=what)
         return parse_manifests(stdout, what)
+
+    def render_for_cluster(
+        self,
+        release: str,
+        chart: Path,
+        values: ResolvedValues,
+        *,
+        namespace: str,
+        kube_version: str,
+        api_versions: list[str],
+        is_upgrade: bool,
+        component: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The objects ``helm upgrade -i`` would apply: ``helm template`` with the real values and the
+        cluster's own Capabilities (its version and every API group/version/kind it serves).
+
+        The values carry clear secrets (a Secret the chart renders must compare equal to the live one),
+        so they go on stdin only, the result stays in memory, and helm's errors are redacted.
+        """
+        if not isinstance(values, ResolvedValues):
+            raise TypeError("render_for_cluster takes ResolvedValues: the plan must render what apply installs")
+        command: list[Any] = ["template", release, chart, "--skip-crds", "--values", "-", "--namespace", namespace]
+        command += ["--kube-version", kube_version]
+        for api_version in api_versions:
+            command += ["--api-versions", api_version]
+        if is_upgrade:
+            command.append("--is-upgrade")
+        what = f"helm template {release} {chart}"
+        stdout = self._call(self.command.run(command, values.to_json()), what=what, component=component, secrets=values.secrets)
+        return parse_manifests(stdout, what)  # a YAML error names its line and problem, never the text
 
     def package(self, chart_dir: Path, dest: Path) -> Path:
         """``helm package`` into ``dest`` (created if missing); the path of the ``.tgz`` written."""

@@ -49,28 +49,29 @@ def releases_for(composition: CompositionView) -> list[Release]:
     return found
 
 
-def install_order(cluster_compositions: Sequence[CompositionView], cluster: str) -> list[Release]:
-    """Every release on ``cluster`` (given its compositions), dependencies first; stack order where nothing constrains it."""
-    compositions = {c.component.name: c for c in cluster_compositions}
-    ordered = _topological(list(compositions), _component_after(compositions), cluster)
-    return [release for name in ordered for release in releases_for(compositions[name])]
+def ordered_releases(cluster_compositions: Sequence[CompositionView], cluster: str) -> list[tuple[Release, frozenset[Release]]]:
+    """Every release on ``cluster`` in install order, each with the releases that must be installed before it.
 
-
-def release_dependencies(cluster_compositions: Sequence[CompositionView]) -> dict[Release, set[Release]]:
-    """Per release, the releases that must be installed before it (the edges ``install_order`` sorts).
-
-    A component's prerequisite releases come before its own, one after the other; a component that
-    needs another (``needs:``, or the CRDs it provides) comes after that component's last release.
-    Releases with no path between them may be installed at the same time.
+    The order and the edges come from one pass over the components (what each needs, which CRDs each
+    provides and requires): a component's prerequisite releases come before its own, one after the
+    other; a component that needs another (``needs:``, or the CRDs it provides) comes after that
+    component's last release. Releases with no path between them may be installed at the same time.
     """
     compositions = {c.component.name: c for c in cluster_compositions}
+    component_after = _component_after(compositions)
     chains = {name: releases_for(c) for name, c in compositions.items()}
-    after: dict[Release, set[Release]] = {}
-    for name, dependencies in _component_after(compositions).items():
+    ordered: list[tuple[Release, frozenset[Release]]] = []
+    for name in _topological(list(compositions), component_after, cluster):
         chain = chains[name]
         for index, release in enumerate(chain):
-            after[release] = {chain[index - 1]} if index else {chains[other][-1] for other in dependencies}
-    return after
+            before = {chain[index - 1]} if index else {chains[other][-1] for other in component_after[name]}
+            ordered.append((release, frozenset(before)))
+    return ordered
+
+
+def install_order(cluster_compositions: Sequence[CompositionView], cluster: str) -> list[Release]:
+    """Every release on ``cluster`` (given its compositions), dependencies first; stack order where nothing constrains it."""
+    return [release for release, _ in ordered_releases(cluster_compositions, cluster)]
 
 
 def _component_after(compositions: dict[str, CompositionView]) -> dict[str, set[str]]:

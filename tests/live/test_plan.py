@@ -1,0 +1,177 @@
+"""``meshcharts plan``, ``drift`` and a converging ``apply`` on the live clusters, through the real CLI.
+
+One module-scoped copy of the example goes through what a user does: plan a fresh stack (all adds,
+exit 2 with --detailed-exitcode), apply, plan again (no change, exit 0, nothing written to the
+cluster), change one value (one upgrade, the value with its file:line), edit and delete objects by
+hand (drift, then restored by apply), and apply a saved plan (refused after a by-hand helm upgrade).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from meshcharts.sandbox import seed
+from tests.live.conftest import LIVE_HELM, LiveClusters, helm_for
+from tests.live.example import CLUSTERS, NAMESPACE, RELEASES, ExampleStack
+
+pytestmark = pytest.mark.live
+
+CANARY_ENV = "MESHCHARTS_PLAN_CANARY"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, live_clusters: LiveClusters, standin_charts: Path, helm_home: dict[str, str]) -> Iterator[ExampleStack]:
+    example = ExampleStack(tmp_path_factory.mktemp("plan"), live_clusters, standin_charts, helm_for(LIVE_HELM), helm_home)
+    example.edit("values/kiali.yaml", lambda text: text + f"login_token:\n  signing_key: !env {CANARY_ENV}\n")
+    example.env[CANARY_ENV] = f"canary-{secrets.token_hex(12)}"
+    example.uninstall()
+    example.pull()
+    yield example
+
+
+def _api(stack: ExampleStack, live: LiveClusters, cluster: str) -> Any:
+    return seed.api_client(live.kubeconfig, stack.contexts[cluster])
+
+
+def _versions(stack: ExampleStack, live: LiveClusters) -> dict[tuple[str, str, str], str]:
+    """resourceVersion of every object in the example's namespace (and the helm records), per cluster."""
+    found = {}
+    for cluster in CLUSTERS:
+        api = _api(stack, live, cluster)
+        core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+        for listing in (core.list_namespaced_config_map, core.list_namespaced_service, core.list_namespaced_secret, apps.list_namespaced_deployment):
+            for item in listing(NAMESPACE).items:
+                found[(cluster, type(item).__name__, item.metadata.name)] = item.metadata.resource_version
+        api.close()
+    return found
+
+
+def _releases(document: dict[str, Any], cluster: str) -> dict[str, dict[str, Any]]:
+    return {item["release"]: item for item in document["clusters"][cluster]["releases"]}
+
+
+def test_plan_of_a_fresh_stack_is_all_adds_and_exits_2(stack: ExampleStack) -> None:
+    run = stack.cli("plan", "--detailed-exitcode", "--output", "json")
+    assert run.returncode == 2, run
+    document = run.json()
+    for cluster in CLUSTERS:
+        releases = _releases(document, cluster)
+        assert list(releases) == list(RELEASES)
+        assert {item["action"] for item in releases.values()} == {"install"}
+        summary = document["clusters"][cluster]["summary"]
+        assert summary["add"] > 0 and summary["change"] == 0 and summary["destroy"] == 0
+        assert all(obj["change"] == "add" for item in releases.values() for obj in item["objects"])
+    assert "upgrade" not in run.verbs() and "install" not in run.verbs()
+    text = stack.cli("plan")
+    assert text.returncode == 0, text
+    assert any(line.startswith("east (") and "to add, 0 to change, 0 to destroy" in line for line in text.stdout.splitlines()), text
+    assert stack.env[CANARY_ENV] not in text.stdout + run.stdout
+
+
+def test_after_apply_plan_says_no_changes_and_writes_nothing(stack: ExampleStack, live_clusters: LiveClusters) -> None:
+    applied = stack.apply()
+    assert applied.returncode == 0, applied
+    before = _versions(stack, live_clusters)
+    run = stack.cli("plan", "--detailed-exitcode")
+    assert run.returncode == 0, run
+    assert "No changes" in run.stdout
+    assert _versions(stack, live_clusters) == before  # plan wrote nothing: no object's resourceVersion moved
+    assert set(run.verbs()) <= {"version", "template"}, run.helm_calls  # and ran no helm verb that writes
+    again = stack.apply("--output", "json")
+    assert again.returncode == 0 and "upgrade" not in again.verbs(), again
+    for cluster in CLUSTERS:
+        assert {item["action"] for item in again.json()["clusters"][cluster]["releases"]} == {"unchanged"}
+
+
+def test_one_changed_value_is_one_change_with_its_file_and_line(stack: ExampleStack) -> None:
+    layer = stack.write("values/clusters/east/tracing.yaml", "jaeger:\n  spanStorageType: memory\n")
+    run = stack.cli("plan", "--output", "json", "--detailed-exitcode")
+    assert run.returncode == 2, run
+    document = run.json()
+    east = _releases(document, "east")
+    assert [name for name, item in east.items() if item["action"] != "unchanged"] == ["rancher-tracing"]
+    assert {item["action"] for item in _releases(document, "west").values()} == {"unchanged"}
+    (value,) = east["rancher-tracing"]["values"]
+    assert value["path"] == "jaeger.spanStorageType" and value["after"] == "memory"
+    assert value["location"].startswith("values/clusters/east/tracing.yaml:2:"), value
+    assert document["summary"]["change"] >= 1 and document["summary"]["add"] == 0
+    markdown = stack.cli("plan", "--output", "markdown")
+    assert "| `rancher-tracing` |" in markdown.stdout and "<details>" in markdown.stdout, markdown
+    assert stack.env[CANARY_ENV] not in markdown.stdout + run.stdout
+    layer.unlink()
+    assert stack.cli("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_live_edits_are_drift_and_apply_restores_them(stack: ExampleStack, live_clusters: LiveClusters) -> None:
+    api = _api(stack, live_clusters, "east")
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    (deployment,) = [item for item in apps.list_namespaced_deployment(NAMESPACE).items if item.metadata.name == "kiali"]
+    wanted = deployment.spec.replicas
+    apps.patch_namespaced_deployment_scale("kiali", NAMESPACE, {"spec": {"replicas": wanted + 2}})
+    (service,) = [item for item in core.list_namespaced_service(NAMESPACE).items if item.metadata.name == "tracing"]
+    core.delete_namespaced_service(service.metadata.name, NAMESPACE)
+    try:
+        drift = stack.cli("drift", "--output", "json")
+        assert drift.returncode == 2, drift
+        east = _releases(drift.json(), "east")
+        changed = {(obj["kind"], obj["name"]): obj for item in east.values() for obj in item["objects"]}
+        assert changed[("Deployment", "kiali")]["change"] == "change" and changed[("Deployment", "kiali")]["drift"]
+        assert any(field["path"] == "spec.replicas" and field["after"] == wanted for field in changed[("Deployment", "kiali")]["fields"])
+        assert changed[("Service", "tracing")]["change"] == "add"
+        assert all(not item["objects"] for item in _releases(drift.json(), "west").values())
+        text = stack.cli("drift")
+        assert "deleted outside meshcharts" in text.stdout and "changed outside meshcharts" in text.stdout, text
+        plan = stack.cli("plan", "--output", "json")
+        actions = {name: item["action"] for name, item in _releases(plan.json(), "east").items()}
+        assert actions["rancher-kiali-server"] == "restore" and actions["rancher-tracing"] == "restore", actions
+        applied = stack.apply("--output", "json")
+        assert applied.returncode == 0, applied
+        restored = {item["release"]: item for item in applied.json()["clusters"]["east"]["releases"]}
+        assert restored["rancher-tracing"]["status"] == "deployed" and "restored" in (restored["rancher-tracing"]["note"] or "")
+        assert apps.read_namespaced_deployment("kiali", NAMESPACE).spec.replicas == wanted
+        assert core.read_namespaced_service("tracing", NAMESPACE).metadata.name == "tracing"
+        assert stack.cli("drift").returncode == 0
+    finally:
+        api.close()
+
+
+def test_a_saved_plan_is_applied_exactly_or_refused(stack: ExampleStack, tmp_path: Path) -> None:
+    stack.write("values/clusters/west/tracing.yaml", "jaeger:\n  spanStorageType: memory\n")
+    saved = tmp_path / "west.plan.json"
+    run = stack.cli("plan", "--out", str(saved))
+    assert run.returncode == 0, run
+    text = saved.read_text(encoding="utf-8")
+    assert stack.env[CANARY_ENV] not in text
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    # A helm upgrade by hand moves the live revision: the saved plan no longer describes the cluster.
+    stack.helm("west", "upgrade", "rancher-kiali-server-crd", "--reuse-values", "-n", NAMESPACE, str(_chart(stack, "rancher-kiali-server-crd")))
+    refused = stack.apply(str(saved))
+    assert refused.returncode == 1, refused
+    assert "rancher-kiali-server-crd" in refused.stderr + refused.stdout and "live revision changed" in refused.stderr + refused.stdout, refused
+    assert "upgrade" not in refused.verbs()
+    fresh = tmp_path / "again.plan.json"
+    assert stack.cli("plan", "--out", str(fresh)).returncode == 0
+    applied = stack.apply(str(fresh), "--output", "json")
+    assert applied.returncode == 0, applied
+    west = {item["release"]: item for item in applied.json()["clusters"]["west"]["releases"]}
+    assert west["rancher-tracing"]["action"] == "upgrade"
+    tampered = json.loads(fresh.read_text(encoding="utf-8"))
+    tampered["format"] = "something else"
+    fresh.write_text(json.dumps(tampered), encoding="utf-8")
+    assert stack.apply(str(fresh)).returncode == 2
+
+
+def _chart(stack: ExampleStack, release: str) -> Path:
+    """The cached chart archive the example's lock records for ``release``'s chart."""
+    lock = yaml.safe_load((stack.root / "meshcharts.lock").read_text(encoding="utf-8"))
+    chart = release.removeprefix("rancher-") if release.endswith("-crd") else release
+    (digest,) = [entry["digest"] for entry in lock["charts"] if entry["chart"] in (release, chart)]
+    return stack.folder / "cache" / "charts" / f"{digest.removeprefix('sha256:')}.tgz"
