@@ -11,10 +11,11 @@ from typing import Any
 
 import semver
 
-from meshcharts.components.base import ComponentType, KeyRule, SchemaLine
+from meshcharts.components.base import ComponentType, KeyRule, SchemaLine, key_problem
+from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint, Need
 from meshcharts.core.kubeapis import RendersApi, Switch
-from meshcharts.core.model import Component
+from meshcharts.core.model import Component, CompositionView, WiringView
 from meshcharts.core.versions import InvalidVersion, VersionRange, parse_chart_version
 
 KIALI_REPO = "https://kiali.org/helm-charts"
@@ -274,7 +275,55 @@ def kiali_needs(version: semver.Version, prefix: tuple[str, ...] = (), values: d
     ]
 
 
-COMPONENT_TYPE = KialiType(
+# kiali/helm-charts kiali-server 2.19.0 to 2.29.0: with deployment.cluster_wide_access false the chart looks up
+# the namespaces deployment.discovery_selectors.default selects (only that key), always adds its own, creates a
+# Role in each and writes them into Kiali's config as `kubernetes.io/metadata.name In [...]`. 2.0.0 to 2.18.x
+# create no Role or ClusterRole at all for false (NOTES.txt: "does NOT support"), and the Kiali server (kiali/kiali
+# config.go extractAccessibleNamespaceList, 2.0.0 on) then reads only the namespaces discovery_selectors.default
+# names. Kiali 1.x is not affected: every kiali-server 1.x chart creates a ClusterRole, and Kiali 1.67-1.89
+# (config.go AllNamespacesAccessible) treats "**" in accessible_namespaces, the chart default, as access to
+# every namespace whatever cluster_wide_access says; before 1.67 the key does not exist (a key rule above).
+ROLES_FROM_SELECTORS = VersionRange("2.19.0", None)
+_CLUSTER_WIDE = ("deployment", "cluster_wide_access")
+
+
+def namespace_access_findings(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
+    """``cluster_wide_access: false`` without ``discovery_selectors.default``: Kiali sees its own namespace at most."""
+    component = composition.component
+    if parse_chart_version(component.version).major < 2 or composition.get(_CLUSTER_WIDE, True) is not False:
+        return []
+    if composition.get(("deployment", "discovery_selectors", "default")):
+        return []
+    namespaces = sorted({component.namespace} | {endpoint.namespace for endpoint in wiring.providers("istiod")})
+    example = (
+        "deployment.discovery_selectors.default: [{matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, "
+        f"values: [{', '.join(namespaces)}, <the mesh's application namespaces>]}}]}}]"
+    )
+    if component.version in ROLES_FROM_SELECTORS:
+        message = (
+            f"cluster_wide_access is false and deployment.discovery_selectors.default is not set: the chart gives Kiali a Role "
+            f"in its own namespace {component.namespace} only, so Kiali sees no other namespace of the mesh"
+        )
+        hint = f"set {example}; the chart creates a Role in each namespace they select when it is installed; or keep cluster_wide_access: true"
+    else:
+        message = (
+            "cluster_wide_access is false and deployment.discovery_selectors.default is not set: Kiali then reads only the "
+            f"namespaces those selectors name, so it sees none; kiali-server {component.version} creates no Role for it either"
+        )
+        hint = f"set {example} and create Roles and RoleBindings for Kiali's ServiceAccount there, since only kiali-server 2.19 and later create them; or keep cluster_wide_access: true"
+    return [key_problem(composition, _CLUSTER_WIDE, message, "kiali.no-discovery-selectors", Severity.WARNING, hint)]
+
+
+class KialiServerType(KialiType):
+    """The upstream kiali-server chart: how its 2.x line grants Kiali access to namespaces."""
+
+    def check_extra(self, composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
+        """On 2.x, ``deployment.cluster_wide_access: false`` without ``deployment.discovery_selectors.default``
+        (Kiali then sees its own namespace at most)."""
+        return namespace_access_findings(composition, wiring)
+
+
+COMPONENT_TYPE = KialiServerType(
     name="kiali-server",
     chart="kiali-server",
     repo=KIALI_REPO,

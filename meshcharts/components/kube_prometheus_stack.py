@@ -11,10 +11,11 @@ namespace; since 45.12.0 the chart sets ``searchNamespace: ALL`` (prometheus-com
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from meshcharts.components.base import ComponentType, SchemaLine
-from meshcharts.components.mesh_extras_wiring import grafana_com_dashboards
+from meshcharts.components.base import ComponentType, SchemaLine, key_problem
+from meshcharts.components.mesh_extras_wiring import grafana_com_dashboards, istio_monitors, monitor_operator
 from meshcharts.core.diagnostics import Diagnostic, Severity
 from meshcharts.core.endpoints import Endpoint
 from meshcharts.core.grafana_sidecar import DashboardSidecar, dashboard_sidecar
@@ -106,6 +107,98 @@ def monitor_selector(spec: dict[str, Any], kind: str, release: str) -> dict[str,
     return {}
 
 
+@dataclass(frozen=True)
+class ReleaseSelector:
+    """A selector the chart replaces by ``release: <release>`` when it is empty and ``<kind>SelectorNilUsesHelmValues`` is true."""
+
+    section: tuple[str, ...]  # where the selector sits: prometheus.prometheusSpec or thanosRuler.thanosRulerSpec
+    kind: str  # the key's stem: serviceMonitor -> serviceMonitorSelector, serviceMonitorSelectorNilUsesHelmValues
+    objects: str  # what it selects, as the message names it
+    enabled: tuple[str, ...]  # the switch that renders the object carrying the selector
+    enabled_default: bool
+    versions: VersionRange = VersionRange()
+    monitor_kind: str | None = None  # the kind of the mesh-extras monitors it selects
+
+
+# templates/prometheus/prometheus.yaml and templates/thanos-ruler/ruler.yaml of every 45.x and 88.x release:
+# `{{- if .Values.prometheus.prometheusSpec.serviceMonitorSelector }}` copies the selector, `{{ else if
+# ...serviceMonitorSelectorNilUsesHelmValues }}` writes `matchLabels: {release: <release>}`, and only then `{}`.
+# An empty map is false in a Go template, so a typed `{}` (which values.yaml's comment says selects all) still
+# gets the release selector while the NilUsesHelmValues key is true, its default. scrapeConfigSelector and its
+# key exist from 46.5.0; the ruleSelector of an agent is not rendered (45.x: "agent" in enableFeatures, 88.x: agentMode).
+_PROMETHEUS = ("prometheus", "prometheusSpec")
+RELEASE_SELECTORS: tuple[ReleaseSelector, ...] = (
+    ReleaseSelector(_PROMETHEUS, "serviceMonitor", "ServiceMonitors", ("prometheus", "enabled"), True, monitor_kind="ServiceMonitor"),
+    ReleaseSelector(_PROMETHEUS, "podMonitor", "PodMonitors", ("prometheus", "enabled"), True, monitor_kind="PodMonitor"),
+    ReleaseSelector(_PROMETHEUS, "probe", "Probes", ("prometheus", "enabled"), True),
+    ReleaseSelector(_PROMETHEUS, "rule", "PrometheusRules", ("prometheus", "enabled"), True),
+    ReleaseSelector(_PROMETHEUS, "scrapeConfig", "ScrapeConfigs", ("prometheus", "enabled"), True, VersionRange("46.5.0", None)),
+    ReleaseSelector(("thanosRuler", "thanosRulerSpec"), "rule", "PrometheusRules", ("thanosRuler", "enabled"), False),
+)
+
+
+def _is_agent(composition: CompositionView) -> bool:
+    """A Prometheus in agent mode, whose ruleSelector the chart leaves out."""
+    features = composition.get(_PROMETHEUS + ("enableFeatures",)) or []
+    return bool(composition.get(("prometheus", "agentMode"))) or (isinstance(features, list) and "agent" in features)
+
+
+def _unscraped_monitors(composition: CompositionView, wiring: WiringView, kind: str) -> list[str]:
+    """The mesh-extras monitors of ``kind`` on this cluster, labelled for this release's operator, that lack its release label."""
+    operator = monitor_operator(wiring)
+    release = composition.component.release
+    if operator is None or operator.provider != composition.component.name:
+        return []
+    return [
+        f"the {monitor.name} {kind} of component {other.component.name} carries {monitor.labels or 'no labels'}"
+        for other in wiring.compositions.values()
+        if other.component.type.name == "mesh-extras" and not other.broken
+        for monitor in istio_monitors(other)
+        if monitor.kind == kind and str(monitor.labels.get("release")) != release
+    ]
+
+
+def empty_selector_findings(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
+    """A typed ``<kind>Selector: {}`` that the chart still turns into ``release: <release>``, at the selector's line.
+
+    An error when monitors of the stack's own mesh-extras lack that label (Prometheus never scrapes them: Kiali
+    shows no traffic); else a warning, since only monitors from outside the stack are left out, against what
+    ``{}`` says."""
+    release = composition.component.release
+    found: list[Diagnostic] = []
+    for selector in RELEASE_SELECTORS:
+        path = selector.section + (f"{selector.kind}Selector",)
+        nil_key = f"{selector.kind}SelectorNilUsesHelmValues"
+        if (
+            composition.component.version not in selector.versions
+            or composition.get(path) != {}
+            or not composition.is_user_set(path)
+            or not composition.get(selector.enabled, selector.enabled_default)
+            or (selector.section == _PROMETHEUS and selector.kind == "rule" and _is_agent(composition))
+            or not composition.get(selector.section + (nil_key,), True)
+        ):
+            continue
+        missed = _unscraped_monitors(composition, wiring, selector.monitor_kind) if selector.monitor_kind else []
+        default = "" if composition.is_user_set(selector.section + (nil_key,)) else " (its default)"
+        message = (
+            f"an empty {selector.kind}Selector does not select every {selector.objects[:-1]}: while {nil_key} is true{default}, "
+            f"the chart writes matchLabels release: {release} in its place, and only {selector.objects} labelled release={release} are selected"
+        )
+        if missed:
+            message += f"; {'; '.join(missed)} and would never be scraped (Kiali shows no traffic)"
+        found.append(
+            key_problem(
+                composition,
+                path,
+                message,
+                "kps.empty-selector",
+                Severity.ERROR if missed else Severity.WARNING,
+                hint=f"set {'.'.join(selector.section)}.{nil_key}: false to select all {selector.objects}",
+            )
+        )
+    return found
+
+
 class KubePrometheusStackType(ComponentType):
     def endpoints(self, component: Component, values: dict[str, Any]) -> list[Endpoint]:
         name = fullname(component.release, values)
@@ -174,6 +267,12 @@ class KubePrometheusStackType(ComponentType):
         ]
 
     def check_extra(self, composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
+        """A fullnameOverride cut to 26 characters (renaming every Service); a typed ``serviceMonitorSelector: {}``
+        (or podMonitor, probe, rule, scrapeConfig) that the chart still turns into ``release: <release>``."""
+        return self._fullname_findings(composition) + empty_selector_findings(composition, wiring)
+
+    @staticmethod
+    def _fullname_findings(composition: CompositionView) -> list[Diagnostic]:
         """A fullnameOverride longer than 26 characters is cut silently, renaming every Service."""
         override = composition.get(("fullnameOverride",))
         if not override or len(str(override)) <= 26:

@@ -15,6 +15,7 @@ This module has no ``COMPONENT_TYPE``: it serves ``mesh_extras.py``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from meshcharts.charts.dashboards import (
@@ -33,9 +34,16 @@ KIALI_INGRESS_PORTS = (20001, 9090)  # UI/API and Kiali's own metrics
 ISTIOD_PORTS = (15014, 8080)  # istiod monitoring and the debug endpoints Kiali reads
 
 
+def monitor_operator(wiring: WiringView) -> Endpoint | None:
+    """The Prometheus operator in the stack whose selectors the cluster's monitors are labelled for."""
+    operators = wiring.providers("prometheus-operator")
+    return operators[0] if operators else None
+
+
 def operator_selector(wiring: WiringView) -> tuple[str, dict[str, Any]] | None:
     """Who selects monitors in this cluster, and with which labels per kind (None: no operator)."""
-    for endpoint in wiring.providers("prometheus-operator"):
+    endpoint = monitor_operator(wiring)
+    if endpoint is not None:
         return endpoint.source(), {"PodMonitor": endpoint.attributes.get("podMonitor"), "ServiceMonitor": endpoint.attributes.get("serviceMonitor")}
     for endpoint in wiring.providers("prometheus"):
         monitors = endpoint.attributes.get("monitors") or {}
@@ -279,30 +287,50 @@ def check(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
     return found + _check_monitors(composition, wiring) + mesh_extras_navlinks.check(composition, wiring)
 
 
-def _check_monitors(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
-    values = composition.accepted_values()
-    monitors = values.get("monitors") or {}
-    selector = operator_selector(wiring)
-    if not monitors.get("enabled") or selector is None:
+@dataclass(frozen=True)
+class IstioMonitor:
+    """One monitor a mesh-extras renders: its kind and name, the labels it carries, the key that set them."""
+
+    kind: str  # PodMonitor or ServiceMonitor
+    name: str
+    labels: dict[str, Any]
+    path: tuple[str, ...]  # monitors.labels, or monitors.<part>.labels when that was typed
+
+
+def istio_monitors(composition: CompositionView) -> list[IstioMonitor]:
+    """The Istio monitors this mesh-extras renders (none when monitors are off)."""
+    monitors = composition.accepted_values().get("monitors") or {}
+    if not monitors.get("enabled"):
         return []
-    source, by_kind = selector
-    found: list[Diagnostic] = []
+    found: list[IstioMonitor] = []
     for part, kind in (("envoy", (monitors.get("envoy") or {}).get("kind", "PodMonitor")), ("istiod", "ServiceMonitor")):
         settings = monitors.get(part) or {}
         if not settings.get("enabled", True):
             continue
-        wanted = by_kind.get(kind)
         carried = {**(monitors.get("labels") or {}), **(settings.get("labels") or {})}
         path = ("monitors", part, "labels") if composition.is_user_set(("monitors", part, "labels")) else ("monitors", "labels")
+        found.append(IstioMonitor(kind, str(settings.get("name", part)), carried, path))
+    return found
+
+
+def _check_monitors(composition: CompositionView, wiring: WiringView) -> list[Diagnostic]:
+    selector = operator_selector(wiring)
+    if selector is None:
+        return []
+    source, by_kind = selector
+    found: list[Diagnostic] = []
+    for monitor in istio_monitors(composition):
+        wanted = by_kind.get(monitor.kind)
+        carried = monitor.labels
         if wanted is None:
-            found.append(_problem(composition, path, f"{source} selects {kind}s with an expression meshcharts cannot check; make sure it matches {carried}", "wiring.monitor-selector", Severity.WARNING))
+            found.append(_problem(composition, monitor.path, f"{source} selects {monitor.kind}s with an expression meshcharts cannot check; make sure it matches {carried}", "wiring.monitor-selector", Severity.WARNING))
         elif any(carried.get(key) != value for key, value in wanted.items()):
             need = ", ".join(f"{key}={value}" for key, value in wanted.items())
             found.append(
                 _problem(
                     composition,
-                    path,
-                    f"{source} only selects {kind}s labelled {need}; the {settings.get('name', part)} {kind} carries {carried or 'no labels'} and would never be scraped (Kiali shows no traffic)",
+                    monitor.path,
+                    f"{source} only selects {monitor.kind}s labelled {need}; the {monitor.name} {monitor.kind} carries {carried or 'no labels'} and would never be scraped (Kiali shows no traffic)",
                     "wiring.monitor-not-selected",
                 )
             )
