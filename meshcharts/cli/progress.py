@@ -80,7 +80,7 @@ def summary_lines(result: ApplyResult) -> list[str]:
     return lines
 
 
-_DONE = {"install": "installed", "upgrade": "upgraded", "recover": "upgraded"}
+_DONE = {"install": "installed", "upgrade": "upgraded", "recover": "upgraded", "restore": "restored"}
 
 
 def _detail(item: ReleaseResult) -> str:

@@ -305,7 +305,7 @@ class ClusterApply:
             revision = live.revision if live else None
             self.run.record_release(spec, ReleaseStatus.UNCHANGED, revision=revision)
             return self._result(item, action, "unchanged", revision=revision)
-        note = f"restored: {planned.reason}" if action == "restore" else None
+        note = f"drift: {planned.reason}" if action == "restore" else None
         if action == "recover" and live is not None:
             self.observer(name, item.name, f"recovering from {live.status}")
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,8 @@ def test_live_edits_are_drift_and_apply_restores_them(stack: ExampleStack, live_
         applied = stack.apply("--output", "json")
         assert applied.returncode == 0, applied
         restored = {item["release"]: item for item in applied.json()["clusters"]["east"]["releases"]}
-        assert restored["rancher-tracing"]["status"] == "deployed" and "restored" in (restored["rancher-tracing"]["note"] or "")
+        assert restored["rancher-tracing"]["status"] == "deployed" and restored["rancher-tracing"]["action"] == "restore"
+        assert "changed outside meshcharts" in (restored["rancher-tracing"]["note"] or "")
         assert apps.read_namespaced_deployment("kiali", NAMESPACE).spec.replicas == wanted
         assert core.read_namespaced_service("tracing", NAMESPACE).metadata.name == "tracing"
         assert stack.cli("drift").returncode == 0
@@ -175,3 +177,48 @@ def _chart(stack: ExampleStack, release: str) -> Path:
     chart = release.removeprefix("rancher-") if release.endswith("-crd") else release
     (digest,) = [entry["digest"] for entry in lock["charts"] if entry["chart"] in (release, chart)]
     return stack.folder / "cache" / "charts" / f"{digest.removeprefix('sha256:')}.tgz"
+
+
+class _BlackHole:
+    """A TCP listener on loopback that accepts connections and never answers: a hung API server, as a
+    SIGSTOPped kube-apiserver looks from the client (the kernel completes the handshake, nothing else)."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = int(self.server.getsockname()[1])
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_hung_api_server_is_one_unreachable_cluster_within_bounded_time(stack: ExampleStack, tmp_path: Path) -> None:
+    hole = _BlackHole()
+    try:
+        config = yaml.safe_load(stack.live.kubeconfig.read_text(encoding="utf-8"))
+        user = config["contexts"][0]["context"]["user"]
+        config["clusters"].append({"name": "hung", "cluster": {"server": f"https://127.0.0.1:{hole.port}", "insecure-skip-tls-verify": True}})
+        config["contexts"].append({"name": "hung", "context": {"cluster": "hung", "user": user}})
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(config), encoding="utf-8")
+        kubeconfig.chmod(0o600)
+        original = (stack.root / "meshcharts.yaml").read_text(encoding="utf-8")
+        extra = "  north:\n    context: hung\n    env: prod\n    vars: {clusterId: c-north, registry: mtr.example.com, storageClass: sata}\n    crds: [ui.cattle.io]\n"
+        stack.edit("meshcharts.yaml", lambda text: text.replace("components:\n", extra + "components:\n", 1))
+        try:
+            for command in (("plan", "--output", "json"), ("drift", "--output", "json")):
+                run = stack.cli(*command, "--kubeconfig", str(kubeconfig), timeout=120)
+                assert run.returncode == 1, run
+                document = run.json()
+                assert "cannot" in document["clusters"]["north"]["error"] and "timed out" in document["clusters"]["north"]["error"].lower(), run
+                assert document["clusters"]["east"]["error"] is None and document["clusters"]["west"]["error"] is None
+            applied = stack.apply("--kubeconfig", str(kubeconfig), "--output", "json")
+            assert applied.returncode == 1, applied
+            clusters = applied.json()["clusters"]
+            assert clusters["north"]["error"] and clusters["east"]["ok"] and clusters["west"]["ok"], applied
+            assert {row["status"] for row in stack.release_rows() if row["cluster"] == "north"} == {"skipped"}
+        finally:
+            (stack.root / "meshcharts.yaml").write_text(original, encoding="utf-8")
+    finally:
+        hole.close()

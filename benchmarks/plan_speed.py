@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Benchmark: plan and apply as a user runs them (whole processes), on a real two-cluster sandbox.
+
+On a copy of the bundled example stack, the stand-in charts as the offline chart source, each case is
+one ``meshcharts`` process, timed from start to exit (imports included), run --runs times; medians
+and ratios are printed, nothing is asserted:
+
+* first apply: both clusters, from nothing (every release uninstalled before each run);
+* unchanged apply and unchanged plan, each against the first apply; goal: at least 10x faster, with
+  the drift check included (both compare every live object);
+* drift: the same;
+* plan of a changed value against the same releases diffed by hand, as a helmfile user would:
+  per cluster in parallel, per release ``helm template ... | kubectl diff --server-side -f -``.
+
+    .venv/bin/python benchmarks/plan_speed.py --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+import meshcharts
+from meshcharts.deploy.pull import pull_charts
+from meshcharts.helm import find_helm
+from meshcharts.sandbox import Sandbox, SandboxCluster
+from meshcharts.sandbox.build import sandbox_bin_dir
+
+REPO = Path(__file__).resolve().parent.parent
+MESHCHARTS = [sys.executable, "-m", "meshcharts"]
+
+
+class Bench:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.stack = work / "stack"
+        self.stack.mkdir()
+        shutil.copy(REPO / "meshcharts.yaml", self.stack / "meshcharts.yaml")
+        shutil.copytree(REPO / "values", self.stack / "values")
+        charts = work / "charts"
+        subprocess.run([sys.executable, str(REPO / "scripts" / "standin-charts"), str(charts)], check=True, stdout=subprocess.DEVNULL)
+        os.environ["MESHCHARTS_CHARTS"] = str(charts)
+        os.environ["MESHCHARTS_CACHE"] = str(work / "cache")
+        project = meshcharts.open_project(self.stack)
+        self.stack_model = project.stack
+        clusters = [SandboxCluster(c.name, context=c.context, crd_groups=(*c.crds, "monitoring.coreos.com")) for c in self.stack_model.clusters.values()]
+        self.sandbox = Sandbox(work / "sandbox", clusters, storage_classes=("standard", "sata"))
+        self.kubeconfig = str(self.sandbox.up())
+        os.environ["KUBECONFIG"] = self.kubeconfig
+        pull_charts(project)
+        self.helm = str(find_helm())
+        self.kubectl = str(sandbox_bin_dir() / "kubectl")
+
+    def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> float:
+        started = time.perf_counter()
+        done = subprocess.run([*MESHCHARTS, *args], cwd=self.stack, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - started
+        if done.returncode not in ok:
+            raise SystemExit(f"meshcharts {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        return seconds
+
+    def by_hand(self) -> float:
+        """helm template | kubectl diff --server-side for every release, clusters in parallel."""
+        subprocess.run([*MESHCHARTS, "render"], cwd=self.stack, check=True, stdout=subprocess.DEVNULL)
+
+        def cluster(name: str) -> None:
+            context = self.stack_model.clusters[name].context
+            index = yaml.safe_load((self.stack / "charts-out" / name / "releases.yaml").read_text())
+            lock = {entry["chart"]: entry for entry in yaml.safe_load((self.stack / "meshcharts.lock").read_text())["charts"]}
+            for release in index["releases"]:
+                folder = self.stack / "charts-out" / name
+                chart = folder / release["chart"] if (folder / str(release["chart"])).exists() else Path(os.environ["MESHCHARTS_CACHE"]) / "charts" / f"{lock[release['chart']]['digest'].removeprefix('sha256:')}.tgz"
+                with open(folder / release["values"], "rb") as values:
+                    rendered = subprocess.run(
+                        [self.helm, "template", release["release"], str(chart), "-n", release["namespace"], "--values", "-",
+                         "--kubeconfig", self.kubeconfig, "--kube-context", context],
+                        stdin=values, check=True, capture_output=True,
+                    )
+                subprocess.run(
+                    [self.kubectl, "diff", "--server-side", "--force-conflicts", "-n", release["namespace"], "-f", "-", "--context", context],
+                    input=rendered.stdout, check=False, capture_output=True,
+                )
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=len(self.stack_model.clusters)) as pool:
+            list(pool.map(cluster, self.stack_model.clusters))
+        return time.perf_counter() - started
+
+    def uninstall(self) -> None:
+        for cluster in self.stack_model.clusters.values():
+            listing = subprocess.run(
+                [self.helm, "list", "-A", "--kube-context", cluster.context, "-o", "json"], check=True, capture_output=True, text=True,
+            )
+            for release in json.loads(listing.stdout or "[]"):
+                subprocess.run([self.helm, "uninstall", release["name"], "-n", release["namespace"], "--wait", "--kube-context", cluster.context], check=True, stdout=subprocess.DEVNULL)
+
+
+def report(name: str, ours: list[float], reference: list[float], goal: str) -> None:
+    a, b = statistics.median(ours), statistics.median(reference)
+    print(f"{name:<48} {a:6.2f} s vs {b:6.2f} s   {b / a:5.1f}x faster   goal {goal}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="meshcharts-bench-") as scratch:
+        bench = Bench(Path(scratch))
+        try:
+            first, reapply, plan, drift, changed, hand = [], [], [], [], [], []
+            layer = bench.stack / "values" / "clusters" / "east" / "tracing.yaml"
+            for _ in range(args.runs):
+                bench.uninstall()
+                first.append(bench.run("apply", "--yes"))
+                reapply.append(bench.run("apply", "--yes"))
+                plan.append(bench.run("plan"))
+                drift.append(bench.run("drift"))
+                layer.write_text("jaeger:\n  spanStorageType: memory\n", encoding="utf-8")
+                changed.append(bench.run("plan"))
+                hand.append(bench.by_hand())
+                layer.unlink()
+            print(f"helm {bench.helm}; {args.runs} runs, medians; whole processes")
+            report("unchanged apply vs first apply", reapply, first, ">= 10x")
+            report("unchanged plan vs first apply", plan, first, ">= 10x")
+            report("drift vs first apply", drift, first, ">= 10x")
+            report("plan of one change vs helm template | kubectl diff", changed, hand, ">= 1x")
+        finally:
+            bench.sandbox.down()
+
+
+if __name__ == "__main__":
+    main()
