@@ -1,9 +1,12 @@
 """File-system helpers for the safety tests: tree snapshots, and real permission and read-only failures.
 
 The tests run as root, for whom permission bits stop nothing. Two things still fail for real:
-a command run as ``nobody`` (``setpriv``) meets the permission bits, and a read-only bind mount in a
-private mount namespace (``unshare -rm``) gives EROFS. Tests that need one skip, saying why, where the
-machine cannot do it.
+the CLI run without the capabilities that override permission bits (``setpriv`` drops
+CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH) meets the bits of the files it owns, and a read-only bind
+mount in a private mount namespace (``unshare -rm``) gives EROFS. The CLI keeps its user, so it still
+reaches its own checkout and interpreter wherever they are (a clone under root's 0700 home, a pyenv
+Python under /root), which a switch to ``nobody`` could not. Tests that need one skip, saying why,
+where the machine cannot do it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 MESHCHARTS = REPO_ROOT / ".venv" / "bin" / "meshcharts"
-NOBODY = 65534
+# The capabilities that let root read, write and enter whatever the permission bits say.
+OVERRIDES = "-dac_override,-dac_read_search"
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -45,8 +49,8 @@ def error_lines(output: str) -> list[str]:
 
 
 @pytest.fixture()
-def shared_dir() -> Iterator[Path]:
-    """A folder every user may enter (pytest's tmp_path is root's alone), removed afterwards."""
+def scratch_dir() -> Iterator[Path]:
+    """A folder outside pytest's tmp_path, made anew and removed afterwards whatever modes a test left."""
     folder = Path(tempfile.mkdtemp(prefix="meshcharts-fs-", dir="/tmp"))
     folder.chmod(0o755)
     try:
@@ -58,13 +62,17 @@ def shared_dir() -> Iterator[Path]:
         shutil.rmtree(folder)
 
 
-def run_as_nobody(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed CLI run as ``nobody`` in ``cwd``: the permission bits apply to it."""
-    if os.geteuid() != 0:
-        pytest.skip("dropping to nobody needs root; as a normal user chmod already stops reads")
-    if shutil.which("setpriv") is None:
-        pytest.skip("setpriv (util-linux) is not installed, so the permission cases cannot be made real")
-    command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", str(MESHCHARTS), *args]
+def run_unprivileged(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed CLI run in ``cwd`` so that the permission bits apply to it, even for the owner.
+
+    As root: the same user without the capabilities that override the bits, so a file of mode 000 or
+    a folder of mode 555 stops it as it stops any user. As another user: the CLI as it is.
+    """
+    command = [str(MESHCHARTS), *args]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("setpriv (util-linux) is not installed, so the permission cases cannot be made real for root")
+        command = ["setpriv", f"--bounding-set={OVERRIDES}", "--inh-caps=-all", *command]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, env={**os.environ, "HOME": str(cwd)})
 
 

@@ -1,6 +1,7 @@
 """File-system errors are findings: one line naming the path and what to do, exit 2, no traceback.
 
-Permission bits are made real by running the installed CLI as ``nobody``; read-only folders by a
+Permission bits are made real by running the installed CLI without the capabilities that override
+them (root keeps its user, so it still reaches its checkout wherever it is); read-only folders by a
 read-only bind mount in a private mount namespace (see tests/fs_helpers.py). A FIFO or a folder where
 a file is expected fails for root too.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MINIMAL_STACK, StackDir
-from tests.fs_helpers import error_lines, run_as_nobody, run_read_only, shared_dir, tree  # noqa: F401 (fixture)
+from tests.fs_helpers import error_lines, run_read_only, run_unprivileged, scratch_dir, tree  # noqa: F401 (fixture)
 
 
 def _one_line(output: str, expected: str) -> None:
@@ -25,9 +26,9 @@ def _one_line(output: str, expected: str) -> None:
 
 
 @pytest.fixture()
-def shared_stack(shared_dir: Path) -> StackDir:
-    """The minimal stack with a values file, in a folder ``nobody`` may enter."""
-    stack = StackDir(shared_dir / "stack")
+def scratch_stack(scratch_dir: Path) -> StackDir:
+    """The minimal stack with a values file, in a folder of its own (modes are reset before removal)."""
+    stack = StackDir(scratch_dir / "stack")
     stack.write("meshcharts.yaml", MINIMAL_STACK)
     stack.write("values/kiali.yaml", "auth: {strategy: anonymous}\n")
     stack.write("values/clusters/east/kiali.yaml", "deployment: {replicas: 2}\n")
@@ -39,38 +40,38 @@ def shared_stack(shared_dir: Path) -> StackDir:
 # --- reading: the stack file and the layers ---
 
 
-def test_an_unreadable_values_file(shared_stack: StackDir) -> None:
-    (shared_stack.root / "values" / "kiali.yaml").chmod(0o000)
-    result = run_as_nobody(shared_stack.root, "validate")
+def test_an_unreadable_values_file(scratch_stack: StackDir) -> None:
+    (scratch_stack.root / "values" / "kiali.yaml").chmod(0o000)
+    result = run_unprivileged(scratch_stack.root, "validate")
     assert result.returncode == 2, result.stderr
     _one_line(result.stderr, "values/kiali.yaml: cannot read: Permission denied; make it readable for the user running meshcharts")
 
 
-def test_an_unreadable_layer_folder(shared_stack: StackDir) -> None:
-    (shared_stack.root / "values" / "clusters").chmod(0o000)
-    result = run_as_nobody(shared_stack.root, "validate")
+def test_an_unreadable_layer_folder(scratch_stack: StackDir) -> None:
+    (scratch_stack.root / "values" / "clusters").chmod(0o000)
+    result = run_unprivileged(scratch_stack.root, "validate")
     assert result.returncode == 2, result.stderr
     _one_line(result.stderr, "values/clusters: cannot read the folder: Permission denied; make it readable")
 
 
-def test_a_listable_but_closed_layer_folder(shared_stack: StackDir) -> None:
-    (shared_stack.root / "values" / "clusters" / "east").chmod(0o444)  # names visible, entries not
-    result = run_as_nobody(shared_stack.root, "explain", "east", "kiali")
+def test_a_listable_but_closed_layer_folder(scratch_stack: StackDir) -> None:
+    (scratch_stack.root / "values" / "clusters" / "east").chmod(0o444)  # names visible, entries not
+    result = run_unprivileged(scratch_stack.root, "explain", "east", "kiali")
     assert result.returncode == 2, result.stderr
     _one_line(result.stderr, "values/clusters/east/kiali.yaml: cannot read")
 
 
-def test_an_unreadable_stack_file(shared_stack: StackDir) -> None:
-    (shared_stack.root / "meshcharts.yaml").chmod(0o000)
-    result = run_as_nobody(shared_stack.root, "validate")
+def test_an_unreadable_stack_file(scratch_stack: StackDir) -> None:
+    (scratch_stack.root / "meshcharts.yaml").chmod(0o000)
+    result = run_unprivileged(scratch_stack.root, "validate")
     assert result.returncode == 2, result.stderr
     _one_line(result.stderr, "meshcharts.yaml: cannot read: Permission denied")
 
 
-def test_a_stack_behind_a_closed_folder(shared_dir: Path, shared_stack: StackDir) -> None:
+def test_a_stack_behind_a_closed_folder(scratch_dir: Path, scratch_stack: StackDir) -> None:
     """click refuses an unreadable --stack itself: a usage error, exit 2, no traceback."""
-    shared_stack.root.chmod(0o700)
-    result = run_as_nobody(shared_dir, "validate", "--stack", "stack")
+    scratch_stack.root.chmod(0o000)
+    result = run_unprivileged(scratch_dir, "validate", "--stack", "stack")
     assert result.returncode == 2, result.stderr
     assert "Path 'stack' is not readable" in result.stderr and "Traceback" not in result.stderr
 
@@ -110,12 +111,13 @@ def test_out_is_a_file_or_under_one(minimal_stack: StackDir) -> None:
     assert tree(minimal_stack.root) == before
 
 
-def test_charts_out_not_writable(shared_stack: StackDir) -> None:
-    (shared_stack.root / "charts-out").mkdir(mode=0o755)
-    result = run_as_nobody(shared_stack.root, "render")
+def test_charts_out_not_writable(scratch_stack: StackDir) -> None:
+    (scratch_stack.root / "charts-out").mkdir()
+    (scratch_stack.root / "charts-out").chmod(0o555)
+    result = run_unprivileged(scratch_stack.root, "render")
     assert result.returncode == 2, result.stderr
     _one_line(result.stderr, "charts-out: cannot write: Permission denied; make it writable for the user running meshcharts or pass --out DIR")
-    assert list((shared_stack.root / "charts-out").iterdir()) == []
+    assert list((scratch_stack.root / "charts-out").iterdir()) == []
 
 
 def test_a_read_only_charts_out(minimal_stack: StackDir) -> None:
@@ -150,9 +152,10 @@ def test_init_into_a_read_only_folder(stack_dir: StackDir) -> None:
     _one_line(result.stderr, "lab: cannot create the folder: Read-only file system")
 
 
-def test_init_into_a_folder_it_may_not_write(shared_dir: Path) -> None:
-    (shared_dir / "locked").mkdir(mode=0o755)
-    result = run_as_nobody(shared_dir, "init", "locked/lab")
+def test_init_into_a_folder_it_may_not_write(scratch_dir: Path) -> None:
+    (scratch_dir / "locked").mkdir()
+    (scratch_dir / "locked").chmod(0o555)
+    result = run_unprivileged(scratch_dir, "init", "locked/lab")
     assert result.returncode == 2, result.stderr
     _one_line(result.stderr, "locked/lab: cannot create the folder: Permission denied")
 
