@@ -53,7 +53,43 @@ def test_findings_that_differ_only_by_the_cluster_name_fold() -> None:
     folded = fold_clusters([finding("east"), finding("west")])
     assert len(folded) == 1
     assert folded[0].clusters == ("east", "west")
-    assert format_diagnostic(folded[0]) == "values/kiali.yaml:3:5: east, west/kiali: x.url: nothing in cluster <cluster> provides prometheus"
+    assert format_diagnostic(folded[0]) == "values/kiali.yaml:3:5: east, west/kiali: x.url: nothing in each cluster provides prometheus"
+
+
+def test_a_removed_api_on_every_cluster_says_what_each_runs(stack_dir: StackDir) -> None:
+    """Folded text is true for every cluster it names: no placeholder, no single cluster's name."""
+    stack_dir.write(
+        "meshcharts.yaml",
+        'name: demo\nclusters:\n  east: {kubernetes: "1.32"}\n  west: {kubernetes: "1.32"}\n'
+        "components:\n  tracing: {type: rancher-tracing, version: 100.0.0, namespace: istio-system}\n",
+    )
+    stack_dir.write("values/tracing.yaml", "global:\n  rbac:\n    pspEnabled: true\n")
+    result = stack_dir.cli("validate")
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("values/tracing.yaml:3:17: east, west/tracing: global.rbac.pspEnabled: true here makes rancher-tracing")
+    assert "which Kubernetes 1.25 removed (each cluster runs 1.32)" in lines[0]
+    assert "<cluster>" not in result.output
+
+
+def test_clusters_that_run_different_versions_keep_their_own_findings(stack_dir: StackDir) -> None:
+    stack_dir.write(
+        "meshcharts.yaml",
+        'name: demo\nclusters:\n  east: {kubernetes: "1.30"}\n  west: {kubernetes: "1.32"}\n'
+        "components:\n  tracing: {type: rancher-tracing, version: 100.0.0, namespace: istio-system}\n",
+    )
+    stack_dir.write("values/tracing.yaml", "global:\n  rbac:\n    pspEnabled: true\n")
+    lines = [line for line in stack_dir.cli("validate").stderr.splitlines() if line]
+    assert [line.split(": ")[1] for line in lines] == ["east/tracing", "west/tracing"]
+    assert "(cluster east runs 1.30)" in lines[0] and "(cluster west runs 1.32)" in lines[1]
+
+
+def test_a_cluster_name_outside_the_phrase_does_not_fold() -> None:
+    """A message naming its cluster other than as "cluster NAME" would be wrong for the others folded: it stays per cluster."""
+    here = Location("values/kiali.yaml", 3, 5)
+    findings = [Diagnostic(f"the {name} Grafana loads ConfigMaps only", "wiring.x", here, name, "kiali", "x.url") for name in ("east", "west")]
+    assert fold_clusters(findings) == findings
 
 
 def test_different_lines_rules_or_components_do_not_fold() -> None:

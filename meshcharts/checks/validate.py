@@ -95,12 +95,14 @@ def validate_project(project: Project, files: list[Path] | None = None) -> Valid
     return ValidationReport(fold_clusters(found.sorted()), [composition.label for composition in compositions])
 
 
-CLUSTER_PLACEHOLDER = "<cluster>"
+EACH_CLUSTER = "each cluster"
 
 
 def fold_clusters(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     """One finding per mistake: those at the same file:line:col with the same rule, component, key and
-    message (once each cluster's name is taken out of it) become one, placed where the first was."""
+    message become one, placed where the first was and naming every cluster. Messages that name their
+    own cluster ("cluster east runs 1.32") fold when that is all that differs, and then say
+    "each cluster", which is true of every cluster the folded finding names."""
     folded: dict[tuple[object, ...], list[Diagnostic]] = {}
     for diagnostic in diagnostics:
         folded.setdefault(_fold_key(diagnostic), []).append(diagnostic)
@@ -113,8 +115,8 @@ def fold_clusters(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         first = group[0]
         message, hint = first.message, first.hint
         if any(d.message != message or d.hint != hint for d in group):  # the messages name their cluster
-            message = _without_cluster(message, first.cluster)
-            hint = None if hint is None else _without_cluster(hint, first.cluster)
+            message = _each_cluster(message, first.cluster)
+            hint = None if hint is None else _each_cluster(hint, first.cluster)
         out.append(dataclasses.replace(first, message=message, hint=hint, clusters=clusters))
     return out
 
@@ -128,16 +130,20 @@ def _fold_key(diagnostic: Diagnostic) -> tuple[object, ...]:
         diagnostic.component,
         diagnostic.path,
         diagnostic.severity,
-        _without_cluster(diagnostic.message, diagnostic.cluster),
-        None if diagnostic.hint is None else _without_cluster(diagnostic.hint, diagnostic.cluster),
+        _each_cluster(diagnostic.message, diagnostic.cluster),
+        None if diagnostic.hint is None else _each_cluster(diagnostic.hint, diagnostic.cluster),
     )
 
 
-def _without_cluster(text: str, cluster: str | None) -> str:
-    """``text`` with the cluster's name (as a word, not inside a host name) replaced by a placeholder."""
+def _each_cluster(text: str, cluster: str | None) -> str:
+    """``text`` with "cluster NAME" (or "the cluster NAME", name quoted or not) said as "each cluster".
+
+    A bare NAME elsewhere (a host name, a path) stays: such messages differ per cluster, so they do not
+    fold, rather than fold into a text that is wrong for all but one of the clusters it names."""
     if not cluster:
         return text
-    return re.sub(rf"(?<![\w.-]){re.escape(cluster)}(?![\w-])", CLUSTER_PLACEHOLDER, text)
+    name = re.escape(cluster)
+    return re.sub(rf'(?<![\w.-])(?:the )?cluster (?:"{name}"|{name})(?![\w-])', EACH_CLUSTER, text)
 
 
 def order_problems(project: Project, clusters: list[str]) -> list[Diagnostic]:
