@@ -18,7 +18,7 @@ from meshcharts.core.reporter import print_json
 LEDGER = click.option("--ledger", "ledger_url", default=None, help="Ledger URL: a SQLite path or postgresql://... (default: meshcharts.ledger.sqlite beside the stack).")
 
 
-@main.command()
+@main.command(short_help="Install or upgrade every release on its clusters.")
 @click.argument("plan_file", metavar="[PLAN]", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--cluster", "-c", default=None, help="Only this cluster.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Clusters applied at once.")
@@ -115,7 +115,7 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@main.command()
+@main.command(short_help="Fetch the pinned charts and record their digests.")
 @STACK
 @OUTPUT
 @handles_errors

@@ -41,7 +41,7 @@ def make_history_command(stack_root: StackRoot, stack_ledger: Callable[[Path | N
     """The ``history`` click command; ``stack_root`` (and ``stack_ledger``, the stack file's ``ledger:``)
     are called only when ``--ledger`` is not given."""
 
-    @click.command("history")
+    @click.command("history", short_help="Show what was deployed where, newest first.")
     @click.option("--ledger", "ledger_url", metavar="URL", default=None, help="Ledger: a file, sqlite:///FILE or postgresql://... (default: meshcharts.ledger.sqlite beside the stack).")
     @click.option("--stack", "stack_path", type=click.Path(path_type=Path), default=None, help="Stack file or its folder (default: search upwards for meshcharts.yaml).")
     @click.option("--cluster", default=None, help="Only releases to this cluster.")

@@ -17,7 +17,7 @@ from meshcharts.core.reporter import print_json
 KUBECONFIG = click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None, help="kubeconfig for every cluster (default: each cluster's, or $KUBECONFIG).")
 
 
-@main.command()
+@main.command(short_help="Show what apply would change, without changing anything.")
 @click.option("--cluster", "-c", default=None, help="Only this cluster.")
 @click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Also save the plan (JSON) for `meshcharts apply PLAN`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none (1: an error or something would fail).")
@@ -60,7 +60,7 @@ def plan(cluster: str | None, out_file: Path | None, detailed_exitcode: bool, co
     sys.exit(int(ExitCode.USAGE if detailed_exitcode and result.changes else ExitCode.OK))
 
 
-@main.command()
+@main.command(short_help="Show what changed live outside meshcharts.")
 @click.option("--cluster", "-c", default=None, help="Only this cluster.")
 @KUBECONFIG
 @STACK

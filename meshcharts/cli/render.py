@@ -10,7 +10,7 @@ from meshcharts.cli.app import OUTPUT, STACK, handles_errors, main, one_shot, sh
 from meshcharts.core.reporter import format_diagnostic, print_json
 
 
-@main.command()
+@main.command(short_help="Write final values and generated charts to charts-out/.")
 @click.option("--cluster", "-c", default=None, help="Only this cluster.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Output folder (default: charts-out/ beside the stack).")
 @STACK

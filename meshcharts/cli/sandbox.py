@@ -110,7 +110,7 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
     """The ``sandbox`` click group; ``resolve`` supplies the inputs (default: its own options)."""
     resolver = resolve or _inputs_from_options
 
-    @click.group(name=name, help="Local Kubernetes clusters (real API servers on 127.0.0.1), one per stack cluster.")
+    @click.group(name=name, short_help="Run local Kubernetes clusters, one per stack cluster.", help="Local Kubernetes clusters (real API servers on 127.0.0.1), one per stack cluster.")
     @click.pass_context
     def group(ctx: click.Context, **_: Any) -> None:
         ctx.ensure_object(dict)
@@ -126,7 +126,7 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
             click.Option(["--crd-dir"], type=click.Path(path_type=Path), help="where <group>.yaml stand-in CRDs are"),
         ]
 
-    @group.command(help="Start (or reuse) one cluster per stack cluster; build the binaries first if needed.")
+    @group.command(short_help="Start (or reuse) one cluster per stack cluster.", help="Start (or reuse) one cluster per stack cluster; build the binaries first if needed.")
     @OUTPUT
     @click.pass_context
     def up(ctx: click.Context, output: str) -> None:
@@ -140,7 +140,7 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
                 click.echo(f"kubeconfig: {kubeconfig}")
         sys.exit(0 if all(s.state is ClusterState.RUNNING for s in statuses) else 1)
 
-    @group.command(help="Delete the sandbox clusters; nothing is left running or listening.")
+    @group.command(short_help="Delete the sandbox clusters.", help="Delete the sandbox clusters; nothing is left running or listening.")
     @OUTPUT
     @click.pass_context
     def down(ctx: click.Context, output: str) -> None:
@@ -154,7 +154,7 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
                 click.echo("sandbox down: nothing running" if not left else f"still running: {sorted(left)}")
         sys.exit(0 if not left else 1)
 
-    @group.command(help="State of each cluster: running, degraded, stopped or absent (exit 1 unless all run).")
+    @group.command(short_help="Show the state of each sandbox cluster.", help="State of each cluster: running, degraded, stopped or absent (exit 1 unless all run).")
     @OUTPUT
     @click.pass_context
     def status(ctx: click.Context, output: str) -> None:
@@ -164,7 +164,7 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
             statuses = _report(sandbox, output, {"kubeconfig": str(kubeconfig) if kubeconfig else None})
         sys.exit(0 if statuses and all(s.state is ClusterState.RUNNING for s in statuses) else 1)
 
-    @group.command(help="Print the path of the sandbox's kubeconfig (contexts named as the stack names them).")
+    @group.command(short_help="Print the path of the sandbox's kubeconfig.", help="Print the path of the sandbox's kubeconfig (contexts named as the stack names them).")
     @OUTPUT
     @click.pass_context
     def kubeconfig(ctx: click.Context, output: str) -> None:

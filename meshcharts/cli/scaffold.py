@@ -10,7 +10,7 @@ from meshcharts.cli.app import OUTPUT, handles_errors, main
 from meshcharts.core.reporter import print_json
 
 
-@main.command()
+@main.command(short_help="Write a working starting stack from a preset.")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--preset", "-p", default="rancher", show_default=True, help="rancher | kube-prometheus | istio-tracing | existing-monitoring")
 @click.option("--addons-source", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None, help="Your Istio release directory (or its samples/addons), for presets with istio-addons.")
@@ -33,7 +33,7 @@ def init(directory: Path, preset: str, addons_source: Path | None, force: bool, 
     click.echo(f"next: cd {directory} && meshcharts validate && meshcharts explain")
 
 
-@main.command()
+@main.command(short_help="List the built-in component types.")
 @OUTPUT
 @handles_errors
 def types(output: str) -> None:

@@ -12,7 +12,7 @@ from meshcharts.core.diagnostics import ExitCode
 from meshcharts.core.reporter import format_diagnostic, print_json
 
 
-@main.command()
+@main.command(short_help="Compose and check the stack: YAML, schemas, wiring.")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @STACK
 @OUTPUT
@@ -42,7 +42,7 @@ def validate(files: tuple[Path, ...], stack_path: Path | None, output: str) -> N
     sys.exit(int(ExitCode.OK if report.valid else ExitCode.INVALID))
 
 
-@main.command()
+@main.command(short_help="Show each composed value and the file:line that set it.")
 @click.argument("cluster")
 @click.argument("component")
 @click.argument("key_path", required=False)
