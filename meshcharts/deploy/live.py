@@ -30,10 +30,12 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
+import yaml
 from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
+from meshcharts.core.kubeconfig import kubeconfig_problems, yaml_error_parts
 
 PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 DESCRIPTION_PREFIX = "meshcharts"
@@ -106,6 +108,12 @@ def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiCli
     unreachable, and apply reads once per cluster anyway.
     """
     path = Path(kubeconfig).expanduser() if kubeconfig else None
+    where = str(path) if path else os.environ.get("KUBECONFIG") or "~/.kube/config"
+    hint = "check clusters.<name>.context/kubeconfig in the stack, or run `meshcharts sandbox up` and export KUBECONFIG=$(meshcharts sandbox kubeconfig)"
+    problems = kubeconfig_problems(path)  # read first: the client lets a YAML error out as it is
+    if problems:
+        where, reason = str(problems[0].location), problems[0].message
+        raise ConfigError(Diagnostic(message=f"cannot use kube-context {context!r} from {where}: {reason}", rule="cluster.kubeconfig", cluster=cluster, hint=problems[0].hint))
     configuration = k8s.Configuration()
     try:
         k8s_config.load_kube_config(
@@ -114,14 +122,14 @@ def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiCli
             client_configuration=configuration,
             persist_config=False,
         )
-    except (ConfigException, OSError, TypeError, ValueError) as exc:
-        where = str(path) if path else os.environ.get("KUBECONFIG") or "~/.kube/config"
+    except (ConfigException, OSError, TypeError, ValueError, yaml.YAMLError) as exc:
+        reason = f"not YAML ({yaml_error_parts(exc)[2]})" if isinstance(exc, yaml.YAMLError) else str(exc)
         raise ConfigError(
             Diagnostic(
-                message=f"cannot use kube-context {context!r} from {where}: {exc}",
+                message=f"cannot use kube-context {context!r} from {where}: {reason}",
                 rule="cluster.kubeconfig",
                 cluster=cluster,
-                hint="check clusters.<name>.context/kubeconfig in the stack, or run `meshcharts sandbox up` and export KUBECONFIG=$(meshcharts sandbox kubeconfig)",
+                hint=hint,
             )
         ) from None
     configuration.retries = False

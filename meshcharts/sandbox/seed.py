@@ -10,6 +10,7 @@ idempotent: create, or replace what is there.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -17,17 +18,32 @@ from typing import Any, cast
 import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
-from meshcharts.core.diagnostics import Diagnostic, InvalidInput
+from meshcharts.core.diagnostics import Diagnostic, InvalidInput, Location
+from meshcharts.core.kubeconfig import kubeconfig_problems
 from meshcharts.sandbox.kwok import PROVISIONER
 
 _DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 
 
 def api_client(kubeconfig: Path, context: str) -> client.ApiClient:
-    """A client for one context of a kubeconfig file (never the process-wide default configuration)."""
-    return config.new_client_from_config(config_file=str(kubeconfig), context=context, persist_config=False)
+    """A client for one context of a kubeconfig file (never the process-wide default configuration).
+
+    The file is the sandbox's own, written by ``up``; one broken since (edited, truncated) is one
+    line naming it, not a YAML traceback.
+    """
+    problems = kubeconfig_problems(kubeconfig)
+    if problems:
+        raise InvalidInput(replace(problems[0], rule="sandbox.kubeconfig", hint="run `meshcharts sandbox up` again to rewrite it"))
+    try:
+        return config.new_client_from_config(config_file=str(kubeconfig), context=context, persist_config=False)
+    except (ConfigException, OSError, TypeError, ValueError) as exc:
+        raise InvalidInput(
+            Diagnostic(message=f"cannot use kube-context {context!r}: {exc}", rule="sandbox.kubeconfig", location=Location(str(kubeconfig)),
+                       hint="run `meshcharts sandbox up` again to rewrite it")
+        ) from None
 
 
 def server_version(api: client.ApiClient, timeout: float = 3.0) -> str | None:

@@ -1,0 +1,89 @@
+"""Kubeconfig files read before a Kubernetes client is: a file that is no kubeconfig is one line naming it.
+
+The Kubernetes client parses kubeconfigs with PyYAML and lets a parse error out as it is, which apply
+reported as an internal error (exit 3). Which files a client reads follows the client: the file given
+(a stack cluster's ``kubeconfig:`` or ``--kubeconfig``), else each file ``$KUBECONFIG`` lists, else
+``~/.kube/config``; a setting may list several files (separated by ``os.pathsep``) and files that do
+not exist are skipped (the client then says it found no configuration, per cluster).
+
+A kubeconfig holds credentials, so what is said about one names the file, the line and what is wrong,
+never what the file contains.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from meshcharts.core.diagnostics import Diagnostic, Location
+
+RULE = "cluster.kubeconfig"
+DEFAULT_KUBECONFIG = "~/.kube/config"
+
+
+def kubeconfig_files(kubeconfig: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None) -> list[Path]:
+    """The existing files a client for this setting reads (``None``: ``$KUBECONFIG``, else the default)."""
+    env = os.environ if environ is None else environ
+    setting = os.fspath(kubeconfig) if kubeconfig else env.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+    files = [Path(part).expanduser() for part in setting.split(os.pathsep) if part]
+    return [path for path in files if path.exists()]
+
+
+def kubeconfig_problems(kubeconfig: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None) -> list[Diagnostic]:
+    """Why each file this setting names is not a kubeconfig: unreadable, not YAML, empty, not a mapping."""
+    found = (file_problem(path) for path in kubeconfig_files(kubeconfig, environ))
+    return [problem for problem in found if problem is not None]
+
+
+def file_problem(path: Path) -> Diagnostic | None:
+    """One line at the file (and the line of a YAML error) when ``path`` cannot be a kubeconfig."""
+    shown = str(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        return _problem(Location(shown), f"cannot read the kubeconfig: {exc.strerror or exc}")
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line, column, reason = yaml_error_parts(exc)
+        return _problem(Location(shown, line or 0, column or 0), f"not a kubeconfig: not YAML ({reason})")
+    if document is None:
+        return _problem(Location(shown), "not a kubeconfig: the file is empty")
+    if not isinstance(document, dict):
+        kind = "a list" if isinstance(document, list) else "a single value"
+        return _problem(Location(shown, 1, 1), f"not a kubeconfig: {kind}, where a mapping of clusters, contexts and users belongs")
+    return None
+
+
+def yaml_error_parts(exc: yaml.YAMLError) -> tuple[int | None, int | None, str]:
+    """(line, column, reason) of a YAML error, the reason without the file's text.
+
+    PyYAML's ``str()`` of an error can quote the lines around it (``get_snippet``); a kubeconfig's
+    lines hold tokens and keys, so only the mark and PyYAML's own description of the problem are used.
+    """
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or exc.context or "cannot be parsed"
+        if mark is None:
+            return None, None, reason
+        return mark.line + 1, mark.column + 1, reason
+    if isinstance(exc, yaml.reader.ReaderError):  # bytes that are no text, or a control character
+        if exc.encoding == "unicode":  # decoded, but a character YAML does not allow (NUL, most controls)
+            return None, None, f"character #x{exc.character:04x} is not allowed, at character {exc.position + 1}"
+        return None, None, f"byte #x{exc.character:02x} at byte {exc.position + 1} is not {exc.encoding} text"
+    return None, None, type(exc).__name__
+
+
+def _problem(location: Location, message: str) -> Diagnostic:
+    return Diagnostic(
+        message=message,
+        rule=RULE,
+        location=location,
+        hint="fix the file, or point --kubeconfig, the cluster's kubeconfig: or $KUBECONFIG at another",
+    )
+
+
+__all__ = ["kubeconfig_files", "kubeconfig_problems", "file_problem", "yaml_error_parts"]
