@@ -41,6 +41,7 @@ from meshcharts.deploy.plan import ClusterPlan, ReleasePlan
 from meshcharts.deploy.planning import PlanOptions, plan_cluster, plan_stack, settle_releases
 from meshcharts.deploy.releases import ClusterRelease, ClusterReleases
 from meshcharts.deploy.results import ApplyResult, ClusterResult, ReleaseResult
+from meshcharts.deploy.run_checks import check_run_settings
 from meshcharts.deploy.saved_plan import SavedPlan, check_saved_plan
 from meshcharts.deploy.waves import run_in_waves
 from meshcharts.helm.client import HelmClient
@@ -111,6 +112,7 @@ def apply_project(
     if not isinstance(project, Project):
         project = Project.open(project)
     stack = project.stack
+    check_run_settings(project, options)
     with tempfile.TemporaryDirectory(prefix="meshcharts-apply-") as scratch:
         releases = settle_releases(project, options.cluster, options.output_dir, options.environ, Path(scratch))
         for name in releases.clusters:
