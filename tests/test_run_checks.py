@@ -14,10 +14,10 @@ import pytest
 import yaml
 from click.testing import Result
 
+from meshcharts.api import open_project
 from meshcharts.deploy.pull import pull_charts
 from meshcharts.deploy.run_checks import parse_go_duration
 from meshcharts.helm import HelmClient
-from meshcharts.api import open_project
 from tests.conftest import MINIMAL_STACK, StackDir
 
 pytestmark = pytest.mark.helm
