@@ -76,7 +76,7 @@ def test_var_takes_the_cluster_value_and_a_missing_var_names_the_file(minimal_st
     minimal_stack.write("values/kiali.yaml", "deployment:\n  pod_labels: {cluster: !var clusterid}\n")
     result = minimal_stack.cli("validate")
     assert result.exit_code == 1
-    assert 'values/kiali.yaml:2:25: east, west/kiali: deployment.pod_labels.cluster: cluster "<cluster>" has no var "clusterid" (its vars: clusterId) (did you mean "clusterId"?)' in result.output
+    assert 'values/kiali.yaml:2:25: east, west/kiali: deployment.pod_labels.cluster: each cluster has no var "clusterid" (its vars: clusterId) (did you mean "clusterId"?)' in result.output
 
 
 def test_env_secret_is_a_placeholder_everywhere(minimal_stack: StackDir, monkeypatch: pytest.MonkeyPatch) -> None:
