@@ -38,8 +38,11 @@ current-context: east
 
 
 @pytest.fixture
-def stack(tmp_path: Path, helm_client: HelmClient, monkeypatch: pytest.MonkeyPatch) -> StackDir:
-    """The minimal stack with its two charts pulled, every cluster's context pointing at 127.0.0.1:1."""
+def stack(tmp_path: Path, helm_binary: Path, helm_client: HelmClient, monkeypatch: pytest.MonkeyPatch) -> StackDir:
+    """The minimal stack with its two charts pulled, every cluster's context pointing at 127.0.0.1:1.
+
+    The helm the tests found is named outright: with a private cache, apply would not find one that
+    lives in the shared cache."""
     offline = tmp_path / "offline"
     for name, version in (("kiali-server", "1.89.3"), ("rancher-tracing", "100.0.0")):
         source = tmp_path / "src" / name
@@ -51,6 +54,7 @@ def stack(tmp_path: Path, helm_client: HelmClient, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MESHCHARTS_CHARTS", str(offline))
     monkeypatch.setenv("MESHCHARTS_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("MESHCHARTS_HELM_VERSION", raising=False)
+    monkeypatch.setenv("MESHCHARTS_HELM", str(helm_binary))
     stack = StackDir(tmp_path / "stack")
     stack.write("meshcharts.yaml", MINIMAL_STACK)
     pull_charts(open_project(stack.root))
@@ -99,6 +103,7 @@ def test_a_components_timeout_helm_cannot_parse_even_when_the_run_sets_one(stack
 
 
 def test_a_helm_version_that_is_not_installed(stack: StackDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MESHCHARTS_HELM")
     monkeypatch.setenv("MESHCHARTS_HELM_VERSION", "3.0.99")
     lines = _stopped_before_any_cluster(stack, stack.cli("apply", "--yes"))
     assert len(lines) == 1 and lines[0].startswith("helm 3.0.99 not found (looked at $MESHCHARTS_HELM, "), lines
@@ -147,6 +152,7 @@ def test_a_garbage_kubeconfig_in_the_environment_or_the_stack(stack: StackDir, m
 
 
 def test_every_wrong_setting_is_reported_at_once(stack: StackDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MESHCHARTS_HELM")
     monkeypatch.setenv("MESHCHARTS_HELM_VERSION", "3.0.99")
     garbage = stack.write("garbage.kubeconfig", "{{{{\n")
     result = stack.cli("apply", "--yes", "--timeout", "soon", "--ledger", "ftp://host/ledger", "--kubeconfig", str(garbage))
