@@ -146,10 +146,12 @@ def test_live_edits_are_drift_and_apply_restores_them(stack: ExampleStack, live_
 
 
 def test_a_saved_plan_is_applied_exactly_or_refused(stack: ExampleStack, tmp_path: Path) -> None:
-    stack.write("values/clusters/west/tracing.yaml", "jaeger:\n  spanStorageType: memory\n")
+    assert stack.apply().returncode == 0  # on its own too: every release deployed
+    # west's own layer already sets jaeger.persistentVolumeClaim; keep it (a smaller claim is refused).
+    stack.edit("values/clusters/west/tracing.yaml", lambda text: text + "  spanStorageType: memory\n")
     saved = tmp_path / "west.plan.json"
     run = stack.cli("plan", "--out", str(saved))
-    assert run.returncode == 0, run
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     text = saved.read_text(encoding="utf-8")
     assert stack.env[CANARY_ENV] not in text
     assert oct(saved.stat().st_mode & 0o777) == "0o600"
@@ -222,3 +224,23 @@ def test_a_hung_api_server_is_one_unreachable_cluster_within_bounded_time(stack:
             (stack.root / "meshcharts.yaml").write_text(original, encoding="utf-8")
     finally:
         hole.close()
+
+
+def test_what_the_api_server_would_refuse_is_reported_by_plan_and_stops_apply_before_any_cluster(stack: ExampleStack) -> None:
+    assert stack.apply().returncode == 0
+    original = (stack.root / "values" / "clusters" / "west" / "tracing.yaml").read_text(encoding="utf-8")
+    # west's claim is 10Gi; a 1Gi claim is a shrink, which the API server refuses for a bound claim.
+    stack.write("values/clusters/west/tracing.yaml", original.replace("10Gi", "1Gi"))
+    try:
+        run = stack.cli("plan", "--output", "json")
+        assert run.returncode == 1, str(run)
+        (problem,) = run.json()["clusters"]["west"]["problems"]
+        assert problem["rule"] == "plan.rejected" and "istio-jaeger-pvc" in problem["message"], problem
+        text = stack.cli("plan")
+        assert any(line.strip().startswith("! would fail:") and "istio-jaeger-pvc" in line for line in text.stdout.splitlines()), str(text)
+        applied = stack.apply()
+        assert applied.returncode == 1, str(applied)
+        assert "istio-jaeger-pvc" in applied.stderr + applied.stdout
+        assert "upgrade" not in applied.verbs()  # refused before any helm call on any cluster
+    finally:
+        stack.write("values/clusters/west/tracing.yaml", original)
