@@ -32,13 +32,16 @@ _LAZY = {
     ),
     **dict.fromkeys(("Diagnostic", "MeshchartsError", "ConfigError", "InvalidInput", "ExitCode"), "meshcharts.core.diagnostics"),
     **dict.fromkeys(("apply_project", "ApplyOptions", "ApplyResult"), "meshcharts.deploy.apply"),
+    **dict.fromkeys(("plan_project", "drift_project", "PlanOptions"), "meshcharts.deploy.planning"),
+    **dict.fromkeys(("Plan", "ClusterPlan", "ReleasePlan", "ObjectChange", "ValueChange"), "meshcharts.deploy.plan"),
+    **dict.fromkeys(("read_plan", "write_plan"), "meshcharts.deploy.saved_plan"),
     "pull_charts": "meshcharts.deploy.pull",
     **dict.fromkeys(("release_history",), "meshcharts.deploy.history"),
     **dict.fromkeys(("Sandbox", "SandboxCluster"), "meshcharts.sandbox"),
 }
 
 #: Short names from DESIGN.md's Python API (``meshcharts.apply(...)``, ``meshcharts.history(...)``).
-_ALIASES = {"apply": "apply_project", "pull": "pull_charts", "history": "release_history"}
+_ALIASES = {"apply": "apply_project", "plan": "plan_project", "drift": "drift_project", "pull": "pull_charts", "history": "release_history"}
 
 
 def __getattr__(name: str) -> Any:

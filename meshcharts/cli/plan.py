@@ -75,12 +75,12 @@ def drift(cluster: str | None, kubeconfig: Path | None, stack_path: Path | None,
     """
     from meshcharts.api import open_project, require_cluster
     from meshcharts.cli.plan_report import text_lines
-    from meshcharts.deploy.planning import PlanOptions, plan_project
+    from meshcharts.deploy.planning import PlanOptions, drift_project
 
     project = open_project(stack_path)
     if cluster is not None:
         require_cluster(project, cluster)
-    result = plan_project(project, PlanOptions(cluster=cluster, kubeconfig=str(kubeconfig) if kubeconfig else None), drift_only=True)
+    result = drift_project(project, PlanOptions(cluster=cluster, kubeconfig=str(kubeconfig) if kubeconfig else None))
     drifted = any(release.objects for cluster_plan in result.clusters.values() for release in cluster_plan.releases)
     if output == "json":
         document = result.as_json()

@@ -109,3 +109,12 @@ def plan_project(project: Project | Path | str, options: PlanOptions | None = No
     with tempfile.TemporaryDirectory(prefix="meshcharts-plan-") as scratch:
         releases = settle_releases(project, options.cluster, Path(scratch) / "charts", options.environ, secrets=not drift_only)
         return plan_stack(releases, options, drift_only=drift_only)
+
+
+def drift_project(project: Project | Path | str, options: PlanOptions | None = None) -> Plan:
+    """``meshcharts drift``: each deployed release's objects against the live ones, whatever the stack says now.
+
+    Needs no secret from the environment: the deployed manifest is the reference, and the deployed
+    secrets (read from helm's record) are what is redacted from the diffs.
+    """
+    return plan_project(project, options, drift_only=True)
