@@ -100,6 +100,25 @@ def test_another_version_of_the_group_is_named(monitoring: list[ReleaseObjects])
     assert found[0].hint == "render it as networking.istio.io/v1"
 
 
+def test_a_typed_api_version_is_the_line_to_blame(tmp_path: Path, helm_client: HelmClient, standins: dict[str, Path]) -> None:  # noqa: F811
+    root = copy_preset("existing-monitoring", tmp_path / "stack")
+    extras = root / "values" / "extras.yaml"
+    extras.write_text(extras.read_text().replace("      host: kiali", "      apiVersion: networking.istio.io/v1\n      host: kiali"))
+    releases = rendered_releases(open_stack(root), "homelab", helm_client, standins, tmp_path / "out")
+    old_istio = [{**crd, "spec": {**crd["spec"], "versions": [{"name": "v1beta1", "served": True, "storage": True}]}} for crd in ISTIO_CRDS]
+    found = preflight(facts(extra=old_istio, namespaces=MONITORING_NAMESPACES), releases)
+    assert _lines(found) == [("preflight.unserved-kind", "extras.yaml:8:19", "extras", "exposure.istio.kiali.apiVersion")] * 2
+    assert found[0].hint == "render it as networking.istio.io/v1beta1"
+
+
+def test_a_kubernetes_api_group_is_not_a_missing_crd(rancher: list[ReleaseObjects]) -> None:
+    claim = {"apiVersion": "resource.k8s.io/v1alpha3", "kind": "ResourceClaim", "metadata": {"name": "gpu"}}
+    item = ReleaseObjects("east", "tracing", "rancher-tracing", "istio-system", [claim], None, [], rancher[2].composition)
+    (found,) = preflight(facts(cluster="east"), [item])
+    assert found.message.endswith("(it serves resource.k8s.io: none)")
+    assert found.hint is not None and found.hint.startswith("Kubernetes 1.37.2 does not serve it here")
+
+
 def test_a_namespace_the_cluster_lacks_is_reported_where_the_wiring_put_it(monitoring: list[ReleaseObjects]) -> None:
     found = preflight(facts(extra=ISTIO_CRDS, namespaces=("default", "grafana")), monitoring)
     assert _lines(found) == [("preflight.namespace", "meshcharts.yaml:15:3", "extras", "scrapeConfigs.namespace")]

@@ -170,6 +170,8 @@ def _unserved_finding(place: _Place, api_version: str, kind: str, names: list[st
             hint = f"use {removed.replacement}"
         elif elsewhere:
             hint = f"render it as {elsewhere[-1]}"
+        elif "." not in group or group.endswith(".k8s.io"):  # a Kubernetes API group: no CRD can add it
+            hint = f"Kubernetes {facts.version} does not serve it here (an alpha or beta API must be enabled on the API server): pick a chart version or values made for the cluster"
         else:
             hint = f"install the {group} CRDs before this release (a component earlier in the install order, or on the cluster), or turn off what renders it"
     if cause is not None:
