@@ -2,9 +2,10 @@
 
 helm (3 and 4) refuses a chart whose ``Chart.yaml`` ``kubeVersion`` excludes the cluster: "chart requires
 kubeVersion: >=1.25.0-0 which is incompatible with Kubernetes v1.24.3". It reads the constraint with
-Masterminds semver v3 (``chartutil.IsCompatibleRange``) and checks the API server's ``gitVersion``; a
-constraint or version that does not parse counts as incompatible. Only the chart's own kubeVersion is
-checked, not its subcharts' (``helm template --kube-version`` with an excluding subchart renders).
+Masterminds semver v3 (``chartutil.IsCompatibleRange``) and checks the API server's ``gitVersion``
+whole, prerelease and all; a constraint or version that does not parse counts as incompatible. Only
+the chart's own kubeVersion is checked, not its subcharts' (``helm template --kube-version`` with an
+excluding subchart renders). Offline, helm 3.22 and 4.3 first cut ``--kube-version`` to its numbers.
 
 The rules, which differ from plain semver ordering and which :func:`satisfies` follows:
 
