@@ -4,14 +4,19 @@ its StorageClasses and namespaces, as plan's Capabilities and the pre-flight che
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kubernetes import client
 
 from meshcharts.deploy import discovery
 from meshcharts.deploy.discovery import ClusterFacts, Resource, discover
+from meshcharts.deploy.preflight import preflight
+from meshcharts.helm import HelmClient
 from meshcharts.sandbox import seed
 from tests.live.conftest import CRD_GROUP, STORAGE_CLASSES, LiveClusters
+from tests.preflight_helpers import copy_preset, open_stack, rendered_releases
+from tests.standin_helpers import standins  # noqa: F401  (session fixture: the packaged stand-in charts)
 
 pytestmark = pytest.mark.live
 
@@ -66,3 +71,20 @@ def test_the_per_group_documents_give_what_the_aggregated_one_gives(api: tuple[s
     legacy = discover(api_client, context)
     assert isinstance(legacy, ClusterFacts)
     assert legacy.resources == aggregated.resources
+
+
+def test_preflight_on_the_sandbox_finds_the_gateway_seed_004_needs(
+    live_clusters: LiveClusters, tmp_path: Path, helm_client: HelmClient, standins: dict[str, Path]  # noqa: F811
+) -> None:
+    """The existing-monitoring preset validates clean, but the sandbox serves no networking.istio.io:
+    apply would install istio-addons and then fail on mesh-extras. The pre-flight says so first."""
+    api_client = seed.api_client(live_clusters.kubeconfig, live_clusters.contexts[0])
+    try:
+        facts = discover(api_client, "homelab")
+    finally:
+        api_client.close()
+    project = open_stack(copy_preset("existing-monitoring", tmp_path / "stack"))
+    releases = rendered_releases(project, "homelab", helm_client, standins, tmp_path / "out")
+    found = [d for d in preflight(facts, releases) if d.rule == "preflight.unserved-kind"]
+    assert [(d.component, d.path, d.location.line if d.location else None) for d in found] == [("extras", "exposure.istio.kiali", 7)] * 2
+    assert "(it serves networking.istio.io: none)" in found[0].message
