@@ -4,7 +4,8 @@ helm checks the first against the cluster and installs the second before any tem
 from a chart folder or a packaged ``.tgz`` without extracting it: only regular files inside the chart's
 own folder are read, each at most :data:`MAX_FILE` bytes, so a hostile archive cannot write anywhere or
 fill the memory. As helm does (``Chart.CRDObjects``), subcharts' crds/ folders count too, in
-``charts/<name>/`` folders or ``charts/<name>.tgz`` archives.
+``charts/<name>/`` folders or ``charts/<name>.tgz`` archives. helm leaves out a subchart its
+``condition`` turns off; here its CRDs still count, which can hide a missing kind but never invents one.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def mapping(value: Any) -> dict[str, Any]:
 def _crds(files: dict[str, bytes], where: Path) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for name in sorted(files):
-        if name.startswith("crds/") and name.endswith(_MANIFEST_SUFFIXES):
+        if name.startswith("crds/") and name.lower().endswith(_MANIFEST_SUFFIXES):
             found += [doc for doc in _yaml_all(files[name], where, name) if isinstance(doc, dict)]
     subcharts = sorted({name.split("/")[1] for name in files if name.startswith("charts/") and name.count("/") >= 2})
     for sub in subcharts:
