@@ -59,7 +59,9 @@ def preflight(facts: ClusterFacts, releases: Sequence[ReleaseObjects], *, helm: 
     None judges as current helms do.
 
     A kind counts as served when the cluster serves it, or an earlier release (or this release's own
-    crds/ folder, which helm installs before the templates) creates a CRD for it. A namespace exists when
+    crds/ folder, which helm installs before the templates) creates a CRD for it. helm installs crds/
+    on a release's first install only: a CRD that a newer chart version adds there counts here, though
+    an upgrade would not create it. A namespace exists when
     the cluster has it, it is the namespace of this or an earlier release (apply runs helm with
     ``--create-namespace``), or this or an earlier release renders it as a Namespace object.
     """
