@@ -17,6 +17,8 @@ from tests.conftest import REPO_ROOT
 from tests.preflight_helpers import ISTIO_CRDS, copy_preset, facts, open_stack, rendered_releases
 from tests.standin_helpers import standins  # noqa: F401  (session fixture: the packaged stand-in charts)
 
+pytestmark = pytest.mark.helm
+
 PSP_KIALI = """\
 global:
   rbac:

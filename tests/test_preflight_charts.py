@@ -50,6 +50,7 @@ CONSTRAINTS = [
 VERSIONS = ["v0.1.5", "v1.20.0", "v1.26.9", "v1.27.3", "v1.27.3-gke.1700", "v1.28.1", "v2.0.0"]
 
 
+@pytest.mark.reference
 def test_the_reference_charts_declare_the_constraints_we_know() -> None:
     if not REFERENCE_CHARTS.is_dir():
         pytest.skip("../shared/reference/charts is not present")
@@ -101,6 +102,7 @@ def helm_verdicts(request: pytest.FixtureRequest, helm_home: dict[str, str], tmp
     return Verdicts(semver.Version.parse(helm.parent.name), reduces, rendered)
 
 
+@pytest.mark.helm
 def test_every_verdict_is_the_real_helms(helm_verdicts: Verdicts) -> None:
     helm = helm_verdicts.helm
     different = {}
@@ -150,6 +152,7 @@ def test_what_helm_cannot_read_is_refused(text: str) -> None:
     assert satisfies(text, "1.2.3") is False
 
 
+@pytest.mark.helm
 def test_the_packaged_stand_ins(standins: dict[str, Path]) -> None:  # noqa: F811
     old, new = standins["kube-prometheus-stack-45.1.1"], standins["kube-prometheus-stack-88.5.3"]
     assert (chart_kube_version(old), chart_kube_version(new)) == (">=1.16.0-0", ">=1.25.0-0")
