@@ -150,6 +150,16 @@ def test_the_bundled_example_is_clean_on_both_clusters(cluster: str, tmp_path: P
     assert preflight(facts("ui.cattle.io", "monitoring.coreos.com", cluster=cluster), releases) == []
 
 
+def test_monitors_and_navlinks_without_their_crds_point_at_the_keys_that_ask_for_them(rancher: list[ReleaseObjects]) -> None:
+    found = preflight(facts(cluster="east"), rancher)
+    assert _lines(found) == [
+        ("preflight.unserved-kind", "extras.yaml:9:3", "extras", "exposure.navLinks"),  # the parent of both links
+        ("preflight.unserved-kind", "extras.yaml:7:11", "extras", "monitors.envoy.kind"),  # the kind typed there
+    ]
+    assert found[0].message == "mesh-extras renders ui.cattle.io/v1 NavLink jaeger, kiali, which cluster east does not serve (it serves ui.cattle.io: none)"
+    assert "ServiceMonitor envoy-stats-monitor, istio-component-monitor," in found[1].message
+
+
 def test_the_kiali_dashboards_need_the_crd_release_before_them(rancher: list[ReleaseObjects]) -> None:
     found = preflight(facts("ui.cattle.io", "monitoring.coreos.com", cluster="east"), rancher[1:])
     assert [(d.rule, d.component) for d in found] == [("preflight.unserved-kind", "kiali")]

@@ -183,18 +183,36 @@ def _unserved_finding(place: _Place, api_version: str, kind: str, names: list[st
 
 def _object_key(composition: Composition | None, api_version: str, kind: str, names: list[str]) -> PathT | None:
     """The values key that made the chart render these objects: a layer's value that is the apiVersion
-    itself, else a key a layer set that is named like one of the objects (``exposure.istio.kiali`` for the
-    Gateway ``kiali``), preferring a path that mentions the kind or its group (``istio``, ``navLinks``)."""
+    or the kind itself (``monitors.envoy.kind: ServiceMonitor``), else the keys a layer set that are
+    named like the objects (``exposure.istio.kiali`` for the Gateway ``kiali``; their common parent
+    for several), preferring paths that mention the kind or its group (``istio``, ``navLinks``)."""
     if composition is None:
         return None
-    typed = [path for path, leaf in _nodes(composition.tree, (), True) if isinstance(leaf, Leaf) and leaf.value == api_version]
+    nodes = list(_nodes(composition.tree, (), True))
+    typed = [path for path, node in nodes if isinstance(node, Leaf) and (node.value == api_version or (node.value == kind and str(path[-1]).lower() == "kind"))]
     if typed:
         return typed[0]
     words = {part for part in _group(api_version).split(".") if part not in ("io", "com", "k8s", "x")} | {kind.lower()}
-    named = [path for path, node in _nodes(composition.tree, (), True) if isinstance(node, Branch) and path and path[-1] in names]
+    named = [path for path, node in nodes if isinstance(node, Branch) and path[-1] in names]
     fitting = [path for path in named if any(str(part).lower().rstrip("s") in words or str(part).lower() in words for part in path)]
-    chosen = fitting or named
+    candidates = fitting or named
+    chosen: list[PathT] = []
+    for name in dict.fromkeys(names):  # the first key named like each object
+        path = next((path for path in candidates if path[-1] == name), None)
+        if path is not None and path not in chosen:
+            chosen.append(path)
+    if len(chosen) > 1:
+        return _common_prefix(chosen) or chosen[0]
     return chosen[0] if chosen else None
+
+
+def _common_prefix(paths: list[PathT]) -> PathT:
+    prefix: list[str | int] = []
+    for parts in zip(*paths):
+        if len(set(parts)) != 1:
+            break
+        prefix.append(parts[0])
+    return tuple(prefix)
 
 
 # --- StorageClasses the volume claims name ---------------------------------------------------------
