@@ -88,8 +88,13 @@ class _Place:
 
     facts: ClusterFacts
     item: ReleaseObjects
-    composition: Composition | None
+    composition: Composition | None  # the component's, also for its prerequisite releases
     helm: semver.Version | None
+
+    @property
+    def values(self) -> Composition | None:
+        """The values the release was rendered with: none for a prerequisite (its chart's defaults)."""
+        return self.item.composition
 
     def diagnostic(self, rule: str, message: str, hint: str | None, path: PathT | None, user_set: bool = True) -> Diagnostic:
         """At the key's file:line when a layer set it, else at the component's place in the stack file."""
@@ -165,7 +170,7 @@ def _unserved_finding(place: _Place, api_version: str, kind: str, names: list[st
     removed = removal(api_version, kind)
     if removed is not None:
         message += f"; Kubernetes {removed.removed_in} removed it and the cluster runs {facts.git_version or facts.version}"
-    cause = rendering_key(place.composition, api_version, kind) if place.composition is not None else None
+    cause = rendering_key(place.values, api_version, kind) if place.values is not None else None
     hint = cause.fix if cause is not None and cause.fix else None
     if hint is None:
         if removed is not None and removed.replacement:
@@ -178,7 +183,7 @@ def _unserved_finding(place: _Place, api_version: str, kind: str, names: list[st
             hint = f"install the {group} CRDs before this release (a component earlier in the install order, or on the cluster), or turn off what renders it"
     if cause is not None:
         return place.diagnostic(UNSERVED, message, hint, cause.path, cause.user_set)
-    return place.diagnostic(UNSERVED, message, hint, _object_key(place.composition, api_version, kind, names))
+    return place.diagnostic(UNSERVED, message, hint, _object_key(place.values, api_version, kind, names))
 
 
 def _object_key(composition: Composition | None, api_version: str, kind: str, names: list[str]) -> PathT | None:
@@ -242,7 +247,7 @@ def _storage(place: _Place) -> list[Diagnostic]:
             found.append(place.diagnostic(STORAGE_CLASS, message, "name a class the cluster has, or mark one as the cluster's default", None))
             continue
         message = f'{place.item.release} claims a volume of StorageClass "{wanted}" ({what}), which cluster {facts.cluster} lacks ({has})'
-        key, user_set = _value_key(place.composition, wanted, ("storage", "class"))
+        key, user_set = _value_key(place.values, wanted, ("storage", "class"))
         found.append(place.diagnostic(STORAGE_CLASS, message, "name a class the cluster has, or create that class first", key, user_set))
     return found
 
@@ -292,7 +297,7 @@ def _namespaces(place: _Place, provided: dict[tuple[str, str], bool], namespaces
             hint = f"release {creator} creates it later: install {place.item.release} after it (needs:), or create the namespace first"
         else:
             hint = "create the namespace first, or name one that exists"
-        key, user_set = _value_key(place.composition, namespace, ("namespace",))
+        key, user_set = _value_key(place.values, namespace, ("namespace",))
         found.append(place.diagnostic(NAMESPACE, message, hint, key, user_set))
     return found
 
