@@ -90,3 +90,12 @@ def test_per_group_documents_from_an_older_server(server: str) -> None:
     facts = discover(_api(server), "east")
     assert sorted(facts.resources) == [("apps/v1", "Deployment"), ("v1", "Namespace"), ("v1", "Service")]
     assert (facts.version, facts.storage_classes, facts.default_storage_class, facts.namespaces) == ("1.37.2", {"fast", "slow"}, "fast", {"default"})
+    assert facts.storage_classes_listed and facts.namespaces_listed
+
+    # A user whose role is namespaced may not list either: still a cluster, with those left unknown.
+    forbidden = (403, b'{"kind":"Status","code":403,"reason":"Forbidden"}')
+    ANSWERS["/apis/storage.k8s.io/v1/storageclasses"] = ANSWERS["/api/v1/namespaces"] = forbidden
+    facts = discover(_api(server), "east")
+    assert (facts.storage_classes_listed, facts.namespaces_listed, facts.storage_classes, facts.namespaces) == (False, False, set(), set())
+    ANSWERS["/apis"] = forbidden
+    assert _unreachable(server) == "cannot ask the cluster what it serves: 403 Forbidden"

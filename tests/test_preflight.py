@@ -6,6 +6,7 @@ stand-ins); the cluster's facts are written by hand, as discovery would read the
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,14 @@ def test_a_namespace_the_cluster_lacks_is_reported_where_the_wiring_put_it(monit
         "mesh-extras puts Secret istio-scrape-configs in namespace monitoring, which does not exist on cluster homelab "
         "and no release creates before it"
     )
+
+
+def test_classes_and_namespaces_the_credentials_may_not_list_are_not_judged(monitoring: list[ReleaseObjects], rancher: list[ReleaseObjects]) -> None:
+    bare = facts("ui.cattle.io", "monitoring.coreos.com", cluster="east", extra=ISTIO_CRDS, namespaces=(), storage_classes=(), default_class=None)
+    assert {d.rule for d in preflight(bare, rancher)} == {"preflight.storage-class"}
+    assert {d.rule for d in preflight(bare, monitoring)} == {"preflight.namespace"}
+    unlisted = dataclasses.replace(bare, storage_classes_listed=False, namespaces_listed=False)
+    assert preflight(unlisted, rancher) == preflight(unlisted, monitoring) == []
 
 
 def test_a_namespace_created_by_a_later_release_is_named_in_the_hint(monitoring: list[ReleaseObjects]) -> None:

@@ -76,8 +76,10 @@ def preflight(facts: ClusterFacts, releases: Sequence[ReleaseObjects], *, helm: 
         namespaces.update(_namespace_objects(item.objects))
         found += _kube_version(place)
         found += _unserved(place, kinds)
-        found += _storage(place)
-        found += _namespaces(place, kinds, namespaces, releases[index + 1:])
+        if facts.storage_classes_listed:  # else the credentials may not list them: nothing to judge by
+            found += _storage(place)
+        if facts.namespaces_listed:
+            found += _namespaces(place, kinds, namespaces, releases[index + 1:])
         provided.update(crd_kinds([*item.crds, *item.objects]))
     return found
 
