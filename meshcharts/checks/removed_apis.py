@@ -12,7 +12,7 @@ points at the component in the stack file and says which key to set.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from meshcharts.core.diagnostics import Diagnostic, Location
 from meshcharts.core.kubeapis import RemovedApi, RendersApi, removal, served_by
@@ -98,6 +98,31 @@ def _trigger(composition: CompositionView, fact: RendersApi) -> tuple[str, ...] 
     return next((switch.path for switch in fact.when if _user_set(composition, switch.path)), None)
 
 
+class RenderingKey(NamedTuple):
+    """The values key that switches an object on, whether a layer set it, and the fix the facts name."""
+
+    path: tuple[str, ...]
+    user_set: bool
+    fix: str
+
+
+def rendering_key(composition: CompositionView, api_version: str, kind: str) -> RenderingKey | None:
+    """Which key makes this component's chart render ``kind`` at ``api_version``, by its type's facts.
+
+    The pre-flight checks see the rendered object (a ``policy/v1beta1`` PodSecurityPolicy the cluster
+    does not serve) and use this to point at the line that caused it, as this rule does.
+    """
+    component = composition.component
+    for fact in component.type.rendered_apis:
+        if fact.kind != kind or component.version not in fact.chart_versions or not fact.when:
+            continue
+        if (fact.api_version or _value(composition, fact.api_path or (), fact.api_default)) != api_version:
+            continue
+        trigger = _trigger(composition, fact)
+        return RenderingKey(trigger or fact.when[0].path, trigger is not None, fact.fix)
+    return None
+
+
 def _shown(value: Any) -> str:
     """A scalar as YAML shows it (``true``, ``"1.20.0"``); "" for maps and lists."""
     if isinstance(value, bool):
@@ -113,4 +138,4 @@ def _phrase(path: tuple[str, ...], value: Any) -> str:
     return f"{dotted(path)}: {_shown(value) or 'set'}"
 
 
-__all__ = ["RULE", "removed_api_findings"]
+__all__ = ["RULE", "RenderingKey", "removed_api_findings", "rendering_key"]

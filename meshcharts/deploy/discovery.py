@@ -59,6 +59,10 @@ class ClusterFacts:
     storage_classes: frozenset[str] = frozenset()
     default_storage_class: str | None = None
     namespaces: frozenset[str] = frozenset()
+    # False when the credentials may not list them (403): a namespace-scoped user can still install
+    # releases, and nothing can then be said of the cluster's classes or namespaces.
+    storage_classes_listed: bool = True
+    namespaces_listed: bool = True
 
     @property
     def api_versions(self) -> list[str]:
@@ -120,18 +124,19 @@ def unreachable(cluster: str, exc: Exception, doing: str) -> ClusterUnreachable:
 
 
 def discover(api: k8s.ApiClient, cluster: str) -> ClusterFacts:
-    """Version, served kinds, storage classes and namespaces of one cluster: four to six API calls."""
+    """Version, served kinds, storage classes and namespaces of one cluster: five API calls where the
+    server serves aggregated discovery, one more per API group version where it does not."""
     try:
         info = get_json(api, "/version")
         resources = _resources(api)
-        classes = get_json(api, "/apis/storage.k8s.io/v1/storageclasses")
-        namespaces = get_json(api, "/api/v1/namespaces")
+        classes = _listed(api, "/apis/storage.k8s.io/v1/storageclasses")
+        namespaces = _listed(api, "/api/v1/namespaces")
     except (ApiException, HTTPError, OSError, ValueError) as exc:
         raise unreachable(cluster, exc, "ask the cluster what it serves") from None
     git_version = str(info.get("gitVersion", ""))
     default = None
     names = set()
-    for item in classes.get("items") or []:
+    for item in (classes or {}).get("items") or []:
         meta = item.get("metadata") or {}
         names.add(meta.get("name", ""))
         annotations = meta.get("annotations") or {}
@@ -144,8 +149,21 @@ def discover(api: k8s.ApiClient, cluster: str) -> ClusterFacts:
         resources=resources,
         storage_classes=frozenset(names),
         default_storage_class=default,
-        namespaces=frozenset((item.get("metadata") or {}).get("name", "") for item in namespaces.get("items") or []),
+        namespaces=frozenset((item.get("metadata") or {}).get("name", "") for item in (namespaces or {}).get("items") or []),
+        storage_classes_listed=classes is not None,
+        namespaces_listed=namespaces is not None,
     )
+
+
+def _listed(api: k8s.ApiClient, path: str) -> dict[str, Any] | None:
+    """A cluster-wide list, or None when these credentials may not read it (403 Forbidden)."""
+    try:
+        listing: dict[str, Any] = get_json(api, path)
+    except ApiException as exc:
+        if exc.status == 403:
+            return None
+        raise
+    return listing
 
 
 def _resources(api: k8s.ApiClient) -> dict[tuple[str, str], Resource]:
