@@ -69,6 +69,7 @@ class ReleasePlan:
     objects: list[ObjectChange] = field(default_factory=list)
     values: list[ValueChange] = field(default_factory=list)
     chart_digest: str | None = None
+    error: str | None = None  # helm could not render the release for this cluster
 
     @property
     def name(self) -> str:
@@ -95,6 +96,7 @@ class ReleasePlan:
             "liveStatus": self.live.status if self.live else None,
             "action": self.action,
             "reason": self.reason,
+            "error": self.error,
             "after": sorted(item.after),
             "objects": [change.as_json() for change in self.objects],
             "values": [change.as_json() for change in self.values],

@@ -39,7 +39,7 @@ from meshcharts.deploy.objdiff import (
 )
 from meshcharts.deploy.plan import ObjectChange, ReleasePlan, ValueChange
 from meshcharts.deploy.releases import ClusterRelease, path_steps, placeholder_config, value_at, values_identity
-from meshcharts.helm.client import HelmClient, parse_manifests
+from meshcharts.helm.client import HelmClient, HelmError, parse_manifests
 
 #: Renders one release's objects for the cluster (``helm template`` with its Capabilities).
 Renderer = Callable[[ClusterRelease, bool], list[dict[str, Any]]]
@@ -94,10 +94,14 @@ def plan_release(
     digest = item.chart.digest if item.chart is not None else None
     previous = _without_hooks(parse_manifests(live.manifest.encode(), f"release {item.name}'s manifest")) if live else []
     unchanged_inputs = live is not None and live.status == "deployed" and same_inputs(item, live)
+    error = None
     if drift_only or unchanged_inputs:
         desired = previous
     else:
-        desired = _without_hooks(render(item, live is not None))
+        try:
+            desired = _without_hooks(render(item, live is not None))
+        except HelmError as failed:  # this release cannot be rendered for this cluster: what would fail, not a crash
+            desired, error = [], "; ".join(diagnostic.message for diagnostic in failed.diagnostics)
     hide = _redactor(item, live)
     changes = _object_changes(hide, item.namespace, previous, desired, facts, objects, inputs_changed=not (drift_only or unchanged_inputs))
     values = [] if drift_only or live is None else value_changes(item, live)
@@ -114,7 +118,7 @@ def plan_release(
             action, reason = "unchanged", "same chart, values and objects as deployed"
     else:
         action, reason = "upgrade", _why_upgrade(item, live, values)
-    plan = ReleasePlan(item, action, reason, live, changes, values, chart_digest=f"sha256:{digest}" if digest else None)
+    plan = ReleasePlan(item, action, reason, live, changes, values, chart_digest=f"sha256:{digest}" if digest else None, error=error)
     return plan, desired
 
 

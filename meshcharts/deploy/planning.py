@@ -80,8 +80,8 @@ def plan_cluster(releases: ClusterReleases, kubeconfig: str | None, driver: str,
         helm = HelmClient(kubeconfig=Path(config).expanduser() if config else None, kube_context=cluster.context, cluster=cluster.name)
         planned = plan_releases(list(releases), deployed, facts, LiveObjects(api, facts), helm_renderer(helm, facts), drift_only=drift_only)
         plan.releases = [release for release, _ in planned]
-        if not drift_only:
-            plan.problems = would_fail(facts, planned)
+        if not drift_only and any(release.changes for release in plan.releases):
+            plan.problems = would_fail(facts, planned, helm.version())
     except MeshchartsError as error:
         plan.error = failure(cluster.name, error)
     finally:

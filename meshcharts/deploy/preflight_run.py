@@ -1,8 +1,10 @@
-"""What would fail on a cluster, from a plan: the pre-flight checks and the objects its API server refused.
+"""What would fail on a cluster, from a plan: the pre-flight checks and what the cluster or helm refused.
 
-Only the releases the plan would install or change are judged (an unchanged release is not applied).
-A dry run the server refused (an invalid field, an immutable field changed) is reported at the
-component, with the server's own message.
+Only the releases the plan would install or change are judged (an unchanged release is not applied,
+though its objects still count: the namespaces and CRDs it provides). The pre-flight checks
+(:mod:`meshcharts.deploy.preflight`) run on the objects each release would apply, with the chart's
+kubeVersion and crds/; a dry run the API server refused (an invalid field, a claim shrunk) and a
+chart helm could not render are reported at the component, with their own message.
 """
 
 from __future__ import annotations
@@ -10,25 +12,44 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import semver
+
 from meshcharts.core.diagnostics import Diagnostic
+from meshcharts.deploy.chartfiles import chart_crds, chart_kube_version
 from meshcharts.deploy.discovery import ClusterFacts
 from meshcharts.deploy.plan import ReleasePlan
+from meshcharts.deploy.preflight import ReleaseObjects, preflight
 
 
-def would_fail(facts: ClusterFacts, planned: Sequence[tuple[ReleasePlan, list[dict[str, Any]]]]) -> list[Diagnostic]:
-    """Every reason apply would fail on this cluster, before it is tried."""
-    problems: list[Diagnostic] = []
+def would_fail(facts: ClusterFacts, planned: Sequence[tuple[ReleasePlan, list[dict[str, Any]]]], helm: semver.Version | None = None) -> list[Diagnostic]:
+    """Every reason apply would fail on this cluster, before it is tried (nothing when nothing changes)."""
+    if not any(release.changes for release, _ in planned):
+        return []
+    releases = []
+    for release, objects in planned:
+        item = release.item
+        changing = release.changes and item.chart is not None
+        releases.append(
+            ReleaseObjects(
+                cluster=facts.cluster, component=item.component, release=item.name, namespace=item.namespace, objects=objects,
+                kube_version=chart_kube_version(item.chart.path) if changing and item.chart is not None else None,
+                crds=chart_crds(item.chart.path) if changing and item.chart is not None else [],
+                composition=item.composition,
+            )
+        )
+    problems = preflight(facts, releases, helm=helm)
+    judged = {(problem.component, problem.rule) for problem in problems}
     for release, _objects in planned:
         item = release.item
+        where = item.composition.component.location if item.composition is not None else None
+        if release.error and (item.component, "preflight.kube-version") not in judged:
+            problems.append(Diagnostic(message=release.error, rule="plan.render", cluster=facts.cluster, component=item.component, location=where))
         for change in release.objects:
             if change.error:
                 problems.append(
                     Diagnostic(
-                        message=f"the API server refuses {change.key}: {change.error}",
-                        rule="plan.rejected",
-                        cluster=facts.cluster,
-                        component=item.component,
-                        location=item.composition.component.location if item.composition is not None else None,
+                        message=f"the API server refuses {change.key}: {change.error}", rule="plan.rejected",
+                        cluster=facts.cluster, component=item.component, location=where,
                     )
                 )
     return problems

@@ -244,3 +244,28 @@ def test_what_the_api_server_would_refuse_is_reported_by_plan_and_stops_apply_be
         assert "upgrade" not in applied.verbs()  # refused before any helm call on any cluster
     finally:
         stack.write("values/clusters/west/tracing.yaml", original)
+
+
+def test_a_kind_the_cluster_does_not_serve_is_found_by_plan_at_its_values_line_and_apply_touches_nothing(stack: ExampleStack) -> None:
+    """Seed 004: Kiali exposed through an Istio Gateway, on a cluster that does not serve networking.istio.io
+    (the stack says it does; the live cluster decides)."""
+    assert stack.apply().returncode == 0
+    stack_file = (stack.root / "meshcharts.yaml").read_text(encoding="utf-8")
+    extras = (stack.root / "values" / "extras.yaml").read_text(encoding="utf-8")
+    stack.write("meshcharts.yaml", stack_file.replace("crds: [ui.cattle.io]", "crds: [ui.cattle.io, networking.istio.io]"))
+    gateway = "  istio:\n    kiali:\n      host: kiali.example.com\n      service: {name: kiali, namespace: istio-system, port: 20001}\n      gateway:\n        selector: {istio: ingressgateway}\n"
+    stack.write("values/extras.yaml", extras.replace("exposure:\n", "exposure:\n" + gateway, 1))
+    try:
+        run = stack.cli("plan", "--output", "json")
+        assert run.returncode == 1, str(run)
+        problems = [problem for cluster in run.json()["clusters"].values() for problem in cluster["problems"]]
+        assert problems and {problem["rule"] for problem in problems} == {"preflight.unserved-kind"}, problems
+        assert all(problem["file"] == "values/extras.yaml" and "networking.istio.io" in problem["message"] for problem in problems), problems
+        assert {"east", "west"} <= {problem["cluster"] for problem in problems} and any("Gateway" in problem["message"] for problem in problems)
+        applied = stack.apply()
+        assert applied.returncode == 1, str(applied)
+        assert "preflight.unserved-kind" in applied.stdout + applied.stderr or "Gateway" in applied.stdout + applied.stderr
+        assert "upgrade" not in applied.verbs()  # checked on every cluster before any was touched
+    finally:
+        stack.write("meshcharts.yaml", stack_file)
+        stack.write("values/extras.yaml", extras)
