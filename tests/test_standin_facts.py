@@ -213,11 +213,45 @@ def test_ships_the_real_crds(
     assert {d["apiVersion"] for d in docs if d["kind"] == "CustomResourceDefinition"} <= {"apiextensions.k8s.io/v1"}
 
 
-def test_cluster_crds_are_rancher_navlinks_and_the_same_operator_crds(
+# istio/istio tag 1.30.3 (56df41f63e513f834c9a3af33d8aed82d1d961f2), manifests/charts/base/files/crd-all.gen.yaml:
+# CRD name -> (kind, {version: (served, storage)}); every one Namespaced.
+_NET = {"v1": (True, True), "v1alpha3": (True, False), "v1beta1": (True, False)}
+_SEC = {"v1": (True, True), "v1beta1": (True, False)}
+ISTIO_CRDS_1_30 = {
+    "destinationrules.networking.istio.io": ("DestinationRule", _NET),
+    "envoyfilters.networking.istio.io": ("EnvoyFilter", {"v1alpha3": (True, True)}),
+    "gateways.networking.istio.io": ("Gateway", _NET),
+    "proxyconfigs.networking.istio.io": ("ProxyConfig", {"v1beta1": (True, True)}),
+    "serviceentries.networking.istio.io": ("ServiceEntry", _NET),
+    "sidecars.networking.istio.io": ("Sidecar", _NET),
+    "virtualservices.networking.istio.io": ("VirtualService", _NET),
+    "workloadentries.networking.istio.io": ("WorkloadEntry", _NET),
+    "workloadgroups.networking.istio.io": ("WorkloadGroup", _NET),
+    "authorizationpolicies.security.istio.io": ("AuthorizationPolicy", _SEC),
+    "peerauthentications.security.istio.io": ("PeerAuthentication", _SEC),
+    "requestauthentications.security.istio.io": ("RequestAuthentication", _SEC),
+    "telemetries.telemetry.istio.io": ("Telemetry", {"v1": (True, False), "v1alpha1": (True, True)}),
+    "trafficextensions.extensions.istio.io": ("TrafficExtension", ALPHA),
+    "wasmplugins.extensions.istio.io": ("WasmPlugin", ALPHA),
+}
+
+
+def test_cluster_crds_are_rancher_navlinks_the_same_operator_crds_and_istios(
     repo_root: Path, helm: Helm, standins: dict[str, Path]  # noqa: F811
 ) -> None:
     folder = repo_root / "meshcharts" / "sandbox" / "crds"
-    assert sorted(p.name for p in folder.glob("*.yaml")) == ["monitoring.coreos.com.yaml", "ui.cattle.io.yaml"]
+    istio_groups = ("extensions.istio.io", "networking.istio.io", "security.istio.io", "telemetry.istio.io")
+    assert sorted(p.name for p in folder.glob("*.yaml")) == sorted(
+        ["monitoring.coreos.com.yaml", "ui.cattle.io.yaml", *(f"{group}.yaml" for group in istio_groups)]
+    )
+    istio = {}
+    for group in istio_groups:
+        istio |= crds(list(yaml.safe_load_all((folder / f"{group}.yaml").read_text(encoding="utf-8"))))
+    expected = {
+        name: {"group": name.split(".", 1)[1], "kind": kind, "scope": "Namespaced", "versions": versions}
+        for name, (kind, versions) in ISTIO_CRDS_1_30.items()
+    }
+    assert istio == expected
     navlinks = crds(list(yaml.safe_load_all((folder / "ui.cattle.io.yaml").read_text(encoding="utf-8"))))
     assert navlinks == {"navlinks.ui.cattle.io": {"group": "ui.cattle.io", "kind": "NavLink", "scope": "Cluster", "versions": V1}}
     operator = [d for d in yaml.safe_load_all((folder / "monitoring.coreos.com.yaml").read_text(encoding="utf-8")) if d]

@@ -5,25 +5,28 @@
 the stack names them, the CRD groups the stack says are installed outside it, and a storage class for
 every class the composed values name (so claims bind). Without a resolver the inputs come from
 options (``python -m meshcharts.cli.sandbox --workdir DIR --cluster NAME[=CONTEXT][:GROUP,...]``).
+``up --crd-dir FOLDER`` (repeatable) adds ``<group>.yaml`` stand-ins, looked up before the shipped
+ones, for a group the sandbox does not ship.
 
-Exit codes: 0 ok, 1 failure; ``status`` exits 1 when any cluster is not running, so scripts can test
-it. Progress goes to stderr, results to stdout (``--output json`` gives the same facts as JSON).
+Exit codes as everywhere (DESIGN.md): 0 ok, 1 failure, 2 usage or config error (a click usage error,
+no stack, a CRD group the sandbox cannot provide); ``status`` exits 1 when any cluster is not running,
+so scripts can test it. Progress goes to stderr, results to stdout; with ``--output json`` stdout is
+exactly one JSON document, the result or the error document, and nothing else.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from meshcharts.cli.app import STACK
-from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
-from meshcharts.core.reporter import error_document, format_diagnostic, print_json
+from meshcharts.cli.app import OUTPUT, STACK, handles_errors
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
+from meshcharts.core.reporter import print_json
 from meshcharts.sandbox.build import stderr_progress
 from meshcharts.sandbox.cluster import (
     DEFAULT_CRD_DIR,
@@ -31,10 +34,11 @@ from meshcharts.sandbox.cluster import (
     ClusterState,
     ClusterStatus,
     Sandbox,
+    CrdRequest,
     SandboxCluster,
 )
 
-OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+CRD_DIR_HELP = "a folder of <group>.yaml stand-in CRDs, looked up before the shipped ones (repeatable)"
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,10 @@ class SandboxInputs:
     workdir: Path
     clusters: tuple[SandboxCluster, ...]
     storage_classes: tuple[str, ...] = (DEFAULT_STORAGE_CLASS,)
-    crd_dir: Path = DEFAULT_CRD_DIR
+    crd_dirs: tuple[Path, ...] = (DEFAULT_CRD_DIR,)
 
     def sandbox(self) -> Sandbox:
-        return Sandbox(self.workdir, self.clusters, storage_classes=self.storage_classes, crd_dir=self.crd_dir)
+        return Sandbox(self.workdir, self.clusters, storage_classes=self.storage_classes, crd_dirs=self.crd_dirs)
 
 
 Resolver = Callable[[click.Context], SandboxInputs]
@@ -67,24 +71,7 @@ def _inputs_from_options(ctx: click.Context) -> SandboxInputs:
     specs: tuple[str, ...] = params.get("clusters") or ()
     workdir: Path = params.get("workdir") or Path(".meshcharts") / "sandbox"
     classes: tuple[str, ...] = params.get("storage_classes") or (DEFAULT_STORAGE_CLASS,)
-    crd_dir: Path = params.get("crd_dir") or DEFAULT_CRD_DIR
-    return SandboxInputs(workdir, tuple(parse_cluster(spec) for spec in specs), classes, crd_dir)
-
-
-@contextmanager
-def _reported(output: str) -> Iterator[None]:
-    """MeshchartsError → one line per diagnostic (or the JSON error document) and exit 1."""
-    try:
-        yield
-    except MeshchartsError as error:
-        if output == "json":
-            print_json(error_document(error.diagnostics))
-        for diagnostic in error.diagnostics:
-            click.echo(format_diagnostic(diagnostic), err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    return SandboxInputs(workdir, tuple(parse_cluster(spec) for spec in specs), classes)
 
 
 def _status_line(status: ClusterStatus) -> str:
@@ -97,6 +84,7 @@ def _status_line(status: ClusterStatus) -> str:
 
 
 def _report(sandbox: Sandbox, output: str, extra: dict[str, Any]) -> list[ClusterStatus]:
+    """Each cluster's state: one line per cluster, or one JSON document with ``extra`` first."""
     statuses = sandbox.status()
     if output == "json":
         print_json({**extra, "clusters": [status.as_json() for status in statuses]})
@@ -123,62 +111,64 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
             click.Option(["--workdir"], type=click.Path(path_type=Path), help="default: .meshcharts/sandbox"),
             click.Option(["--cluster", "clusters"], multiple=True, metavar="NAME[=CONTEXT][:GROUP,...]"),
             click.Option(["--storage-class", "storage_classes"], multiple=True, help=f"first is the default; default {DEFAULT_STORAGE_CLASS}"),
-            click.Option(["--crd-dir"], type=click.Path(path_type=Path), help="where <group>.yaml stand-in CRDs are"),
         ]
 
     @group.command(short_help="Start (or reuse) one cluster per stack cluster.", help="Start (or reuse) one cluster per stack cluster; build the binaries first if needed.")
+    @click.option("--crd-dir", "crd_dirs", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="FOLDER", help=CRD_DIR_HELP)
     @OUTPUT
     @click.pass_context
-    def up(ctx: click.Context, output: str) -> None:
-        with _reported(output):
-            sandbox = resolver(ctx).sandbox()
-            if not sandbox.clusters:
-                raise ConfigError(Diagnostic(message="no clusters to start", rule="sandbox.usage"))
-            kubeconfig = sandbox.up(stderr_progress)
-            statuses = _report(sandbox, output, {"kubeconfig": str(kubeconfig)})
-            if output == "text":
-                click.echo(f"kubeconfig: {kubeconfig}")
+    @handles_errors
+    def up(ctx: click.Context, crd_dirs: tuple[Path, ...], output: str) -> None:
+        inputs = resolver(ctx)
+        sandbox = replace(inputs, crd_dirs=(*crd_dirs, *inputs.crd_dirs)).sandbox()
+        if not sandbox.clusters:
+            raise ConfigError(Diagnostic(message="no clusters to start", rule="sandbox.usage"))
+        kubeconfig = sandbox.up(stderr_progress)
+        crds = {cluster.name: list(cluster.crd_groups) for cluster in sandbox.clusters}
+        statuses = _report(sandbox, output, {"kubeconfig": str(kubeconfig), "crds": crds})
+        if output == "text":
+            click.echo(f"kubeconfig: {kubeconfig}")
         sys.exit(0 if all(s.state is ClusterState.RUNNING for s in statuses) else 1)
 
     @group.command(short_help="Delete the sandbox clusters.", help="Delete the sandbox clusters; nothing is left running or listening.")
     @OUTPUT
     @click.pass_context
+    @handles_errors
     def down(ctx: click.Context, output: str) -> None:
-        with _reported(output):
-            sandbox = resolver(ctx).sandbox()
-            sandbox.down(stderr_progress)
-            left = sandbox.processes()
-            if output == "json":
-                print_json({"down": not left, "running": sorted(left)})
-            else:
-                click.echo("sandbox down: nothing running" if not left else f"still running: {sorted(left)}")
+        sandbox = resolver(ctx).sandbox()
+        sandbox.down(stderr_progress)
+        left = sandbox.processes()
+        if output == "json":
+            print_json({"down": not left, "running": sorted(left)})
+        else:
+            click.echo("sandbox down: nothing running" if not left else f"still running: {sorted(left)}")
         sys.exit(0 if not left else 1)
 
     @group.command(short_help="Show the state of each sandbox cluster.", help="State of each cluster: running, degraded, stopped or absent (exit 1 unless all run).")
     @OUTPUT
     @click.pass_context
+    @handles_errors
     def status(ctx: click.Context, output: str) -> None:
-        with _reported(output):
-            sandbox = resolver(ctx).sandbox()
-            kubeconfig = sandbox.kubeconfig_path if sandbox.kubeconfig_path.is_file() else None
-            statuses = _report(sandbox, output, {"kubeconfig": str(kubeconfig) if kubeconfig else None})
+        sandbox = resolver(ctx).sandbox()
+        kubeconfig = sandbox.kubeconfig_path if sandbox.kubeconfig_path.is_file() else None
+        statuses = _report(sandbox, output, {"kubeconfig": str(kubeconfig) if kubeconfig else None})
         sys.exit(0 if statuses and all(s.state is ClusterState.RUNNING for s in statuses) else 1)
 
     @group.command(short_help="Print the path of the sandbox's kubeconfig.", help="Print the path of the sandbox's kubeconfig (contexts named as the stack names them).")
     @OUTPUT
     @click.pass_context
+    @handles_errors
     def kubeconfig(ctx: click.Context, output: str) -> None:
-        with _reported(output):
-            sandbox = resolver(ctx).sandbox()
-            path = sandbox.kubeconfig_path
-            if not path.is_file():
-                raise ConfigError(
-                    Diagnostic(message=f"no sandbox kubeconfig at {path}", rule="sandbox.not-up", hint="run `meshcharts sandbox up` first")
-                )
-            if output == "json":
-                print_json({"kubeconfig": str(path), "contexts": [c.context_name for c in sandbox.clusters]})
-            else:
-                click.echo(str(path))
+        sandbox = resolver(ctx).sandbox()
+        path = sandbox.kubeconfig_path
+        if not path.is_file():
+            raise InvalidInput(
+                Diagnostic(message=f"no sandbox kubeconfig at {path}", rule="sandbox.not-up", hint="run `meshcharts sandbox up` first")
+            )
+        if output == "json":
+            print_json({"kubeconfig": str(path), "contexts": [c.context_name for c in sandbox.clusters]})
+        else:
+            click.echo(str(path))
 
     return group
 
@@ -213,12 +203,16 @@ def stack_inputs(ctx: click.Context) -> SandboxInputs:
     clusters = []
     classes: set[str] = set()
     for cluster in stack.clusters.values():
-        groups = set(cluster.crds)
+        requests = [
+            CrdRequest(group, location, f"crds[{index}]")
+            for index, (group, location) in enumerate(zip(cluster.crds, cluster.crd_locations or [None] * len(cluster.crds)))
+        ]
         for external in stack.external.values():
             operator_run = external.provides == "prometheus" and external.monitors.get("mode") == "operator"
             if operator_run and cluster.name in external.clusters:
-                groups.add("monitoring.coreos.com")
-        clusters.append(SandboxCluster(cluster.name, context=cluster.context, crd_groups=tuple(sorted(groups))))
+                requests.append(CrdRequest("monitoring.coreos.com", external.location, f"external.{external.name}.monitors"))
+        groups = tuple(sorted({request.group for request in requests}))
+        clusters.append(SandboxCluster(cluster.name, context=cluster.context, crd_groups=groups, crd_requests=tuple(requests)))
         for composition in project.compose_all(cluster.name):
             classes |= storage_classes_named(composition.values(secrets="placeholder"))
     others = tuple(sorted(classes - {DEFAULT_STORAGE_CLASS}))

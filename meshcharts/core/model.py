@@ -71,6 +71,7 @@ class Cluster:
     vars: dict[str, Any]
     location: Location
     crds: tuple[str, ...] = ()  # API groups installed outside the stack
+    crd_locations: tuple[Location | None, ...] = ()  # where each crds: entry is, for the sandbox's errors
     kubernetes: str = DEFAULT_KUBERNETES  # the cluster's Kubernetes minor version, for API versions it still serves
 
 

@@ -286,6 +286,7 @@ def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyp
         vars=to_plain(variables),
         location=locate(("clusters", name), True),
         crds=tuple(spec.get("crds") or ()),
+        crd_locations=tuple(locate(("clusters", name, "crds", index), False) for index in range(len(spec.get("crds") or ()))),
         kubernetes=str(spec.get("kubernetes", DEFAULT_KUBERNETES)),
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 _EXPORTS = {
     "Sandbox": "meshcharts.sandbox.cluster",
     "SandboxCluster": "meshcharts.sandbox.cluster",
+    "CrdRequest": "meshcharts.sandbox.spec",
     "ClusterStatus": "meshcharts.sandbox.cluster",
     "ClusterState": "meshcharts.sandbox.cluster",
     "ComponentStatus": "meshcharts.sandbox.cluster",

@@ -1,10 +1,11 @@
 """The sandbox: one real Kubernetes control plane per stack cluster, on loopback, from local binaries.
 
 It takes plain inputs (cluster name, kube-context name, CRD groups to seed, and a work directory such
-as ``<stack root>/.meshcharts/sandbox``), so it knows nothing of the stack file. ``up`` builds what is
-missing (cached), starts or reuses a kwokctl cluster per entry, adds fake nodes so pods are scheduled
-and go Ready (``helm --wait`` works), seeds storage classes and CRDs, and writes one kubeconfig whose
-contexts carry the stack's names, so the same stack applies unchanged. ``down`` leaves nothing
+as ``<stack root>/.meshcharts/sandbox``), so it knows nothing of the stack file (only, for errors,
+where the stack asked for each CRD group). ``up`` builds what is missing (cached), starts or reuses
+a kwokctl cluster per entry, adds fake nodes so pods are scheduled and go Ready (``helm --wait``
+works), seeds storage classes and CRDs, and writes one kubeconfig whose contexts carry the stack's
+names, so the same stack applies unchanged. ``down`` leaves nothing
 running and nothing listening; ``status`` tells running, stopped, degraded (some process died) or
 absent per cluster.
 """
@@ -22,7 +23,7 @@ from typing import Any
 import yaml
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
-from meshcharts.sandbox import logs, ports, procs, seed
+from meshcharts.sandbox import logs, ports, procs, seed, standins
 from meshcharts.sandbox.build import (
     Progress,
     SandboxBinaries,
@@ -47,6 +48,7 @@ from meshcharts.sandbox.spec import (  # noqa: F401  (re-exported: the sandbox's
     ClusterState,
     ClusterStatus,
     ComponentStatus,
+    CrdRequest,
     SandboxCluster,
 )
 
@@ -65,13 +67,14 @@ class Sandbox:
         *,
         storage_classes: Sequence[str] = (DEFAULT_STORAGE_CLASS,),
         nodes: int = 3,
-        crd_dir: Path = DEFAULT_CRD_DIR,
+        crd_dirs: Sequence[Path] = (DEFAULT_CRD_DIR,),
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.clusters = list(clusters)
         self.storage_classes = tuple(storage_classes) or (DEFAULT_STORAGE_CLASS,)
         self.nodes = nodes
-        self.crd_dir = Path(crd_dir)
+        # Where ``<group>.yaml`` stand-ins are looked up, in order (the first file of a group wins).
+        self.crd_dirs = tuple(Path(folder) for folder in crd_dirs)
         self._check_inputs()
 
     def _check_inputs(self) -> None:
@@ -126,23 +129,31 @@ class Sandbox:
     # up ------------------------------------------------------------------------------------------
 
     def up(self, progress: Progress = stderr_progress) -> Path:
-        """Start (or reuse, or restart) every cluster; returns :attr:`kubeconfig_path`."""
+        """Start (or reuse, or restart) every cluster; returns :attr:`kubeconfig_path`.
+
+        Refuses (ConfigError) before building or starting anything when a cluster asks for a CRD
+        group the sandbox has no stand-in for: a sandbox without it is not the cluster the stack
+        describes, and apply would fail there halfway through the stack. The stand-in files are
+        read first too, so a broken one stops ``up`` before a cluster starts.
+        """
+        files = standins.check_provided(self.clusters, self.crd_dirs)
+        crds = {group: seed.crd_documents(path, group) for group, path in files.items()}
         binaries = ensure_sandbox_binaries(progress)
         with self._locked(progress):
-            return self._up(self._kwokctl(binaries), binaries, progress)
+            return self._up(self._kwokctl(binaries), binaries, crds, progress)
 
     def _locked(self, progress: Progress) -> AbstractContextManager[None]:
         """One ``up`` or ``down`` at a time per work directory (two would create the same cluster twice)."""
         return locked(self.workdir / ".lock", progress, f"waiting for another sandbox command on {self.workdir}")
 
-    def _up(self, kwokctl: Kwokctl, binaries: SandboxBinaries, progress: Progress) -> Path:
+    def _up(self, kwokctl: Kwokctl, binaries: SandboxBinaries, crds: dict[str, list[dict[str, Any]]], progress: Progress) -> Path:
         write_yaml_documents(self._stages_path(), volume_stages(self.storage_classes))
         write_yaml_documents(self._config_path(), [kwokctl_configuration(binaries, self._stages_path())])
         fingerprint = hashlib.sha256(self._config_path().read_bytes() + self._stages_path().read_bytes()).hexdigest()
         started = [self._up_one(kwokctl, cluster, fingerprint, progress) for cluster in self.clusters]
         self._write_kubeconfig(kwokctl)
         for cluster, fresh in zip(self.clusters, started):
-            self._seed(cluster, fresh, progress)
+            self._seed(cluster, fresh, crds, progress)
         progress(f"sandbox ready: {len(self.clusters)} cluster(s); kubeconfig {self.kubeconfig_path}")
         return self.kubeconfig_path
 
@@ -223,23 +234,16 @@ class Sandbox:
             if pid is not None and not procs.is_alive(pid, binary):
                 pid_file.unlink(missing_ok=True)
 
-    def _seed(self, cluster: SandboxCluster, fresh: bool, progress: Progress) -> None:
+    def _seed(self, cluster: SandboxCluster, fresh: bool, crds: dict[str, list[dict[str, Any]]], progress: Progress) -> None:
         api = seed.api_client(self.kubeconfig_path, cluster.context_name)
         try:
             if fresh:
                 seed.wait_ready(api)
             seed.ensure_storage_classes(api, self.storage_classes)
-            documents, groups = [], []
-            for group in cluster.crd_groups:
-                path = self.crd_dir / f"{group}.yaml"
-                if not path.is_file():
-                    progress(f"sandbox {cluster.name}: no stand-in CRDs for {group} ({path} does not exist); not seeded")
-                    continue
-                documents += seed.crd_documents(path)
-                groups.append(group)
+            documents = [document for group in cluster.crd_groups for document in crds[group]]
             if documents:
                 names = seed.apply_crds(api, documents)
-                progress(f"sandbox {cluster.name}: seeded {len(names)} CRD(s) of {', '.join(groups)}")
+                progress(f"sandbox {cluster.name}: seeded {len(names)} CRD(s) of {', '.join(cluster.crd_groups)}")
         finally:
             api.close()
 

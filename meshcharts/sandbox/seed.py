@@ -108,17 +108,29 @@ def ensure_storage_classes(api: client.ApiClient, classes: Sequence[str]) -> Non
         )
 
 
-def crd_documents(path: Path) -> list[dict[str, Any]]:
-    """The CustomResourceDefinitions in one stand-in file; anything else in it is an error."""
+def crd_documents(path: Path, group: str | None = None) -> list[dict[str, Any]]:
+    """The CustomResourceDefinitions in one stand-in file; anything else in it is an error.
+
+    With ``group``, every CRD must be of that group: ``<group>.yaml`` is what a stack's ``crds:``
+    entry is taken to mean, so a file that defines another group would seed the wrong kinds.
+    """
     try:
         documents = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
     except (OSError, yaml.YAMLError) as exc:
         raise InvalidInput(Diagnostic(message=f"cannot read {path}: {exc}", rule="sandbox.crds")) from exc
+    if group is not None and not documents:
+        raise InvalidInput(Diagnostic(message=f"{path}: no CustomResourceDefinition of {group} in it", rule="sandbox.crds"))
     for document in documents:
         if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
             kind = document.get("kind") if isinstance(document, dict) else type(document).__name__
             raise InvalidInput(
                 Diagnostic(message=f"{path}: only CustomResourceDefinitions belong here, found {kind}", rule="sandbox.crds")
+            )
+        spec = document.get("spec")
+        found = spec.get("group") if isinstance(spec, dict) else None
+        if group is not None and found != group:
+            raise InvalidInput(
+                Diagnostic(message=f"{path}: a CRD of group {found} in the stand-ins for {group}", rule="sandbox.crds")
             )
     return documents
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from meshcharts.core.diagnostics import Location
 from meshcharts.sandbox.procs import Listener
 
 #: The stand-in CRD manifests, ``<group>.yaml`` per API group, shipped in the package so that a
@@ -26,16 +27,34 @@ CONFIG_MARKER = ".meshcharts-config"
 
 
 @dataclass(frozen=True)
+class CrdRequest:
+    """Where a stack asks for a CRD group (file position, key path): the place an error points to."""
+
+    group: str
+    location: Location | None = None
+    path: str = ""
+
+
+@dataclass(frozen=True)
 class SandboxCluster:
-    """One cluster to run: the stack's cluster name, its kube-context name, the CRD groups to seed."""
+    """One cluster to run: the stack's cluster name, its kube-context name, the CRD groups to seed.
+
+    ``crd_requests`` says where each group was asked for, when a stack file did; it does not change
+    which cluster this is (not compared).
+    """
 
     name: str
     context: str | None = None
     crd_groups: tuple[str, ...] = ()
+    crd_requests: tuple[CrdRequest, ...] = field(default=(), compare=False)
 
     @property
     def context_name(self) -> str:
         return self.context or self.name
+
+    def crd_request(self, group: str) -> CrdRequest:
+        """Where ``group`` was asked for (the first place), or a request with no position."""
+        return next((request for request in self.crd_requests if request.group == group), CrdRequest(group))
 
 
 class ClusterState(str, enum.Enum):

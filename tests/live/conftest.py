@@ -15,7 +15,6 @@ Only a machine without Go skips the live tests, all with one reason: CI has Go, 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -88,7 +87,7 @@ def live_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClus
         tmp_path_factory.mktemp("sandbox"),
         SANDBOX_CLUSTERS,
         storage_classes=STORAGE_CLASSES,
-        crd_dir=_crd_dir(tmp_path_factory.mktemp("cluster-crds")),
+        crd_dirs=(FIXTURES / "cluster-crds", DEFAULT_CRD_DIR),
     )
     try:
         try:
@@ -99,14 +98,6 @@ def live_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClus
         yield LiveClusters(kubeconfig, tuple(c.context_name for c in SANDBOX_CLUSTERS), sandbox)
     finally:
         sandbox.down(_progress)
-
-
-def _crd_dir(folder: Path) -> Path:
-    """One folder of ``<group>.yaml`` stand-in CRDs: the example's (standin-charts/) and the tests' own."""
-    for source in (DEFAULT_CRD_DIR, FIXTURES / "cluster-crds"):
-        for path in source.glob("*.yaml"):
-            shutil.copyfile(path, folder / path.name)
-    return folder
 
 
 def helm_for(version: str) -> Path:
