@@ -66,7 +66,7 @@ def test_kube_prometheus_stack_defaults_do_not_select_istios_monitors() -> None:
 
 
 def test_an_empty_selector_selects_every_monitor_in_every_namespace() -> None:
-    spec = {"podMonitorSelector": {}, "podMonitorNamespaceSelector": {}}
+    spec: dict[str, dict[str, str]] = {"podMonitorSelector": {}, "podMonitorNamespaceSelector": {}}
     assert monitor_selection(spec, "cattle-monitoring-system", "PodMonitor", "istio-system", ISTIO_MONITOR, ISTIO_SYSTEM).selected
 
 
@@ -78,7 +78,7 @@ def test_a_null_monitor_selector_selects_none() -> None:
 
 
 def test_a_null_namespace_selector_means_the_prometheus_own_namespace_only() -> None:
-    spec = {"serviceMonitorSelector": {}}
+    spec: dict[str, dict[str, str]] = {"serviceMonitorSelector": {}}
     elsewhere = monitor_selection(spec, "monitoring", "ServiceMonitor", "istio-system", ISTIO_MONITOR, ISTIO_SYSTEM)
     assert not elsewhere.selected
     assert elsewhere.field == "serviceMonitorNamespaceSelector"

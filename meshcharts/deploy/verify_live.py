@@ -332,7 +332,8 @@ def live_sidecar(reads: ClusterReads, service: LiveService) -> tuple[str, Dashbo
         template = workload.spec.template
         if not selector_matches({"matchLabels": service.selector}, dict(template.metadata.labels or {})):
             continue
-        name = f"{workload.kind or 'Deployment'} {service.namespace}/{workload.metadata.name}"
+        kind = type(workload).__name__.removeprefix("V1")  # V1Deployment, V1StatefulSet: list items carry no kind
+        name = f"{kind} {service.namespace}/{workload.metadata.name}"
         for container in template.spec.containers or []:
             env = {item.name: item.value for item in container.env or [] if item.value is not None}
             if container.name.endswith("sc-dashboard") or ("LABEL" in env and "dashboard" in env["LABEL"]):

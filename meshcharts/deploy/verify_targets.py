@@ -219,5 +219,5 @@ def _dashboards(composition: Composition, values: dict[str, Any]) -> list[Dashbo
     for name, item in sorted((dashboards.get("items") or {}).items()):
         if isinstance(item, dict) and item.get("enabled", True) is not False:
             path = ("dashboards", "items", name)
-            found.append(DashboardTarget(composition.component.name, name, namespace, dotted(path), composition.locate(path)))
+            found.append(DashboardTarget(composition.component.name, name, namespace, dotted(path), composition.locate(path, True)))
     return found

@@ -198,3 +198,45 @@ def test_an_unreachable_cluster_is_one_line_and_the_other_is_still_verified(veri
     assert len(west) == 1, run
     assert "west: cluster west (context" in west[0] and "does not answer" in west[0], west
     assert "east: ok" in run.stdout
+
+
+def _sidecar_env(namespace: str) -> list[dict[str, str]]:
+    """The env the grafana chart gives its dashboard sidecar (rancher-monitoring 104.x: grafana_dashboard=1)."""
+    return [{"name": "LABEL", "value": "grafana_dashboard"}, {"name": "LABEL_VALUE", "value": "1"},
+            {"name": "NAMESPACE", "value": namespace}, {"name": "RESOURCE", "value": "both"}]
+
+
+def test_dashboards_are_checked_against_the_live_grafana_sidecar(verified: Verified) -> None:
+    """The stand-in Grafana runs no sidecar (nothing in the sandbox would run it); the test adds the
+    container the grafana chart renders, as rancher-monitoring runs it, and then moves its search namespace."""
+    stack = verified.stack
+    stack.edit("values/extras.yaml", lambda text: text + "dashboards:\n  items:\n    istio-verify:\n      json: '{\"title\": \"verify\"}'\n")
+    line_number = (stack.root / "values/extras.yaml").read_text(encoding="utf-8").count("\n") - 1
+    run = stack.apply("--cluster", "east")
+    assert run.returncode == 0, run
+    run = stack.cli("verify", "--cluster", "east")
+    assert run.returncode == 1, run
+    (line,) = [line for line in run.stdout.splitlines() if "istio-verify" in line]
+    assert line.startswith(f"values/extras.yaml:{line_number}:5: east/extras: dashboards.items.istio-verify: "), line
+    assert f"Deployment {MONITORING}/rancher-monitoring-grafana runs no dashboard sidecar" in line
+    api = verified.api("east")
+    apps = client.AppsV1Api(api)
+    try:
+        sidecar = {"name": "grafana-sc-dashboard", "image": "quay.io/kiwigrid/k8s-sidecar:1.22.0", "env": _sidecar_env("ALL")}
+        apps.patch_namespaced_deployment("rancher-monitoring-grafana", MONITORING, [{"op": "add", "path": "/spec/template/spec/containers/-", "value": sidecar}])
+        run = stack.cli("verify", "--cluster", "east")
+        assert run.returncode == 0, run
+        assert "east: ok (3 addresses, 2 monitors, 2 CRDs, 1 dashboard checked)" in run.stdout.splitlines(), run
+        # rancher-monitoring from 57.x on searches cattle-dashboards only.
+        template = apps.read_namespaced_deployment("rancher-monitoring-grafana", MONITORING).spec.template
+        assert template.spec is not None
+        containers = template.spec.containers
+        index = [container.name for container in containers].index("grafana-sc-dashboard")
+        apps.patch_namespaced_deployment("rancher-monitoring-grafana", MONITORING, [{"op": "replace", "path": f"/spec/template/spec/containers/{index}/env", "value": _sidecar_env("cattle-dashboards")}])
+        run = stack.cli("verify", "--cluster", "east")
+        assert run.returncode == 1, run
+        (line,) = [line for line in run.stdout.splitlines() if "istio-verify" in line]
+        assert f"never loads ConfigMap {MONITORING}/istio-verify: it searches namespace cattle-dashboards, not {MONITORING}" in line
+        assert line.endswith("(set dashboards.namespace: cattle-dashboards)"), line
+    finally:
+        api.close()
