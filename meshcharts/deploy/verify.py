@@ -104,7 +104,7 @@ def verify_cluster(project: Project, cluster: str, api: k8s.ApiClient) -> Cluste
     except Unreachable as error:
         result.unreachable = True
         findings.problem("cluster.unreachable", f"cluster {cluster} (context {context}) does not answer: {error}", component=None, location=location,
-                         hint="is the cluster up? check clusters.<name>.context and kubeconfig in the stack, or --kubeconfig")
+                         hint=f"is the cluster up? check clusters.{cluster}.context and kubeconfig in the stack, or --kubeconfig")
     except Forbidden as error:
         findings.problem("verify.forbidden", f"cluster {cluster} (context {context}): {error}", component=None, location=location,
                          hint="verify needs read access to Services, EndpointSlices, Pods, Namespaces, ConfigMaps, Deployments, StatefulSets, CRDs and monitoring.coreos.com objects")

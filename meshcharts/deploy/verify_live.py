@@ -123,7 +123,7 @@ def _check_address(reads: ClusterReads, target: AddressTarget, findings: Finding
     if ready:
         return LiveService(namespace, name, selector, True)
     findings.problem_at(where, "verify.no-ready-endpoints", f"{said}: Service {namespace}/{name} has no ready endpoints on port {port} (targetPort {target_port}){_why_not_ready(reads, namespace, selector, not_ready)}",
-                     hint=f"make its Pods ready, or point {target.path} at a Service that has some")
+                     hint=f"make its Pods ready, or {_set_where(target)}")
     return LiveService(namespace, name, selector, False)
 
 
@@ -191,7 +191,7 @@ def _resolve(host: str, port: int) -> str | None:
 def _set_where(target: AddressTarget) -> str:
     if target.external is not None:
         return f"fix external.{target.external.name}.url in the stack file"
-    return f"fix {target.path}" + (f" (set by {target.provenance})" if target.provenance else "")
+    return f"set {target.path} to the Service that serves it"
 
 
 def _role_services(reads: ClusterReads, targets: ClusterTargets, live: dict[tuple[str, str], LiveService], role: str,
