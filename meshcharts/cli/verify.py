@@ -20,7 +20,7 @@ from meshcharts.core.reporter import format_diagnostic, print_json
 _NOUNS = (("address", "address", "addresses"), ("monitor", "monitor", "monitors"), ("crd", "CRD", "CRDs"), ("dashboard", "dashboard", "dashboards"))
 
 
-@click.command("verify")
+@click.command("verify", short_help="The wiring checked on the live clusters (reads only).")
 @click.option("--cluster", "-c", default=None, help="Only this cluster.")
 @click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None, help="kubeconfig for every cluster (default: each cluster's, or $KUBECONFIG).")
 @STACK
