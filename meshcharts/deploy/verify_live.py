@@ -230,7 +230,7 @@ def _prometheus_behind(reads: ClusterReads, services: list[LiveService]) -> tupl
     """
     everything = reads.monitoring_objects("Prometheus")
     if not services:
-        return everything, "every Prometheus of the cluster"
+        return everything, "on the cluster"
     found: dict[str, dict[str, Any]] = {}
     for service in services:
         wanted = service.selector.get("operator.prometheus.io/name") or service.selector.get("prometheus")
@@ -239,7 +239,7 @@ def _prometheus_behind(reads: ClusterReads, services: list[LiveService]) -> tupl
             if meta.get("namespace") == service.namespace and wanted in (None, meta.get("name")):
                 found.setdefault(_name(item), item)
     names = ", ".join(f"{service.namespace}/{service.name}" for service in services)
-    return list(found.values()), f"Service{'s' if len(services) > 1 else ''} {names}"
+    return list(found.values()), f"behind Service{'s' if len(services) > 1 else ''} {names}"
 
 
 def _check_monitors(reads: ClusterReads, targets: ClusterTargets, services: list[LiveService], findings: Findings) -> None:
@@ -269,8 +269,8 @@ def _check_monitor(monitor: dict[str, Any], kind: str, source: MonitorSource, pr
     labels = dict(meta.get("labels") or {})
     subject = f"{kind} {_name(monitor)}"
     if not prometheuses:
-        findings.checks.append(Check("monitor", source.component, subject, False, f"no Prometheus object behind {behind}"))
-        findings.problem("verify.no-prometheus", f"no Prometheus object (monitoring.coreos.com/v1) runs behind {behind}, so {subject} is scraped by nothing that Prometheus serves; {KIALI_NO_TRAFFIC}",
+        findings.checks.append(Check("monitor", source.component, subject, False, f"no Prometheus object {behind}"))
+        findings.problem("verify.no-prometheus", f"no Prometheus object (monitoring.coreos.com/v1) runs {behind}, so {subject} is scraped by nothing that Prometheus serves; {KIALI_NO_TRAFFIC}",
                          component=source.component, location=source.location,
                          hint="point the stack at the operator-run Prometheus (its Service), or turn the monitors off and use scrape jobs")
         return
@@ -290,7 +290,7 @@ def _check_monitor(monitor: dict[str, Any], kind: str, source: MonitorSource, pr
         hint = f"add {', '.join(f'{key}: {value}' for key, value in missing.items())} to {source.labels_path}"
     else:
         hint = f"change the Prometheus' {selection.field} (spec.{selection.field} of {_name(prometheus)}, set by the values of the release that installs it)"
-    findings.problem("verify.monitor-not-selected", f"Prometheus {_name(prometheus)} (behind {behind}) does not select {subject}: {selection.reason}; {KIALI_NO_TRAFFIC}",
+    findings.problem("verify.monitor-not-selected", f"Prometheus {_name(prometheus)} ({behind}) does not select {subject}: {selection.reason}; {KIALI_NO_TRAFFIC}",
                      component=source.component, path=source.labels_path if missing else "", location=source.location, hint=hint)
 
 

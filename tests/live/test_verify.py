@@ -12,6 +12,7 @@ not answer.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,20 +185,37 @@ def test_a_prometheus_whose_selector_leaves_istios_monitors_out_is_reported(veri
         verified.install_monitoring("east", *RANCHER_SELECTORS)
 
 
-def test_an_unreachable_cluster_is_one_line_and_the_other_is_still_verified(verified: Verified, tmp_path: Path) -> None:
+@pytest.fixture()
+def hung_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers: a hung (SIGSTOPped) API server as the
+    client sees it, since the kernel still completes the TCP handshake."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("how", ["refused", "hung"])
+def test_an_unreachable_cluster_is_one_line_and_the_other_is_still_verified(verified: Verified, tmp_path: Path, hung_port: int, how: str) -> None:
     config = yaml.safe_load(verified.live.kubeconfig.read_text(encoding="utf-8"))
     west_context = next(item for item in config["contexts"] if item["name"] == verified.stack.contexts["west"])
-    dead = {"name": "dead", "cluster": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}}
-    config["clusters"].append(dead)
+    port = 1 if how == "refused" else hung_port  # nothing listens on port 1
+    config["clusters"].append({"name": "dead", "cluster": {"server": f"https://127.0.0.1:{port}", "insecure-skip-tls-verify": True}})
     west_context["context"]["cluster"] = "dead"
     broken = tmp_path / "kubeconfig"
     broken.write_text(yaml.safe_dump(config), encoding="utf-8")
-    run = verified.stack.cli("verify", "--kubeconfig", str(broken))
+    broken.chmod(0o600)
+    run = verified.stack.cli("verify", "--kubeconfig", str(broken), timeout=60)  # bounded: the probe gives up after 5 s + 10 s
     assert run.returncode == 1, run
     west = [line for line in run.stdout.splitlines() if "west" in line]
     assert len(west) == 1, run
     assert "west: cluster west (context" in west[0] and "does not answer" in west[0], west
+    assert ("refused" if how == "refused" else "timed out") in west[0].lower(), west
     assert "east: ok" in run.stdout
+
 
 
 def _sidecar_env(namespace: str) -> list[dict[str, str]]:
