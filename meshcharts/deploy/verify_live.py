@@ -270,7 +270,7 @@ def _check_monitor(monitor: dict[str, Any], kind: str, source: MonitorSource, pr
     subject = f"{kind} {_name(monitor)}"
     if not prometheuses:
         findings.checks.append(Check("monitor", source.component, subject, False, f"no Prometheus object {behind}"))
-        findings.problem("verify.no-prometheus", f"no Prometheus object (monitoring.coreos.com/v1) runs {behind}, so {subject} is scraped by nothing that Prometheus serves; {KIALI_NO_TRAFFIC}",
+        findings.problem("verify.no-prometheus", f"no Prometheus object (monitoring.coreos.com/v1) runs {behind}: nothing scrapes {subject}; {KIALI_NO_TRAFFIC}",
                          component=source.component, location=source.location,
                          hint="point the stack at the operator-run Prometheus (its Service), or turn the monitors off and use scrape jobs")
         return
