@@ -122,7 +122,7 @@ def _check_address(reads: ClusterReads, target: AddressTarget, findings: Finding
     findings.checks.append(Check("address", target.component, subject, ready > 0, detail))
     if ready:
         return LiveService(namespace, name, selector, True)
-    findings.problem_at(where, "verify.no-ready-endpoints", f"{said}: Service {namespace}/{name} has no ready endpoints on port {port} (targetPort {target_port}){_why_not_ready(reads, namespace, selector, not_ready)}",
+    findings.problem_at(where, "verify.no-ready-endpoints", f"{said}: Service {namespace}/{name} has no ready endpoints on port {port} (targetPort {target_port}){_why_not_ready(reads, namespace, selector)}",
                      hint=f"make its Pods ready, or {_set_where(target)}")
     return LiveService(namespace, name, selector, False)
 
@@ -147,7 +147,8 @@ def _ready_endpoints(slices: list[Any], service_port: Any) -> tuple[int, int]:
     return ready, not_ready
 
 
-def _why_not_ready(reads: ClusterReads, namespace: str, selector: dict[str, str], not_ready: int) -> str:
+def _why_not_ready(reads: ClusterReads, namespace: str, selector: dict[str, str]) -> str:
+    """Why a Service has no ready endpoint, from its Pods: none selected, or none ready."""
     if not selector:
         return ": it has no selector and no EndpointSlice lists a ready address"
     pods = reads.pods(namespace, selector)
