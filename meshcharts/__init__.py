@@ -3,7 +3,7 @@ before anything is deployed, then apply it and keep a ledger of what went where.
 
 The public API is re-exported here lazily, so ``import meshcharts`` stays cheap on the pre-commit
 path: the offline half (open_project, validate, explain, render) from :mod:`meshcharts.api`, the live
-half (pull, apply, history, the sandbox) from its stage modules, loaded only when first used.
+half (pull, apply, verify, history, the sandbox) from its stage modules, loaded only when first used.
 """
 
 from __future__ import annotations
@@ -35,13 +35,14 @@ _LAZY = {
     **dict.fromkeys(("plan_project", "drift_project", "PlanOptions"), "meshcharts.deploy.planning"),
     **dict.fromkeys(("Plan", "ClusterPlan", "ReleasePlan", "ObjectChange", "ValueChange"), "meshcharts.deploy.plan"),
     **dict.fromkeys(("read_plan", "write_plan"), "meshcharts.deploy.saved_plan"),
+    **dict.fromkeys(("verify_project", "verify_cluster", "VerifyOptions", "VerifyResult"), "meshcharts.deploy.verify"),
     "pull_charts": "meshcharts.deploy.pull",
     **dict.fromkeys(("release_history",), "meshcharts.deploy.history"),
     **dict.fromkeys(("Sandbox", "SandboxCluster"), "meshcharts.sandbox"),
 }
 
 #: Short names from DESIGN.md's Python API (``meshcharts.apply(...)``, ``meshcharts.history(...)``).
-_ALIASES = {"apply": "apply_project", "plan": "plan_project", "drift": "drift_project", "pull": "pull_charts", "history": "release_history"}
+_ALIASES = {"apply": "apply_project", "plan": "plan_project", "drift": "drift_project", "pull": "pull_charts", "history": "release_history", "verify": "verify_project"}
 
 
 def __getattr__(name: str) -> Any:

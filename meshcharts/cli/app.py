@@ -71,6 +71,7 @@ class LazyGroup(click.Group):
 
     lazy_commands = {
         "sandbox": "meshcharts.cli.sandbox:sandbox_command",
+        "verify": "meshcharts.cli.verify:verify_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
