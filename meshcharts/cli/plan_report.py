@@ -46,6 +46,8 @@ def text_lines(plan: Plan, *, drift: bool = False, verbose: bool = True) -> list
             lines.extend(_release_lines(release, verbose, drift))
         for problem in cluster.problems:
             lines.append(f"  ! would fail: {_problem_line(problem)}")
+        for problem in cluster.wiring:
+            lines.append(f"  ! live wiring ({problem.severity.value}): {_problem_line(problem)}")
         lines.append("")
     if drift:
         drifted = sum(len(release.objects) for cluster in plan.clusters.values() for release in cluster.releases)
@@ -115,7 +117,9 @@ def markdown(plan: Plan) -> str:
         out.append("")
         for problem in cluster.problems:
             out.append(f"- :x: would fail: `{_problem_line(problem)}`")
-        if cluster.problems:
+        for problem in cluster.wiring:
+            out.append(f"- :warning: live wiring: `{_problem_line(problem)}`")
+        if cluster.problems or cluster.wiring:
             out.append("")
         for release in cluster.releases:
             if release.action == "unchanged":

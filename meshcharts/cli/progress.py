@@ -76,6 +76,9 @@ def summary_lines(result: ApplyResult) -> list[str]:
         width = max((len(item.release) for item in cluster.releases), default=0)
         for item in cluster.releases:
             lines.append(f"  {item.status:<9} {item.release:<{width}}  {_detail(item)}".rstrip())
+        for problem in cluster.wiring:
+            where = f"{problem.location}: " if problem.location else ""
+            lines.append(f"  ! wiring ({problem.severity.value}): {where}{problem.component or ''}: {problem.path + ': ' if problem.path else ''}{problem.message}")
     lines.append(f"run {result.run_id} recorded in {result.ledger}")
     return lines
 

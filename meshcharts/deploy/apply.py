@@ -43,6 +43,7 @@ from meshcharts.deploy.releases import ClusterRelease, ClusterReleases
 from meshcharts.deploy.results import ApplyResult, ClusterResult, ReleaseResult
 from meshcharts.deploy.run_checks import check_run_settings
 from meshcharts.deploy.saved_plan import SavedPlan, check_saved_plan
+from meshcharts.deploy.verify import verify_cluster
 from meshcharts.deploy.waves import run_in_waves
 from meshcharts.helm.client import HelmClient
 from meshcharts.helm.runner import interrupt_running_helm
@@ -210,6 +211,9 @@ class ClusterApply:
                     store = ReleaseStore(api, name, self.driver)
                     plan = self._current(plan, releases, store)
                     self._waves(plan, releases, store)
+                    if any(outcome.status == "deployed" for outcome in self.outcomes.values()) and not self.stop.is_set():
+                        self.observer(name, None, "verifying the wiring")
+                        result.wiring = verify_cluster(self.project, name, api).problems
                 finally:
                     api.close()
         except MeshchartsError as error:
@@ -234,7 +238,7 @@ class ClusterApply:
         if all(now.get(key) == revision for key, revision in planned.items()):
             return plan
         self.observer(self.cluster.name, None, "planning again: releases changed while waiting for the lock")
-        fresh = plan_cluster(releases, self.options.kubeconfig, self.driver)
+        fresh = plan_cluster(self.project, releases, self.options.kubeconfig, self.driver)
         if fresh.error is not None:
             raise MeshchartsError(Diagnostic(message=fresh.error, rule="cluster.unreachable", cluster=self.cluster.name))
         if any(problem.is_error for problem in fresh.problems):

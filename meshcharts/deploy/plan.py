@@ -111,6 +111,7 @@ class ClusterPlan:
     context: str
     releases: list[ReleasePlan] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)  # would fail on apply
+    wiring: list[Diagnostic] = field(default_factory=list)  # what verify finds live now (when every release exists)
     error: str | None = None  # unreachable, unreadable: nothing known about this cluster
     kubernetes: str | None = None  # the version the API server reports
 
@@ -137,6 +138,7 @@ class ClusterPlan:
             "summary": {"add": self.count("add"), "change": self.count("change"), "destroy": self.count("destroy")},
             "releases": [release.as_json() for release in self.releases],
             "problems": [problem.as_json() for problem in self.problems],
+            "wiring": [problem.as_json() for problem in self.wiring],
         }
 
 

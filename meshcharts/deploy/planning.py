@@ -29,6 +29,7 @@ from meshcharts.deploy.preflight_run import would_fail
 from meshcharts.deploy.releases import ClusterReleases, StackReleases, build_releases
 from meshcharts.deploy.render import write_releases
 from meshcharts.deploy.sources import read_lock
+from meshcharts.deploy.verify import verify_cluster
 from meshcharts.helm.client import HelmClient
 
 
@@ -63,8 +64,13 @@ def settle_releases(
     return releases
 
 
-def plan_cluster(releases: ClusterReleases, kubeconfig: str | None, driver: str, *, drift_only: bool = False) -> ClusterPlan:
-    """One cluster's plan; a cluster that cannot be reached is a plan with ``error`` set, never an exception."""
+def plan_cluster(project: Project, releases: ClusterReleases, kubeconfig: str | None, driver: str, *, drift_only: bool = False) -> ClusterPlan:
+    """One cluster's plan; a cluster that cannot be reached is a plan with ``error`` set, never an exception.
+
+    When every release already exists on the cluster, the plan also carries what ``verify`` finds in
+    the live wiring (Kiali's URLs, monitor selectors, CRDs, dashboards): a release still to be installed
+    would make those findings noise.
+    """
     cluster: Cluster = releases.cluster
     plan = ClusterPlan(cluster.name, cluster.context)
     config = kubeconfig or cluster.kubeconfig
@@ -82,6 +88,8 @@ def plan_cluster(releases: ClusterReleases, kubeconfig: str | None, driver: str,
         plan.releases = [release for release, _ in planned]
         if not drift_only and any(release.changes for release in plan.releases):
             plan.problems = would_fail(facts, planned, helm.version())
+        if not drift_only and all(release.live is not None for release in plan.releases):
+            plan.wiring = [problem for problem in verify_cluster(project, cluster.name, api).problems if problem.rule != "cluster.unreachable"]
     except MeshchartsError as error:
         plan.error = failure(cluster.name, error)
     finally:
@@ -95,7 +103,8 @@ def plan_stack(releases: StackReleases, options: PlanOptions, *, drift_only: boo
     clusters = releases.clusters
     workers = max(1, min(options.concurrency, len(clusters)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meshcharts-cluster") as pool:
-        futures = {name: pool.submit(plan_cluster, items, options.kubeconfig, driver, drift_only=drift_only) for name, items in clusters.items()}
+        project = releases.project
+        futures = {name: pool.submit(plan_cluster, project, items, options.kubeconfig, driver, drift_only=drift_only) for name, items in clusters.items()}
         plans = {name: future.result() for name, future in futures.items()}
     return Plan(releases.project.stack.name, releases.digest, plans)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshcharts.core.diagnostics import Diagnostic
+
 
 @dataclass(frozen=True)
 class ReleaseResult:
@@ -51,6 +53,7 @@ class ClusterResult:
     name: str
     releases: list[ReleaseResult] = field(default_factory=list)
     error: str | None = None  # the cluster could not be reached or locked: nothing was done there
+    wiring: list[Diagnostic] = field(default_factory=list)  # what verify found after the releases were deployed
 
     @property
     def ok(self) -> bool:
@@ -77,7 +80,12 @@ class ApplyResult:
             "run": self.run_id,
             "ledger": self.ledger,
             "clusters": {
-                name: {"ok": result.ok, "error": result.error, "releases": [item.as_json() for item in result.releases]}
+                name: {
+                    "ok": result.ok,
+                    "error": result.error,
+                    "releases": [item.as_json() for item in result.releases],
+                    "wiring": [problem.as_json() for problem in result.wiring],
+                }
                 for name, result in self.clusters.items()
             },
         }
