@@ -31,6 +31,16 @@ def test_an_object_the_server_defaulted_contains_what_was_rendered() -> None:
     assert not contains(_deployment(paused=True), _deployment(paused=1))  # a bool is not a number
 
 
+def test_resource_quantities_compare_by_amount_as_the_server_stores_them() -> None:
+    rendered = _deployment(template={"spec": {"containers": [{"name": "k", "resources": {"limits": {"memory": "1024Mi", "cpu": 0.5}}}]}})
+    live = _deployment(template={"spec": {"containers": [{"name": "k", "resources": {"limits": {"memory": "1Gi", "cpu": "500m"}}}]}})
+    assert contains(rendered, live)
+    live["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "2Gi"  # type: ignore[index]
+    assert not contains(rendered, live)
+    # Elsewhere a string is a string: an annotation "1024Mi" is not "1Gi".
+    assert not contains({"metadata": {"annotations": {"a": "1024Mi"}}}, {"metadata": {"annotations": {"a": "1Gi"}}})
+
+
 def test_field_changes_compare_named_list_entries_by_name() -> None:
     before = _deployment(template={"spec": {"containers": [{"name": "a", "image": "x:1"}, {"name": "b", "image": "y:1"}]}})
     after = _deployment(template={"spec": {"containers": [{"name": "b", "image": "y:2"}, {"name": "a", "image": "x:1"}]}})

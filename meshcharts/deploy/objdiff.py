@@ -16,8 +16,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -121,22 +123,53 @@ def dotted(path: Path) -> str:
     return ".".join(parts).replace(".[", "[")
 
 
-def contains(wanted: Any, live: Any) -> bool:
+def contains(wanted: Any, live: Any, *, quantities: bool = False) -> bool:
     """Whether every field of ``wanted`` has the same value in ``live`` (lists: same length, entry by entry).
 
     A quick test with no false "equal": where it says yes, applying ``wanted`` changes nothing it sets.
-    Where it says no the difference may still be only a spelling the server normalizes (``0.5`` CPU is
-    ``500m``), so callers ask the server (a dry run) before calling it a change.
+    Resource quantities (under ``limits``, ``requests``, ``capacity``, ``hard``) compare by amount, as
+    the server stores them in canonical form (``1024Mi`` is stored as ``1Gi``). Where it says no the
+    difference may still be only a spelling the server normalizes, so callers ask the server (a dry
+    run) before calling it a change.
     """
     if isinstance(wanted, dict):
-        return isinstance(live, dict) and all(key in live and contains(value, live[key]) for key, value in wanted.items() if value is not None)
+        return isinstance(live, dict) and all(
+            key in live and contains(value, live[key], quantities=quantities or key in _QUANTITY_KEYS)
+            for key, value in wanted.items()
+            if value is not None
+        )
     if isinstance(wanted, list):
-        return isinstance(live, list) and len(wanted) == len(live) and all(contains(a, b) for a, b in zip(wanted, live))
+        return isinstance(live, list) and len(wanted) == len(live) and all(contains(a, b, quantities=quantities) for a, b in zip(wanted, live))
     if isinstance(wanted, bool) or isinstance(live, bool):
         return wanted is live
     if isinstance(wanted, (int, float)) and isinstance(live, (int, float)):
         return float(wanted) == float(live)
+    if quantities and wanted != live:
+        amount, stored = quantity(wanted), quantity(live)
+        return amount is not None and amount == stored
     return bool(wanted == live)
+
+
+_QUANTITY_KEYS = frozenset(("limits", "requests", "capacity", "hard"))
+_QUANTITY = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+|n|u|m|k|M|G|T|P|E)?$")
+_SUFFIX = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1,
+    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+}
+
+
+def quantity(value: Any) -> Decimal | None:
+    """A Kubernetes resource quantity's amount (``500m`` -> 0.5, ``1Gi`` -> 1073741824), or None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    match = _QUANTITY.match(str(value).strip())
+    if match is None:
+        return None
+    number, suffix = Decimal(match.group(1)), match.group(2) or ""
+    if suffix[:1] in ("e", "E") and suffix not in _SUFFIX:
+        return number * (Decimal(10) ** int(suffix[1:]))
+    return number * Decimal(_SUFFIX[suffix])
 
 
 def removed_paths(previous: Any, desired: Any, path: Path = ()) -> list[Path]:
