@@ -74,7 +74,9 @@ def test_plan_of_a_fresh_stack_is_all_adds_and_exits_2(stack: ExampleStack) -> N
     text = stack.cli("plan")
     assert text.returncode == 0, text
     assert any(line.startswith("east (") and "to add, 0 to change, 0 to destroy" in line for line in text.stdout.splitlines()), text
-    assert stack.env[CANARY_ENV] not in text.stdout + run.stdout
+    canary = stack.env[CANARY_ENV]
+    assert canary not in text.stdout + run.stdout + text.stderr + run.stderr
+    assert not any(canary in arg for call in run.helm_calls + text.helm_calls for arg in call)  # values go on stdin only
 
 
 def test_after_apply_plan_says_no_changes_and_writes_nothing(stack: ExampleStack, live_clusters: LiveClusters) -> None:
@@ -130,6 +132,7 @@ def test_live_edits_are_drift_and_apply_restores_them(stack: ExampleStack, live_
         assert all(not item["objects"] for item in _releases(drift.json(), "west").values())
         text = stack.cli("drift")
         assert "deleted outside meshcharts" in text.stdout and "changed outside meshcharts" in text.stdout, text
+        assert stack.env[CANARY_ENV] not in text.stdout + drift.stdout + text.stderr + drift.stderr
         plan = stack.cli("plan", "--output", "json")
         actions = {name: item["action"] for name, item in _releases(plan.json(), "east").items()}
         assert actions["rancher-kiali-server"] == "restore" and actions["rancher-tracing"] == "restore", actions
