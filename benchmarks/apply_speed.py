@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark: `meshcharts apply` against the same helm commands run by hand, on a real sandbox.
 
-In one process, on a copy of the bundled example stack and a two-cluster sandbox of its own
+(Whole-process timings of plan, drift and the unchanged apply are in plan_speed.py, which builds on
+this script's sandbox.) In one process, on a copy of the bundled example stack and a two-cluster sandbox of its own
 (real API servers on 127.0.0.1, the stand-in charts as the offline chart source):
 
 * overhead: a fresh apply of one cluster against the very helm commands apply runs (same charts,
@@ -81,7 +82,8 @@ class Bench:
         for item in rendered.clusters[cluster]:
             chart = resolve_chart(self.project, item, rendered.output / cluster, lock)
             release = item.release
-            with open(rendered.output / cluster / item.values_file, "rb") as values:
+            assert item.files is not None
+            with open(rendered.output / cluster / item.files.values_file, "rb") as values:
                 subprocess.run(
                     [self.helm, "upgrade", "--install", release.name, str(chart.path), "--namespace", release.namespace,
                      "--create-namespace", "--wait", "--timeout", "5m", "--values", "-", "--output", "json",

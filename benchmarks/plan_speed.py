@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,35 +30,20 @@ from pathlib import Path
 
 import yaml
 
-import meshcharts
-from meshcharts.deploy.pull import pull_charts
-from meshcharts.helm import find_helm
-from meshcharts.sandbox import Sandbox, SandboxCluster
+from apply_speed import Bench as ApplyBench  # benchmarks/ is on sys.path when this script runs
 from meshcharts.sandbox.build import sandbox_bin_dir
 
 REPO = Path(__file__).resolve().parent.parent
 MESHCHARTS = [sys.executable, "-m", "meshcharts"]
 
 
-class Bench:
+class Bench(ApplyBench):
+    """apply_speed's sandbox and stack copy, driven as whole ``meshcharts`` processes."""
+
     def __init__(self, work: Path) -> None:
-        self.work = work
-        self.stack = work / "stack"
-        self.stack.mkdir()
-        shutil.copy(REPO / "meshcharts.yaml", self.stack / "meshcharts.yaml")
-        shutil.copytree(REPO / "values", self.stack / "values")
-        charts = work / "charts"
-        subprocess.run([sys.executable, str(REPO / "scripts" / "standin-charts"), str(charts)], check=True, stdout=subprocess.DEVNULL)
-        os.environ["MESHCHARTS_CHARTS"] = str(charts)
-        os.environ["MESHCHARTS_CACHE"] = str(work / "cache")
-        project = meshcharts.open_project(self.stack)
-        self.stack_model = project.stack
-        clusters = [SandboxCluster(c.name, context=c.context, crd_groups=(*c.crds, "monitoring.coreos.com")) for c in self.stack_model.clusters.values()]
-        self.sandbox = Sandbox(work / "sandbox", clusters, storage_classes=("standard", "sata"))
-        self.kubeconfig = str(self.sandbox.up())
+        super().__init__(work)
         os.environ["KUBECONFIG"] = self.kubeconfig
-        pull_charts(project)
-        self.helm = str(find_helm())
+        self.stack_model = self.project.stack
         self.kubectl = str(sandbox_bin_dir() / "kubectl")
 
     def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> float:
@@ -96,14 +80,6 @@ class Bench:
         with ThreadPoolExecutor(max_workers=len(self.stack_model.clusters)) as pool:
             list(pool.map(cluster, self.stack_model.clusters))
         return time.perf_counter() - started
-
-    def uninstall(self) -> None:
-        for cluster in self.stack_model.clusters.values():
-            listing = subprocess.run(
-                [self.helm, "list", "-A", "--kube-context", cluster.context, "-o", "json"], check=True, capture_output=True, text=True,
-            )
-            for release in json.loads(listing.stdout or "[]"):
-                subprocess.run([self.helm, "uninstall", release["name"], "-n", release["namespace"], "--wait", "--kube-context", cluster.context], check=True, stdout=subprocess.DEVNULL)
 
 
 def report(name: str, ours: list[float], reference: list[float], goal: str) -> None:

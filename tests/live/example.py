@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import REPO_ROOT
 from tests.live.conftest import LIVE_HELM, LiveClusters, helm_for
@@ -253,6 +254,20 @@ class Background:
 
     def wait(self, timeout: float = 600) -> int:
         return self.process.wait(timeout=timeout)
+
+
+def kubeconfig_with(live: LiveClusters, folder: Path, contexts: Mapping[str, str]) -> Path:
+    """The live kubeconfig plus a context per ``contexts`` entry (name -> server URL) with the live user:
+    for clusters that refuse, hang or are gone. Written to ``folder/kubeconfig``, mode 0600."""
+    config = yaml.safe_load(live.kubeconfig.read_text(encoding="utf-8"))
+    user = config["contexts"][0]["context"]["user"]
+    for name, server in contexts.items():
+        config["clusters"].append({"name": name, "cluster": {"server": server, "insecure-skip-tls-verify": True}})
+        config["contexts"].append({"name": name, "context": {"cluster": name, "user": user}})
+    kubeconfig = folder / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config), encoding="utf-8")
+    kubeconfig.chmod(0o600)
+    return kubeconfig
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 120, interval: float = 0.3) -> Any:

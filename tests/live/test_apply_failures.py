@@ -18,6 +18,7 @@ from tests.live.example import (
     example,
     fail_kiali_on_east,
     hang_tracing_on_east,
+    kubeconfig_with,
     wait_for,
 )
 
@@ -167,13 +168,7 @@ def _closed_port() -> int:
 
 
 def test_an_unreachable_or_unknown_cluster_is_one_line_and_the_others_are_applied(example: ExampleStack, tmp_path: Path) -> None:
-    config = yaml.safe_load(example.live.kubeconfig.read_text(encoding="utf-8"))
-    user = config["contexts"][0]["context"]["user"]
-    config["clusters"].append({"name": "gone", "cluster": {"server": f"https://127.0.0.1:{_closed_port()}", "insecure-skip-tls-verify": True}})
-    config["contexts"].append({"name": "gone", "context": {"cluster": "gone", "user": user}})
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump(config), encoding="utf-8")
-    kubeconfig.chmod(0o600)
+    kubeconfig = kubeconfig_with(example.live, tmp_path, {"gone": f"https://127.0.0.1:{_closed_port()}"})
     extra = ""
     for name, context in (("north", "gone"), ("south", "no-such-context")):  # unreachable; not in the kubeconfig
         extra += f"  {name}:\n    context: {context}\n    env: prod\n    vars: {{clusterId: c-{name}, registry: mtr.example.com, storageClass: sata}}\n    crds: [ui.cattle.io]\n"

@@ -21,7 +21,7 @@ from kubernetes import client
 
 from meshcharts.sandbox import seed
 from tests.live.conftest import LIVE_HELM, LiveClusters, helm_for
-from tests.live.example import CLUSTERS, NAMESPACE, RELEASES, ExampleStack
+from tests.live.example import CLUSTERS, NAMESPACE, RELEASES, ExampleStack, kubeconfig_with
 
 pytestmark = pytest.mark.live
 
@@ -201,13 +201,7 @@ class _BlackHole:
 def test_a_hung_api_server_is_one_unreachable_cluster_within_bounded_time(stack: ExampleStack, tmp_path: Path) -> None:
     hole = _BlackHole()
     try:
-        config = yaml.safe_load(stack.live.kubeconfig.read_text(encoding="utf-8"))
-        user = config["contexts"][0]["context"]["user"]
-        config["clusters"].append({"name": "hung", "cluster": {"server": f"https://127.0.0.1:{hole.port}", "insecure-skip-tls-verify": True}})
-        config["contexts"].append({"name": "hung", "context": {"cluster": "hung", "user": user}})
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(yaml.safe_dump(config), encoding="utf-8")
-        kubeconfig.chmod(0o600)
+        kubeconfig = kubeconfig_with(stack.live, tmp_path, {"hung": f"https://127.0.0.1:{hole.port}"})
         original = (stack.root / "meshcharts.yaml").read_text(encoding="utf-8")
         extra = "  north:\n    context: hung\n    env: prod\n    vars: {clusterId: c-north, registry: mtr.example.com, storageClass: sata}\n    crds: [ui.cattle.io]\n"
         stack.edit("meshcharts.yaml", lambda text: text.replace("components:\n", extra + "components:\n", 1))
