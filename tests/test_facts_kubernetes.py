@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import meshcharts
-from meshcharts.core.kubeapis import DEFAULT_KUBERNETES, kubernetes_minor
+from meshcharts.core.kubeapis import kubernetes_minor
 from tests.conftest import StackDir
 
 
@@ -14,10 +14,16 @@ def _stack(stack_dir: StackDir, cluster: str) -> StackDir:
     return stack_dir
 
 
-def test_default_is_a_current_release(stack_dir: StackDir) -> None:
-    stack = meshcharts.open_project(_stack(stack_dir, "{}").root).stack
-    assert stack.clusters["east"].kubernetes == DEFAULT_KUBERNETES
-    assert kubernetes_minor(DEFAULT_KUBERNETES) >= (1, 30)
+def test_without_a_version_nothing_is_assumed_offline(stack_dir: StackDir) -> None:
+    """The cluster decides (plan's discovery); validate does not guess a version to judge against."""
+    stack_dir = _stack(stack_dir, "{}")
+    assert meshcharts.open_project(stack_dir.root).stack.clusters["east"].kubernetes is None
+    stack_dir.write("meshcharts.yaml", "name: demo\nclusters: {east: {}}\ncomponents:\n  tracing: {type: rancher-tracing, version: 100.0.0}\n")
+    stack_dir.write("values/tracing.yaml", "global:\n  rbac:\n    pspEnabled: true\n")
+    assert stack_dir.cli("validate").exit_code == 0
+    stack_dir.write("meshcharts.yaml", 'name: demo\nclusters: {east: {kubernetes: "1.30"}}\ncomponents:\n  tracing: {type: rancher-tracing, version: 100.0.0}\n')
+    assert stack_dir.cli("validate").exit_code == 1
+    assert kubernetes_minor("1.30") == (1, 30)
 
 
 def test_declared_version_is_loaded(stack_dir: StackDir) -> None:

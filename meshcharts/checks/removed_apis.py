@@ -3,7 +3,9 @@
 Each component type lists, as :class:`~meshcharts.core.kubeapis.RendersApi` facts, which values make
 its chart render which ``apiVersion``/kind (found by ``helm template`` of the real chart). This one rule
 judges every type's facts against the cluster's ``kubernetes:``: Helm would only find out at install
-time ("no matches for kind PodSecurityPolicy in version policy/v1beta1").
+time ("no matches for kind PodSecurityPolicy in version policy/v1beta1"). A cluster whose version the
+stack does not state is not judged here: plan and apply ask the cluster what it serves
+(:mod:`meshcharts.deploy.preflight`).
 
 The finding points at the line that switched the object on: the values key a layer set (the API
 version key first, when the user typed a removed one). When only the chart's own defaults do it, it
@@ -24,7 +26,7 @@ RULE = "kubernetes.removed-api"
 def removed_api_findings(composition: CompositionView) -> list[Diagnostic]:
     """One error per fact whose switches all hold and whose API the cluster's Kubernetes removed."""
     component = composition.component
-    if composition.broken:
+    if composition.broken or composition.cluster.kubernetes is None:  # nothing known offline: plan asks the cluster
         return []
     found: list[Diagnostic] = []
     for fact in component.type.rendered_apis:

@@ -16,10 +16,6 @@ from typing import Any
 
 from meshcharts.core.versions import VersionRange
 
-#: What a cluster without ``kubernetes:`` is assumed to run: a release every provider still supports.
-#: Every removal the known charts can trip happened by 1.26, so only older clusters need to say so.
-DEFAULT_KUBERNETES = "1.32"
-
 KUBERNETES_VERSION = re.compile(r"^(?P<major>[1-9][0-9]*)\.(?P<minor>0|[1-9][0-9]*)$")
 
 
@@ -157,7 +153,6 @@ def _version_below(value: Any, bound: str) -> bool:
 
 
 __all__ = [
-    "DEFAULT_KUBERNETES",
     "KUBERNETES_VERSION",
     "REMOVED_APIS",
     "RemovedApi",

@@ -20,7 +20,7 @@ import semver
 from meshcharts.core.diagnostics import Diagnostic, Location
 from meshcharts.core.endpoints import Endpoint, Need
 from meshcharts.core.externals import ExternalService
-from meshcharts.core.kubeapis import DEFAULT_KUBERNETES, RendersApi
+from meshcharts.core.kubeapis import RendersApi
 from meshcharts.core.versions import VersionRange
 
 PathT = tuple[Union[str, int], ...]
@@ -72,7 +72,7 @@ class Cluster:
     location: Location
     crds: tuple[str, ...] = ()  # API groups installed outside the stack
     crd_locations: tuple[Location | None, ...] = ()  # where each crds: entry is, for the sandbox's errors
-    kubernetes: str = DEFAULT_KUBERNETES  # the cluster's Kubernetes minor version, for API versions it still serves
+    kubernetes: str | None = None  # the stack's word on the cluster's Kubernetes (MAJOR.MINOR): the offline checks' fallback; plan asks the cluster
 
 
 @dataclass(frozen=True)

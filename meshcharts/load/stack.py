@@ -21,7 +21,6 @@ from meshcharts.core.diagnostics import (
 )
 from meshcharts.core.externals import ExternalType
 from meshcharts.core.fs import display_path, is_within, os_errors, refusal, resolved
-from meshcharts.core.kubeapis import DEFAULT_KUBERNETES
 from meshcharts.core.model import (
     Cluster,
     Component,
@@ -287,7 +286,7 @@ def _cluster(name: str, spec: YMap, locate) -> Cluster:  # type: ignore[no-untyp
         location=locate(("clusters", name), True),
         crds=tuple(spec.get("crds") or ()),
         crd_locations=tuple(locate(("clusters", name, "crds", index), False) for index in range(len(spec.get("crds") or ()))),
-        kubernetes=str(spec.get("kubernetes", DEFAULT_KUBERNETES)),
+        kubernetes=str(spec["kubernetes"]) if spec.get("kubernetes") is not None else None,
     )
 
 

@@ -114,6 +114,7 @@ def test_one_changed_value_is_one_change_with_its_file_and_line(stack: ExampleSt
 
 
 def test_live_edits_are_drift_and_apply_restores_them(stack: ExampleStack, live_clusters: LiveClusters) -> None:
+    assert stack.apply().returncode == 0  # on its own too: every release deployed
     api = _api(stack, live_clusters, "east")
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     (deployment,) = [item for item in apps.list_namespaced_deployment(NAMESPACE).items if item.metadata.name == "kiali"]
@@ -266,3 +267,26 @@ def test_a_kind_the_cluster_does_not_serve_is_found_by_plan_at_its_values_line_a
     finally:
         stack.write("meshcharts.yaml", stack_file)
         stack.write("values/extras.yaml", extras)
+
+
+def test_seed_000s_psp_is_found_by_plan_where_the_stack_says_nothing_of_the_version(stack: ExampleStack) -> None:
+    """Seed 000 ran `pspEnabled: true`: a policy/v1beta1 PodSecurityPolicy, which Kubernetes 1.25 removed.
+    The stack names no Kubernetes version, so validate cannot know; the cluster's discovery does."""
+    assert stack.apply().returncode == 0
+    kiali = (stack.root / "values" / "kiali.yaml").read_text(encoding="utf-8")
+    stack_file = (stack.root / "meshcharts.yaml").read_text(encoding="utf-8")
+    stack.write("meshcharts.yaml", "".join(line for line in stack_file.splitlines(keepends=True) if not line.lstrip().startswith("kubernetes:")))
+    stack.write("values/kiali.yaml", kiali.replace("pspEnabled: false", "pspEnabled: true", 1))
+    try:
+        assert stack.cli("validate").returncode == 0
+        run = stack.cli("plan", "--output", "json")
+        assert run.returncode == 1, str(run)
+        problems = [problem for cluster in run.json()["clusters"].values() for problem in cluster["problems"]]
+        assert {(problem["rule"], problem["file"], problem["path"]) for problem in problems} == {
+            ("preflight.unserved-kind", "values/kiali.yaml", "global.rbac.pspEnabled")
+        }, problems
+        applied = stack.apply()
+        assert applied.returncode == 1 and "upgrade" not in applied.verbs(), str(applied)
+    finally:
+        stack.write("values/kiali.yaml", kiali)
+        stack.write("meshcharts.yaml", stack_file)
