@@ -52,12 +52,12 @@ def spec(cluster: str, component: str, values: dict | None = None, version: str 
 
 def test_an_empty_database_is_migrated_to_exactly_the_schema_the_code_queries(ledger_url: str) -> None:
     with open_ledger(ledger_url) as ledger:
-        assert schema_revision(ledger.database) == head_revision() == "0001"
+        assert schema_revision(ledger.database) == head_revision() == "0002"
         with ledger.database.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, metadata) == []
     with open_ledger(ledger_url) as again:  # a second open finds it current and changes nothing
-        assert schema_revision(again.database) == "0001"
+        assert schema_revision(again.database) == "0002"
 
 
 def test_a_ledger_from_a_newer_meshcharts_is_refused_in_one_line(ledger_url: str) -> None:
@@ -67,7 +67,7 @@ def test_a_ledger_from_a_newer_meshcharts_is_refused_in_one_line(ledger_url: str
         open_ledger(ledger_url)
     (diagnostic,) = raised.value.diagnostics
     assert diagnostic.rule == "ledger.newer-schema"
-    assert "schema revision 0042, newer than this meshcharts knows (up to 0001)" in diagnostic.message
+    assert "schema revision 0042, newer than this meshcharts knows (up to 0002)" in diagnostic.message
     assert "\n" not in diagnostic.message
     assert raised.value.exit_code == 1
 
