@@ -1,0 +1,228 @@
+"""``meshcharts export``: the releases apply would install, as Flux, Argo CD and Fleet objects.
+
+Offline: what the objects say is checked against the one model of a cluster's releases
+(``build_releases``): the same order (dependsOn, sync waves), charts and values; secrets never in
+clear (a canary value set in the environment appears in no file and no output); byte-identical
+re-exports; each export recorded in the ledger. That the engines' API servers accept the objects is
+tests/live/test_export_crds.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import meshcharts
+from meshcharts.compose.project import Project
+from meshcharts.deploy.releases import build_releases, value_at
+from tests.conftest import REPO_ROOT, StackDir
+
+CANARY = "canary-7f3e91-never-in-a-file"
+CHARTS_URL = "http://127.0.0.1:8080/charts"
+
+
+@pytest.fixture()
+def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StackDir:
+    """The bundled example with a Grafana token from the environment on east (the canary is set)."""
+    shutil.copy(REPO_ROOT / "meshcharts.yaml", tmp_path / "meshcharts.yaml")
+    shutil.copytree(REPO_ROOT / "values", tmp_path / "values")
+    stack = StackDir(tmp_path)
+    stack.write("values/clusters/east/kiali.yaml", "external_services:\n  grafana:\n    auth: {type: bearer, token: !env GRAFANA_TOKEN}\n")
+    monkeypatch.setenv("GRAFANA_TOKEN", CANARY)
+    return stack
+
+
+def _export(stack: StackDir, engine: str, *extra: str) -> Any:
+    return stack.cli("export", "--to", engine, "--charts-url", CHARTS_URL, *extra)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _documents(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every YAML file below ``folder`` but charts/: exactly one object each."""
+    found = {}
+    for path in sorted(folder.rglob("*.yaml")):
+        if "charts" in path.relative_to(folder).parts:
+            continue
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        assert len(documents) == 1, f"{path} holds {len(documents)} objects"
+        found[str(path.relative_to(folder))] = documents[0]
+    return found
+
+
+def _model(stack: StackDir):  # type: ignore[no-untyped-def]
+    return build_releases(Project.open(stack.root))
+
+
+def _without(values: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    """The composed values with each secret's key removed (the model's dotted paths, no dots in keys here)."""
+    copy = json.loads(json.dumps(values))
+    for path in paths:
+        *parents, last = path.split(".")
+        node = copy
+        for step in parents:
+            node = node[step]
+        del node[last]
+    return copy
+
+
+def test_flux_objects_carry_the_releases_order_values_and_secret_references(example: StackDir) -> None:
+    result = _export(example, "flux")
+    assert result.exit_code == 0, result.output
+    folder = example.root / "gitops-out" / "flux"
+    objects = _documents(folder)
+    model = _model(example)
+    for cluster, releases in model.clusters.items():
+        for item in releases:
+            release = objects[f"{cluster}/helmrelease-{item.name}.yaml"]
+            spec = release["spec"]
+            assert (release["kind"], release["metadata"]["namespace"]) == ("HelmRelease", "flux-system")
+            assert (spec["releaseName"], spec["targetNamespace"], spec["storageNamespace"]) == (item.name, item.namespace, item.namespace)
+            assert [dep["name"] for dep in spec.get("dependsOn", [])] == sorted(item.after)
+            assert spec.get("values", {}) == _without(item.values, item.secret_paths)
+            assert spec["chart"]["spec"]["version"] == item.chart_version or item.release.generated
+            source = objects[f"{cluster}/helmrepository-{spec['chart']['spec']['sourceRef']['name']}.yaml"]
+            assert source["spec"]["url"] == (CHARTS_URL if item.release.generated else item.release.repo)
+        pairs = [(o["spec"]["releaseName"], o["spec"]["storageNamespace"]) for name, o in objects.items() if name.startswith(f"{cluster}/helmrelease-")]
+        assert len(pairs) == len(set(pairs)) == len(releases)
+    kiali = objects["east/helmrelease-rancher-kiali-server.yaml"]["spec"]
+    assert kiali["valuesFrom"] == [
+        {"kind": "Secret", "name": "rancher-kiali-server-secret-values", "valuesKey": "GRAFANA_TOKEN", "targetPath": "external_services.grafana.auth.token"}
+    ]
+    assert "token" not in kiali["values"]["external_services"]["grafana"]["auth"]
+    assert "valuesFrom" not in objects["west/helmrelease-rancher-kiali-server.yaml"]["spec"]
+    assert "Secrets to create" in result.output
+    assert "cluster east, beside its Flux: flux-system/rancher-kiali-server-secret-values  keys: GRAFANA_TOKEN" in result.output
+
+
+def test_no_secret_in_clear_anywhere_and_a_re_export_is_byte_identical(example: StackDir) -> None:
+    for engine in ("flux", "fleet"):
+        result = _export(example, engine)
+        assert result.exit_code == 0, result.output
+        assert CANARY not in result.output
+        first = _files(example.root / "gitops-out" / engine)
+        for name, data in first.items():
+            assert CANARY.encode() not in data, name
+            if name.endswith(".tgz"):
+                assert CANARY.encode() not in gzip.decompress(data), name
+        again = _export(example, engine)
+        assert again.exit_code == 0, again.output
+        assert _files(example.root / "gitops-out" / engine) == first
+    elsewhere = example.root.parent / f"{example.root.name}-elsewhere"
+    assert _export(example, "flux", "--out", str(elsewhere)).exit_code == 0
+    assert _files(elsewhere) == _files(example.root / "gitops-out" / "flux")
+    assert CANARY.encode() not in (example.root / "meshcharts.ledger.sqlite").read_bytes()
+
+
+def test_fleet_bundles_per_release_with_each_clusters_values_and_dependencies(example: StackDir) -> None:
+    result = _export(example, "fleet", "-o", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    bundles = _documents(example.root / "gitops-out" / "fleet")
+    model = _model(example)
+    for cluster, releases in model.clusters.items():
+        for item in releases:
+            bundle = bundles[f"{item.name}/fleet.yaml"]
+            assert bundle["defaultNamespace"] == item.namespace and bundle["helm"]["releaseName"] == item.name
+            assert bundle["labels"]["meshcharts.dev/release"] == item.name
+            wanted = [dep["selector"]["matchLabels"]["meshcharts.dev/release"] for dep in bundle.get("dependsOn", [])]
+            assert wanted == sorted(item.after)
+            (target,) = [t for t in bundle["targetCustomizations"] if t.get("clusterName") == cluster]
+            assert target.get("helm", {}).get("values", {}) == _without(item.values, item.secret_paths)
+            assert bundle["targetCustomizations"][-1] == {"name": "outside-the-stack", "clusterSelector": {}, "doNotDeploy": True}
+    east = [t for t in bundles["rancher-kiali-server/fleet.yaml"]["targetCustomizations"] if t["name"] == "east"][0]
+    assert east["helm"]["valuesFrom"] == [{"secretKeyRef": {"name": "rancher-kiali-server-secret-values", "namespace": "istio-system", "key": "values.yaml"}}]
+    (secret,) = document["secrets"]
+    assert (secret["cluster"], secret["namespace"], secret["name"]) == ("east", "istio-system", "rancher-kiali-server-secret-values")
+    assert secret["keys"][0]["key"] == "values.yaml" and "external_services.grafana.auth.token = $GRAFANA_TOKEN" in secret["keys"][0]["value"]
+    assert bundles["mesh-extras/fleet.yaml"]["helm"]["repo"] == CHARTS_URL
+
+
+def test_argocd_applications_name_the_cluster_and_order_by_sync_wave(example: StackDir) -> None:
+    example.write("values/clusters/east/kiali.yaml", "deployment: {replicas: 2}\n")  # no secret: Argo CD can take it
+    result = _export(example, "argocd")
+    assert result.exit_code == 0, result.output
+    apps = _documents(example.root / "gitops-out" / "argocd")
+    model = _model(example)
+    for cluster, releases in model.clusters.items():
+        waves: dict[str, int] = {}
+        for item in releases:
+            app = apps[f"{cluster}/{item.name}.yaml"]
+            waves[item.name] = int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
+            assert all(waves[dep] < waves[item.name] for dep in item.after)
+            assert app["metadata"]["name"] == f"{cluster}-{item.name}"
+            assert app["spec"]["destination"] == {"name": cluster, "namespace": item.namespace}
+            assert app["spec"]["source"]["helm"]["releaseName"] == item.name
+            assert app["spec"]["source"]["helm"].get("valuesObject", {}) == item.values
+        assert waves["rancher-kiali-server"] == waves["rancher-kiali-server-crd"] + 1
+
+
+def test_argocd_refuses_a_secret_naming_it_and_writes_and_records_nothing(example: StackDir) -> None:
+    result = _export(example, "argocd")
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[0]
+    assert line.startswith("values/clusters/east/kiali.yaml:3:")
+    assert "east/kiali: external_services.grafana.auth.token: !env GRAFANA_TOKEN cannot be exported for Argo CD" in line
+    assert CANARY not in result.output
+    assert not (example.root / "gitops-out").exists()
+    assert not (example.root / "meshcharts.ledger.sqlite").exists()
+
+
+def test_each_export_is_a_run_in_history_with_a_row_per_release(example: StackDir) -> None:
+    assert _export(example, "flux", "--cluster", "west").exit_code == 0
+    history = example.cli("history", "-o", "json")
+    assert history.exit_code == 0, history.output
+    document = json.loads(history.output)
+    (run,) = document["runs"]
+    assert run["command"] == "export" and run["outcome"] == "succeeded" and "export --to flux" in run["note"]
+    rows = document["releases"]
+    assert {row["status"] for row in rows} == {"exported"} and {row["cluster"] for row in rows} == {"west"}
+    assert sorted(row["release"] for row in rows) == sorted(item.name for item in _model(example).clusters["west"])
+
+
+def test_a_generated_chart_needs_a_charts_url_and_the_stack_can_name_it_and_a_mirror(example: StackDir) -> None:
+    result = example.cli("export", "--to", "flux")
+    assert result.exit_code == 2
+    assert "east/mesh-extras, west/mesh-extras: the chart is generated by meshcharts or on disk" in result.output
+    assert not (example.root / "gitops-out").exists()
+    stack = (example.root / "meshcharts.yaml").read_text()
+    example.write("meshcharts.yaml", stack + "export:\n  chartRepository: https://mirror.example.com/helm\n  chartsUrl: https://git.example.com/charts\n")
+    result = example.cli("export", "--to", "fleet")
+    assert result.exit_code == 0, result.output
+    bundles = _documents(example.root / "gitops-out" / "fleet")
+    assert bundles["rancher-tracing/fleet.yaml"]["helm"]["repo"] == "https://mirror.example.com/helm"
+    assert bundles["mesh-extras/fleet.yaml"]["helm"]["repo"] == "https://git.example.com/charts"
+    index = yaml.safe_load((example.root / "gitops-out/fleet/charts/index.yaml").read_text())
+    (entry,) = index["entries"]["mesh-extras"]
+    assert entry["urls"] == [f"https://git.example.com/charts/{entry['name']}-{entry['version']}.tgz"]
+    example.write("meshcharts.yaml", stack + "export: {chartRepository: ftp://mirror}\n")
+    assert example.cli("export", "--to", "fleet").exit_code == 2
+
+
+def test_export_replaces_only_its_own_folder(example: StackDir, tmp_path_factory: pytest.TempPathFactory) -> None:
+    mine = example.write("gitops-out/flux/notes.txt", "someone's notes\n")
+    result = _export(example, "flux")
+    assert result.exit_code == 2 and "was not written by meshcharts export" in result.output
+    assert mine.read_text() == "someone's notes\n"
+    shutil.rmtree(example.root / "gitops-out")
+    outside = tmp_path_factory.mktemp("outside")
+    (example.root / "gitops-out").symlink_to(outside)
+    result = _export(example, "flux")
+    assert result.exit_code == 2 and "outside the stack folder" in result.output
+    assert list(outside.iterdir()) == []
+
+
+def test_the_python_api_exports_without_the_cli(example: StackDir) -> None:
+    result = meshcharts.export(example.root, meshcharts.ExportOptions("fleet", charts_url=CHARTS_URL, out=example.root / "fleet-out"))
+    assert result.output == (example.root / "fleet-out").resolve()
+    assert [secret.name for secret in result.secrets] == ["rancher-kiali-server-secret-values"]
+    assert value_at(_model(example).clusters["east"].by_name()["rancher-kiali-server"].values, "external_services.grafana.auth.token") == "<secret from env GRAFANA_TOKEN>"
+    assert "README.md" in result.files and (example.root / "fleet-out" / "README.md").is_file()
