@@ -10,6 +10,7 @@ tests/live/test_export_crds.py.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -226,3 +227,23 @@ def test_the_python_api_exports_without_the_cli(example: StackDir) -> None:
     assert [secret.name for secret in result.secrets] == ["rancher-kiali-server-secret-values"]
     assert value_at(_model(example).clusters["east"].by_name()["rancher-kiali-server"].values, "external_services.grafana.auth.token") == "<secret from env GRAFANA_TOKEN>"
     assert "README.md" in result.files and (example.root / "fleet-out" / "README.md").is_file()
+
+
+def test_charts_on_disk_are_packaged_into_the_exports_helm_repository(example: StackDir) -> None:
+    example.write("charts/tracing/Chart.yaml", "apiVersion: v2\nname: rancher-tracing\nversion: 100.0.0\n")
+    example.write("charts/tracing/templates/configmap.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tracing}\n")
+    stack = (example.root / "meshcharts.yaml").read_text()
+    example.write("meshcharts.yaml", stack.replace("    version: 100.0.0\n", "    version: 100.0.0\n    chart: ./charts/tracing\n", 1))
+    result = _export(example, "flux")
+    assert result.exit_code == 0, result.output
+    folder = example.root / "gitops-out" / "flux"
+    index = yaml.safe_load((folder / "charts" / "index.yaml").read_text())
+    assert sorted(index["entries"]) == ["mesh-extras", "rancher-tracing"]
+    (entry,) = index["entries"]["rancher-tracing"]
+    assert entry["urls"] == [f"{CHARTS_URL}/rancher-tracing-100.0.0.tgz"] and entry["created"] == "1980-01-01T00:00:00Z"
+    archive = (folder / "charts" / "rancher-tracing-100.0.0.tgz").read_bytes()
+    assert hashlib.sha256(archive).hexdigest() == entry["digest"]
+    release = yaml.safe_load((folder / "east" / "helmrelease-rancher-tracing.yaml").read_text())
+    assert release["spec"]["chart"]["spec"]["sourceRef"]["name"] == "meshcharts-charts"
+    rows = json.loads(example.cli("history", "-o", "json").output)["releases"]
+    assert {row["chart_digest"] for row in rows if row["release"] == "rancher-tracing"} == {f"sha256:{entry['digest']}"}

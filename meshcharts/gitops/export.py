@@ -14,6 +14,7 @@ No environment is read: secrets stay references. No cluster and no chart reposit
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,7 +151,7 @@ def _chart(
                 rule="export.chart-clash", cluster=item.release.cluster, component=item.component,
             )
         )
-    return ChartRef("helm", url.rstrip("/"), chart.name, chart.version, packaged=True)
+    return ChartRef("helm", url.rstrip("/"), chart.name, chart.version, packaged=True, digest=hashlib.sha256(chart.data).hexdigest())
 
 
 def _record(project: Project, options: ExportOptions, result: ExportResult, write: Any) -> None:
@@ -165,11 +166,12 @@ def _record(project: Project, options: ExportOptions, result: ExportResult, writ
                 for item in cluster.releases:
                     release = item.item.release
                     locked = None if item.chart.packaged else lock.get(ChartRequest(release.chart, release.version, release.repo).key)
+                    digest = item.chart.digest or (locked.digest if locked is not None else None)
                     spec = ReleaseSpec(
                         cluster=cluster.name, context=cluster.cluster.context, component=item.component, release=item.name,
                         namespace=item.namespace, chart=release.chart, chart_version=item.chart.version,
                         values=item.item.values, values_hash=item.item.identity,
-                        chart_digest=f"sha256:{locked.digest}" if locked is not None else None,
+                        chart_digest=f"sha256:{digest}" if digest else None,
                     )
                     run.record_release(spec, ReleaseStatus.EXPORTED, note=note)
             releases = sum(len(cluster.releases) for cluster in result.clusters)

@@ -34,6 +34,7 @@ class ChartRef:
     chart: str
     version: str
     packaged: bool = False
+    digest: str | None = None  # sha256 of the packaged archive (packaged charts only)
 
     @property
     def oci_reference(self) -> str:
