@@ -204,8 +204,14 @@ def test_a_generated_chart_needs_a_charts_url_and_the_stack_can_name_it_and_a_mi
     index = yaml.safe_load((example.root / "gitops-out/fleet/charts/index.yaml").read_text())
     (entry,) = index["entries"]["mesh-extras"]
     assert entry["urls"] == [f"https://git.example.com/charts/{entry['name']}-{entry['version']}.tgz"]
+    result = example.cli("export", "--to", "flux", "--chart-repository", "oci://registry.local:5000/mesh")
+    assert result.exit_code == 0, result.output
+    objects = _documents(example.root / "gitops-out" / "flux")
+    assert objects["east/helmrepository-registry-local-5000-mesh.yaml"]["spec"] == {"interval": "10m", "url": "oci://registry.local:5000/mesh", "type": "oci"}
+    assert not (example.root / "gitops-out/flux/east/helmrepository-charts-rancher-io.yaml").exists()
     example.write("meshcharts.yaml", stack + "export: {chartRepository: ftp://mirror}\n")
     assert example.cli("export", "--to", "fleet").exit_code == 2
+    assert example.cli("export", "--to", "fleet", "--charts-url", CHARTS_URL, "--chart-repository", "ftp://x").exit_code == 2
 
 
 def test_export_replaces_only_its_own_folder(example: StackDir, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -16,11 +16,15 @@ from meshcharts.core.reporter import format_diagnostic, print_json
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Output folder (default: gitops-out/<engine>/ beside the stack).")
 @click.option("--cluster", "-c", default=None, help="Only this cluster.")
 @click.option("--charts-url", default=None, help="URL where the export's charts/ folder is served (generated and local charts); default: the stack's export.chartsUrl.")
+@click.option("--chart-repository", default=None, help="A mirror every repository and OCI chart is fetched from (http(s):// or oci://); default: the stack's export.chartRepository.")
 @LEDGER
 @STACK
 @OUTPUT
 @handles_errors
-def export(engine: str, out_dir: Path | None, cluster: str | None, charts_url: str | None, ledger_url: str | None, stack_path: Path | None, output: str) -> None:
+def export(
+    engine: str, out_dir: Path | None, cluster: str | None, charts_url: str | None, chart_repository: str | None,
+    ledger_url: str | None, stack_path: Path | None, output: str,
+) -> None:
     """Write every release apply would install as the GitOps engine's own objects, and record the export.
 
     Same releases, order, charts and values as apply; one file per object, byte-identical on re-run.
@@ -33,7 +37,7 @@ def export(engine: str, out_dir: Path | None, cluster: str | None, charts_url: s
     project = open_project(stack_path)
     if cluster is not None:
         require_cluster(project, cluster)
-    result = export_project(project, ExportOptions(engine, cluster, out_dir, charts_url, ledger_url))
+    result = export_project(project, ExportOptions(engine, cluster, out_dir, charts_url, ledger_url, chart_repository))
     if output == "json":
         print_json(result.as_json())
         return

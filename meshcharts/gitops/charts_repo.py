@@ -56,15 +56,14 @@ def needs_package(item: ClusterRelease) -> bool:
     return item.release.generated or (is_local_reference(chart) and not chart.startswith("oci://"))
 
 
-def remote_ref(stack: Stack, item: ClusterRelease) -> ChartRef:
-    """The repository or OCI coordinates of a release's chart, through the stack's mirror if it has one."""
+def remote_ref(item: ClusterRelease, mirror: str | None) -> ChartRef:
+    """The repository or OCI coordinates of a release's chart, through the mirror if there is one."""
     release = item.release
     if release.chart.startswith("oci://"):
         repository, _, name = release.chart.rstrip("/").rpartition("/")
         kind = "oci"
     else:
         repository, name, kind = release.repo, release.chart, "helm"
-    mirror = stack.export_repository
     if mirror:
         repository, kind = mirror.rstrip("/"), "oci" if mirror.startswith("oci://") else "helm"
     return ChartRef(kind, repository, name, release.version)
@@ -143,4 +142,12 @@ def charts_url(stack: Stack, given: str | None, needed_by: list[ClusterRelease])
         )
     if url and not url.startswith(("http://", "https://")):
         raise ConfigError(Diagnostic(message=f"--charts-url {url} is not an http:// or https:// URL", rule="export.charts-url"))
+    return url
+
+
+def mirror_url(stack: Stack, given: str | None) -> str | None:
+    """The mirror every repository and OCI chart is fetched from: ``--chart-repository``, else ``export.chartRepository``."""
+    url = given or stack.export_repository
+    if url and not url.startswith(("http://", "https://", "oci://")):
+        raise ConfigError(Diagnostic(message=f"--chart-repository {url} is not an http://, https:// or oci:// URL", rule="export.chart-repository"))
     return url

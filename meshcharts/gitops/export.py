@@ -25,7 +25,7 @@ from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.deploy.history import ledger_url_for
 from meshcharts.deploy.releases import ClusterRelease, build_releases
 from meshcharts.deploy.render import write_releases
-from meshcharts.deploy.sources import ChartRequest, read_lock
+from meshcharts.deploy.sources import ChartRequest, file_digest, read_lock, tree_digest
 from meshcharts.gitops import charts_repo
 from meshcharts.gitops.argocd import export_argocd
 from meshcharts.gitops.fleet import export_fleet
@@ -49,6 +49,7 @@ class ExportOptions:
     out: Path | None = None
     charts_url: str | None = None
     ledger_url: str | None = None
+    chart_repository: str | None = None  # a mirror for every repository/OCI chart (else export.chartRepository)
 
 
 @dataclass
@@ -97,17 +98,19 @@ def export_project(project: Project | Path | str, options: ExportOptions) -> Exp
     releases = build_releases(project, options.cluster)
     items = [item for cluster in releases.clusters.values() for item in cluster]
     url = charts_repo.charts_url(stack, options.charts_url, [item for item in items if charts_repo.needs_package(item)])
+    mirror = charts_repo.mirror_url(stack, options.chart_repository)
     folder = target_folder(stack.root, options.engine, options.out)
     with tempfile.TemporaryDirectory(prefix="meshcharts-export-") as scratch:
         rendered = write_releases(releases, Path(scratch) / "charts-out")
         packaged: dict[tuple[str, str], charts_repo.Packaged] = {}
+        by_content: dict[str, charts_repo.Packaged] = {}
         helm = HelmClient() if url and any(charts_repo.needs_package(item) for item in items) else None
         clusters = []
         for name, cluster_releases in releases.clusters.items():
             wave = waves(cluster_releases.releases)
             exported = ExportCluster(cluster_releases.cluster)
             for item in cluster_releases:
-                chart = _chart(project, item, rendered.output / name, helm, Path(scratch), url, packaged)
+                chart = _chart(project, item, rendered.output / name, helm, Path(scratch), url, mirror, packaged, by_content)
                 secrets = secret_values(item)
                 exported.releases.append(ExportRelease(item, chart, without_secrets(item.values, secrets), secrets, wave[item.name]))
             clusters.append(exported)
@@ -125,12 +128,12 @@ def export_project(project: Project | Path | str, options: ExportOptions) -> Exp
 
 
 def _chart(
-    project: Project, item: ClusterRelease, cluster_dir: Path, helm: HelmClient | None, scratch: Path, url: str | None,
-    packaged: dict[tuple[str, str], charts_repo.Packaged],
+    project: Project, item: ClusterRelease, cluster_dir: Path, helm: HelmClient | None, scratch: Path, url: str | None, mirror: str | None,
+    packaged: dict[tuple[str, str], charts_repo.Packaged], by_content: dict[str, charts_repo.Packaged],
 ) -> ChartRef:
     """The release's chart as the engine fetches it; a generated or local chart packaged into charts/."""
     if not charts_repo.needs_package(item):
-        return charts_repo.remote_ref(project.stack, item)
+        return charts_repo.remote_ref(item, mirror)
     assert helm is not None and url is not None, "a charts URL and helm are settled before packaging"
     if item.files is not None and item.files.chart_dir is not None:
         source = cluster_dir / item.files.chart_dir
@@ -142,7 +145,9 @@ def _chart(
                 Diagnostic(message=f"chart {item.release.chart} does not exist (looked at {source})", rule="export.chart-missing",
                            location=component.location, component=item.component, path="chart")
             )
-    chart = charts_repo.package(helm, source, scratch)
+    content = tree_digest(source) if source.is_dir() else file_digest(source)
+    chart = by_content.get(content) or charts_repo.package(helm, source, scratch)
+    by_content[content] = chart  # a fleet's clusters mostly share a generated chart: package it once
     known = packaged.setdefault((chart.name, chart.version), chart)
     if known.data != chart.data:
         raise ConfigError(
