@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import json
 import shutil
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,34 @@ def test_charts_on_disk_are_packaged_into_the_exports_helm_repository(example: S
     assert release["spec"]["chart"]["spec"]["sourceRef"]["name"] == "meshcharts-charts"
     rows = json.loads(example.cli("history", "-o", "json").output)["releases"]
     assert {row["chart_digest"] for row in rows if row["release"] == "rancher-tracing"} == {f"sha256:{entry['digest']}"}
+
+
+def test_a_release_whose_dependencies_differ_between_clusters_is_one_fleet_bundle_per_cluster(example: StackDir) -> None:
+    stack = (example.root / "meshcharts.yaml").read_text()
+    stack = stack.replace("    type: rancher-kiali-server\n", "    type: rancher-kiali-server\n    needs: [tracing]\n", 1)
+    example.write("meshcharts.yaml", stack.replace("    type: rancher-tracing\n", "    type: rancher-tracing\n    clusters: [east]\n", 1))
+    (example.root / "values/clusters/west/tracing.yaml").unlink()
+    example.write("values/clusters/west/extras.yaml", "exposure:\n  navLinks:\n    jaeger: null\n")
+    result = _export(example, "fleet")
+    assert result.exit_code == 0, result.output
+    bundles = _documents(example.root / "gitops-out" / "fleet")
+    assert "rancher-kiali-server-crd/fleet.yaml" not in bundles  # waits for tracing on east only
+    east, west = bundles["rancher-kiali-server-crd/east/fleet.yaml"], bundles["rancher-kiali-server-crd/west/fleet.yaml"]
+    assert [d["selector"]["matchLabels"]["meshcharts.dev/release"] for d in east["dependsOn"]] == ["rancher-tracing"]
+    assert "dependsOn" not in west
+    assert [t.get("clusterName") for t in east["targetCustomizations"]] == ["east", None]
+    assert [t.get("clusterName") for t in west["targetCustomizations"]] == ["west", None]
+    assert [t.get("clusterName") for t in bundles["rancher-tracing/fleet.yaml"]["targetCustomizations"]] == ["east", None]
+
+
+def test_one_generated_chart_archive_serves_every_cluster_without_any_clusters_values(example: StackDir) -> None:
+    example.write("values/clusters/west/extras.yaml", "exposure:\n  navLinks:\n    jaeger: {label: Tracing, group: Service Mesh}\n")
+    result = _export(example, "fleet")
+    assert result.exit_code == 0, result.output
+    folder = example.root / "gitops-out" / "fleet"
+    (archive,) = (folder / "charts").glob("mesh-extras-*.tgz")
+    with tarfile.open(archive) as tar:
+        assert yaml.safe_load(tar.extractfile("mesh-extras/values.yaml").read()) == {}  # type: ignore[union-attr]
+    targets = {t["name"]: t for t in _documents(folder)["mesh-extras/fleet.yaml"]["targetCustomizations"]}
+    assert targets["west"]["helm"]["values"]["exposure"]["navLinks"]["jaeger"]["label"] == "Tracing"
+    assert targets["east"]["helm"]["values"]["exposure"]["navLinks"]["jaeger"]["label"] == "Jaeger"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -67,6 +68,20 @@ def remote_ref(item: ClusterRelease, mirror: str | None) -> ChartRef:
     if mirror:
         repository, kind = mirror.rstrip("/"), "oci" if mirror.startswith("oci://") else "helm"
     return ChartRef(kind, repository, name, release.version)
+
+
+def without_values(chart_dir: Path, scratch: Path) -> Path:
+    """A copy of a generated chart with an empty values.yaml, to package for every cluster.
+
+    render writes a cluster's composed values into its generated chart's values.yaml (apply installs
+    that chart with the same values, so they coincide); the chart's version covers everything but
+    values.yaml. One archive per version serves every cluster, each engine object carrying that
+    cluster's values, so a value one cluster sets must not ride along in the archive another gets.
+    """
+    copy = Path(tempfile.mkdtemp(prefix="generated-", dir=scratch)) / chart_dir.name
+    shutil.copytree(chart_dir, copy)
+    (copy / "values.yaml").write_text("{}\n", encoding="utf-8")
+    return copy
 
 
 def package(helm: HelmClient, source: Path, scratch: Path) -> Packaged:

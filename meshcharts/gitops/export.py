@@ -136,7 +136,7 @@ def _chart(
         return charts_repo.remote_ref(item, mirror)
     assert helm is not None and url is not None, "a charts URL and helm are settled before packaging"
     if item.files is not None and item.files.chart_dir is not None:
-        source = cluster_dir / item.files.chart_dir
+        source = charts_repo.without_values(cluster_dir / item.files.chart_dir, scratch)
     else:
         source = (project.stack.root / item.release.chart).resolve()
         if not source.exists():
