@@ -84,23 +84,23 @@ def test_flux_objects_carry_the_releases_order_values_and_secret_references(exam
     model = _model(example)
     for cluster, releases in model.clusters.items():
         for item in releases:
-            release = objects[f"{cluster}/helmrelease-{item.name}.yaml"]
+            release = objects[f"clusters/{cluster}/helmrelease-{item.name}.yaml"]
             spec = release["spec"]
             assert (release["kind"], release["metadata"]["namespace"]) == ("HelmRelease", "flux-system")
             assert (spec["releaseName"], spec["targetNamespace"], spec["storageNamespace"]) == (item.name, item.namespace, item.namespace)
             assert [dep["name"] for dep in spec.get("dependsOn", [])] == sorted(item.after)
             assert spec.get("values", {}) == _without(item.values, item.secret_paths)
             assert spec["chart"]["spec"]["version"] == item.chart_version or item.release.generated
-            source = objects[f"{cluster}/helmrepository-{spec['chart']['spec']['sourceRef']['name']}.yaml"]
+            source = objects[f"clusters/{cluster}/helmrepository-{spec['chart']['spec']['sourceRef']['name']}.yaml"]
             assert source["spec"]["url"] == (CHARTS_URL if item.release.generated else item.release.repo)
-        pairs = [(o["spec"]["releaseName"], o["spec"]["storageNamespace"]) for name, o in objects.items() if name.startswith(f"{cluster}/helmrelease-")]
+        pairs = [(o["spec"]["releaseName"], o["spec"]["storageNamespace"]) for name, o in objects.items() if name.startswith(f"clusters/{cluster}/helmrelease-")]
         assert len(pairs) == len(set(pairs)) == len(releases)
-    kiali = objects["east/helmrelease-rancher-kiali-server.yaml"]["spec"]
+    kiali = objects["clusters/east/helmrelease-rancher-kiali-server.yaml"]["spec"]
     assert kiali["valuesFrom"] == [
         {"kind": "Secret", "name": "rancher-kiali-server-secret-values", "valuesKey": "GRAFANA_TOKEN", "targetPath": "external_services.grafana.auth.token"}
     ]
     assert "token" not in kiali["values"]["external_services"]["grafana"]["auth"]
-    assert "valuesFrom" not in objects["west/helmrelease-rancher-kiali-server.yaml"]["spec"]
+    assert "valuesFrom" not in objects["clusters/west/helmrelease-rancher-kiali-server.yaml"]["spec"]
     assert "Secrets to create" in result.output
     assert "cluster east, beside its Flux: flux-system/rancher-kiali-server-secret-values  keys: GRAFANA_TOKEN" in result.output
 
@@ -132,7 +132,7 @@ def test_fleet_bundles_per_release_with_each_clusters_values_and_dependencies(ex
     model = _model(example)
     for cluster, releases in model.clusters.items():
         for item in releases:
-            bundle = bundles[f"{item.name}/fleet.yaml"]
+            bundle = bundles[f"bundles/{item.name}/fleet.yaml"]
             assert bundle["defaultNamespace"] == item.namespace and bundle["helm"]["releaseName"] == item.name
             assert bundle["labels"]["meshcharts.dev/release"] == item.name
             wanted = [dep["selector"]["matchLabels"]["meshcharts.dev/release"] for dep in bundle.get("dependsOn", [])]
@@ -140,12 +140,12 @@ def test_fleet_bundles_per_release_with_each_clusters_values_and_dependencies(ex
             (target,) = [t for t in bundle["targetCustomizations"] if t.get("clusterName") == cluster]
             assert target.get("helm", {}).get("values", {}) == _without(item.values, item.secret_paths)
             assert bundle["targetCustomizations"][-1] == {"name": "outside-the-stack", "clusterSelector": {}, "doNotDeploy": True}
-    east = [t for t in bundles["rancher-kiali-server/fleet.yaml"]["targetCustomizations"] if t["name"] == "east"][0]
+    east = [t for t in bundles["bundles/rancher-kiali-server/fleet.yaml"]["targetCustomizations"] if t["name"] == "east"][0]
     assert east["helm"]["valuesFrom"] == [{"secretKeyRef": {"name": "rancher-kiali-server-secret-values", "namespace": "istio-system", "key": "values.yaml"}}]
     (secret,) = document["secrets"]
     assert (secret["cluster"], secret["namespace"], secret["name"]) == ("east", "istio-system", "rancher-kiali-server-secret-values")
     assert secret["keys"][0]["key"] == "values.yaml" and "external_services.grafana.auth.token = $GRAFANA_TOKEN" in secret["keys"][0]["value"]
-    assert bundles["mesh-extras/fleet.yaml"]["helm"]["repo"] == CHARTS_URL
+    assert bundles["bundles/mesh-extras/fleet.yaml"]["helm"]["repo"] == CHARTS_URL
 
 
 def test_argocd_applications_name_the_cluster_and_order_by_sync_wave(example: StackDir) -> None:
@@ -157,7 +157,7 @@ def test_argocd_applications_name_the_cluster_and_order_by_sync_wave(example: St
     for cluster, releases in model.clusters.items():
         waves: dict[str, int] = {}
         for item in releases:
-            app = apps[f"{cluster}/{item.name}.yaml"]
+            app = apps[f"applications/{cluster}/{item.name}.yaml"]
             waves[item.name] = int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
             assert all(waves[dep] < waves[item.name] for dep in item.after)
             assert app["metadata"]["name"] == f"{cluster}-{item.name}"
@@ -200,16 +200,16 @@ def test_a_generated_chart_needs_a_charts_url_and_the_stack_can_name_it_and_a_mi
     result = example.cli("export", "--to", "fleet")
     assert result.exit_code == 0, result.output
     bundles = _documents(example.root / "gitops-out" / "fleet")
-    assert bundles["rancher-tracing/fleet.yaml"]["helm"]["repo"] == "https://mirror.example.com/helm"
-    assert bundles["mesh-extras/fleet.yaml"]["helm"]["repo"] == "https://git.example.com/charts"
+    assert bundles["bundles/rancher-tracing/fleet.yaml"]["helm"]["repo"] == "https://mirror.example.com/helm"
+    assert bundles["bundles/mesh-extras/fleet.yaml"]["helm"]["repo"] == "https://git.example.com/charts"
     index = yaml.safe_load((example.root / "gitops-out/fleet/charts/index.yaml").read_text())
     (entry,) = index["entries"]["mesh-extras"]
     assert entry["urls"] == [f"https://git.example.com/charts/{entry['name']}-{entry['version']}.tgz"]
     result = example.cli("export", "--to", "flux", "--chart-repository", "oci://registry.local:5000/mesh")
     assert result.exit_code == 0, result.output
     objects = _documents(example.root / "gitops-out" / "flux")
-    assert objects["east/helmrepository-registry-local-5000-mesh.yaml"]["spec"] == {"interval": "10m", "url": "oci://registry.local:5000/mesh", "type": "oci"}
-    assert not (example.root / "gitops-out/flux/east/helmrepository-charts-rancher-io.yaml").exists()
+    assert objects["clusters/east/helmrepository-registry-local-5000-mesh.yaml"]["spec"] == {"interval": "10m", "url": "oci://registry.local:5000/mesh", "type": "oci"}
+    assert not (example.root / "gitops-out/flux/clusters/east/helmrepository-charts-rancher-io.yaml").exists()
     example.write("meshcharts.yaml", stack + "export: {chartRepository: ftp://mirror}\n")
     assert example.cli("export", "--to", "fleet").exit_code == 2
     assert example.cli("export", "--to", "fleet", "--charts-url", CHARTS_URL, "--chart-repository", "ftp://x").exit_code == 2
@@ -250,7 +250,7 @@ def test_charts_on_disk_are_packaged_into_the_exports_helm_repository(example: S
     assert entry["urls"] == [f"{CHARTS_URL}/rancher-tracing-100.0.0.tgz"] and entry["created"] == "1980-01-01T00:00:00Z"
     archive = (folder / "charts" / "rancher-tracing-100.0.0.tgz").read_bytes()
     assert hashlib.sha256(archive).hexdigest() == entry["digest"]
-    release = yaml.safe_load((folder / "east" / "helmrelease-rancher-tracing.yaml").read_text())
+    release = yaml.safe_load((folder / "clusters" / "east" / "helmrelease-rancher-tracing.yaml").read_text())
     assert release["spec"]["chart"]["spec"]["sourceRef"]["name"] == "meshcharts-charts"
     rows = json.loads(example.cli("history", "-o", "json").output)["releases"]
     assert {row["chart_digest"] for row in rows if row["release"] == "rancher-tracing"} == {f"sha256:{entry['digest']}"}
@@ -265,13 +265,13 @@ def test_a_release_whose_dependencies_differ_between_clusters_is_one_fleet_bundl
     result = _export(example, "fleet")
     assert result.exit_code == 0, result.output
     bundles = _documents(example.root / "gitops-out" / "fleet")
-    assert "rancher-kiali-server-crd/fleet.yaml" not in bundles  # waits for tracing on east only
-    east, west = bundles["rancher-kiali-server-crd/east/fleet.yaml"], bundles["rancher-kiali-server-crd/west/fleet.yaml"]
+    assert "bundles/rancher-kiali-server-crd/fleet.yaml" not in bundles  # waits for tracing on east only
+    east, west = bundles["bundles/rancher-kiali-server-crd/east/fleet.yaml"], bundles["bundles/rancher-kiali-server-crd/west/fleet.yaml"]
     assert [d["selector"]["matchLabels"]["meshcharts.dev/release"] for d in east["dependsOn"]] == ["rancher-tracing"]
     assert "dependsOn" not in west
     assert [t.get("clusterName") for t in east["targetCustomizations"]] == ["east", None]
     assert [t.get("clusterName") for t in west["targetCustomizations"]] == ["west", None]
-    assert [t.get("clusterName") for t in bundles["rancher-tracing/fleet.yaml"]["targetCustomizations"]] == ["east", None]
+    assert [t.get("clusterName") for t in bundles["bundles/rancher-tracing/fleet.yaml"]["targetCustomizations"]] == ["east", None]
 
 
 def test_one_generated_chart_archive_serves_every_cluster_without_any_clusters_values(example: StackDir) -> None:
@@ -282,6 +282,21 @@ def test_one_generated_chart_archive_serves_every_cluster_without_any_clusters_v
     (archive,) = (folder / "charts").glob("mesh-extras-*.tgz")
     with tarfile.open(archive) as tar:
         assert yaml.safe_load(tar.extractfile("mesh-extras/values.yaml").read()) == {}  # type: ignore[union-attr]
-    targets = {t["name"]: t for t in _documents(folder)["mesh-extras/fleet.yaml"]["targetCustomizations"]}
+    targets = {t["name"]: t for t in _documents(folder)["bundles/mesh-extras/fleet.yaml"]["targetCustomizations"]}
     assert targets["west"]["helm"]["values"]["exposure"]["navLinks"]["jaeger"]["label"] == "Tracing"
     assert targets["east"]["helm"]["values"]["exposure"]["navLinks"]["jaeger"]["label"] == "Jaeger"
+
+
+def test_the_engines_folders_hold_only_their_objects_apart_from_charts(example: StackDir) -> None:
+    """charts/index.yaml is no Kubernetes object: Argo CD's directory source and Fleet's GitRepo path
+    (which makes a bundle of any folder with YAML and no fleet.yaml) must not see it."""
+    example.write("values/clusters/east/kiali.yaml", "deployment: {replicas: 2}\n")
+    for engine, top in (("flux", "clusters"), ("argocd", "applications"), ("fleet", "bundles")):
+        assert _export(example, engine).exit_code == 0
+        folder = example.root / "gitops-out" / engine
+        assert sorted(path.name for path in folder.iterdir()) == sorted([".meshcharts-render", "README.md", "charts", top])
+        for path in (folder / top).rglob("*.yaml"):
+            if engine == "fleet":
+                assert path.name == "fleet.yaml", path
+            else:
+                assert "kind" in yaml.safe_load(path.read_text()), path

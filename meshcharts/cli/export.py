@@ -14,7 +14,7 @@ from meshcharts.core.reporter import format_diagnostic, print_json
 @main.command(short_help="Write the releases as Flux, Argo CD or Fleet objects.")
 @click.option("--to", "engine", type=click.Choice(["flux", "argocd", "fleet"]), required=True, help="The GitOps engine.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Output folder (default: gitops-out/<engine>/ beside the stack).")
-@click.option("--cluster", "-c", default=None, help="Only this cluster.")
+@click.option("--cluster", "-c", default=None, help="Only this cluster (the folder then holds it alone: give it its own --out).")
 @click.option("--charts-url", default=None, help="URL where the export's charts/ folder is served (generated and local charts); default: the stack's export.chartsUrl.")
 @click.option("--chart-repository", default=None, help="A mirror every repository and OCI chart is fetched from (http(s):// or oci://); default: the stack's export.chartRepository.")
 @LEDGER

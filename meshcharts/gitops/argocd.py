@@ -25,6 +25,7 @@ from meshcharts.gitops.writer import yaml_document
 NAMESPACE = "argocd"
 API = "argoproj.io/v1alpha1"
 WAVE = "argocd.argoproj.io/sync-wave"
+FOLDER = "applications"  # apart from charts/, whose index.yaml is no Kubernetes object
 
 
 def export_argocd(stack: str, clusters: list[ExportCluster]) -> EngineOutput:
@@ -33,7 +34,7 @@ def export_argocd(stack: str, clusters: list[ExportCluster]) -> EngineOutput:
     output = EngineOutput(readme=_README)
     for cluster in clusters:
         for item in cluster.releases:
-            output.files[f"{cluster.name}/{item.name}.yaml"] = yaml_document(
+            output.files[f"{FOLDER}/{cluster.name}/{item.name}.yaml"] = yaml_document(
                 application(stack, item), f"{cluster.name}/{item.name}: component {item.component}, sync wave {item.wave}"
             )
     return output
@@ -73,10 +74,10 @@ _README = """\
 
 For the Argo CD that manages the fleet. Register every cluster in Argo CD under its name in the
 stack (`argocd cluster add CONTEXT --name <cluster>`), then create one Application ("app of apps")
-whose source is this folder (`directory.recurse: true`): it syncs the Applications below in
-sync-wave order.
+whose source is the `applications/` folder (`directory.recurse: true`): it syncs the Applications
+below in sync-wave order.
 
-- `<cluster>/<release>.yaml`: an Application (`argoproj.io/v1alpha1`) named `<cluster>-<release>` in
+- `applications/<cluster>/<release>.yaml`: an Application (`argoproj.io/v1alpha1`) named `<cluster>-<release>` in
   `argocd`, destination the stack's cluster name, values inline (`spec.source.helm.valuesObject`),
   `argocd.argoproj.io/sync-wave` from the install order.
 """

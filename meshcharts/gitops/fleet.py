@@ -3,7 +3,7 @@
 Fleet runs on the Rancher (or Fleet) manager and deploys each bundle of a GitRepo to the clusters it
 targets. A release is the same chart, version, namespace and release name on every cluster of the
 stack that has it; only its values differ per cluster. So each release is one bundle,
-``<release>/fleet.yaml``: the chart coordinates at the top, and one ``targetCustomizations`` entry
+``bundles/<release>/fleet.yaml``: the chart coordinates at the top, and one ``targetCustomizations`` entry
 per cluster, matched by ``clusterName`` (the stack's cluster name: register the clusters in Fleet
 under those names), with that cluster's values. A last entry (``doNotDeploy``) keeps the bundle off
 every cluster the stack does not put it on. Targets are evaluated in order, first match wins.
@@ -12,7 +12,7 @@ Install order is ``dependsOn``: by label selector (``meshcharts.dev/stack`` and
 ``meshcharts.dev/release``, which every bundle carries), so it holds whatever the GitRepo is named.
 Fleet's agent checks a dependency on the same cluster and waits while a matching bundle is not Ready,
 and also when none matches; so when a release differs between clusters in chart, version, namespace or
-dependencies, it becomes one bundle per cluster, ``<release>/<cluster>/fleet.yaml``.
+dependencies, it becomes one bundle per cluster, ``bundles/<release>/<cluster>/fleet.yaml``.
 
 Secrets: ``helm.valuesFrom`` a ``secretKeyRef`` per cluster: the agent reads the Secret on the
 workload cluster (in the release's namespace) and merges its ``values.yaml`` key over the values.
@@ -27,6 +27,9 @@ from meshcharts.gitops.secrets import FLEET_KEY, fleet_document_keys, secret_nam
 from meshcharts.gitops.writer import yaml_document
 
 OUTSIDE = "outside-the-stack"
+#: The bundles' folder, apart from charts/: Fleet makes a bundle of any folder with YAML and no
+#: fleet.yaml under a GitRepo path, and charts/index.yaml is no Kubernetes object.
+FOLDER = "bundles"
 
 
 def export_fleet(stack: str, clusters: list[ExportCluster]) -> EngineOutput:
@@ -42,10 +45,10 @@ def export_fleet(stack: str, clusters: list[ExportCluster]) -> EngineOutput:
                 )
     for name, items in by_release.items():
         if len({_shape(item) for item in items}) == 1:
-            output.files[f"{name}/fleet.yaml"] = yaml_document(fleet_yaml(stack, items), _comment(items))
+            output.files[f"{FOLDER}/{name}/fleet.yaml"] = yaml_document(fleet_yaml(stack, items), _comment(items))
         else:
             for item in items:
-                output.files[f"{name}/{item.cluster}/fleet.yaml"] = yaml_document(fleet_yaml(stack, [item]), _comment([item]))
+                output.files[f"{FOLDER}/{name}/{item.cluster}/fleet.yaml"] = yaml_document(fleet_yaml(stack, [item]), _comment([item]))
     return output
 
 
@@ -97,13 +100,13 @@ _README = """\
 ## Rancher Fleet (`--to fleet`)
 
 For the Fleet of the Rancher (or Fleet) manager. Register the workload clusters in Fleet under their
-names in the stack, and create a GitRepo whose `paths` include this folder and whose `targets` include
-those clusters (in Rancher: Continuous Delivery, Git Repos).
+names in the stack, and create a GitRepo whose `paths` include this folder's `bundles/` and whose
+`targets` include those clusters (in Rancher: Continuous Delivery, Git Repos).
 
-- `<release>/fleet.yaml`: one bundle per release: chart, repo, version, release name and namespace;
+- `bundles/<release>/fleet.yaml`: one bundle per release: chart, repo, version, release name and namespace;
   `targetCustomizations` give each cluster (matched by `clusterName`) its values, and a last entry
   keeps the bundle off clusters outside the stack; `dependsOn` selects the bundles of the releases
   installed before it by their labels.
-- `<release>/<cluster>/fleet.yaml`: instead, one bundle per cluster, when the clusters differ in more
+- `bundles/<release>/<cluster>/fleet.yaml`: instead, one bundle per cluster, when the clusters differ in more
   than values (chart version, namespace, dependencies).
 """

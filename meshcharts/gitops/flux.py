@@ -1,7 +1,7 @@
 """Flux: a HelmRepository per chart source and a HelmRelease per release, one folder per cluster.
 
 Flux runs in each workload cluster and applies the folder its own Kustomization points at
-(``flux/<cluster>/``), so every object there is for that cluster: no ``spec.kubeConfig``, and the
+(``flux/clusters/<cluster>/``), so every object there is for that cluster: no ``spec.kubeConfig``, and the
 folder of one cluster never installs on another. Objects live in ``flux-system`` (Flux's own
 namespace); each HelmRelease installs into the release's namespace under the release's own name and
 keeps helm's record there (``releaseName``, ``targetNamespace``, ``storageNamespace``), as ``apply``
@@ -30,6 +30,7 @@ INTERVAL = "10m"
 HELM_RELEASE_API = "helm.toolkit.fluxcd.io/v2"
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
 PACKAGED_SOURCE = "meshcharts-charts"
+FOLDER = "clusters"  # clusters/<cluster>/, apart from charts/ (a cluster may be named "charts")
 
 
 def source_names(charts: list[ChartRef]) -> dict[str, str]:
@@ -57,10 +58,10 @@ def export_flux(stack: str, clusters: list[ExportCluster]) -> EngineOutput:
         by_repository = source_names([item.chart for item in cluster.releases])
         for chart in sorted({item.chart.repository: item.chart for item in cluster.releases}.values(), key=lambda c: by_repository[c.repository]):
             name = by_repository[chart.repository]
-            output.files[f"{cluster.name}/helmrepository-{name}.yaml"] = yaml_document(_repository(stack, name, chart), _source_comment(cluster.name, chart))
+            output.files[f"{FOLDER}/{cluster.name}/helmrepository-{name}.yaml"] = yaml_document(_repository(stack, name, chart), _source_comment(cluster.name, chart))
         for item in cluster.releases:
             source = by_repository[item.chart.repository]
-            output.files[f"{cluster.name}/helmrelease-{item.name}.yaml"] = yaml_document(
+            output.files[f"{FOLDER}/{cluster.name}/helmrelease-{item.name}.yaml"] = yaml_document(
                 helm_release(stack, item, source), f"{cluster.name}/{item.name}: component {item.component}, install wave {item.wave}"
             )
             if item.secrets:
@@ -148,9 +149,9 @@ def _check_unique(cluster: ExportCluster) -> None:
 _README = """\
 ## Flux (`--to flux`)
 
-One folder per cluster, `<cluster>/`, for that cluster's own Flux: point a Flux Kustomization of
-each cluster at its folder (`flux create kustomization meshcharts --source=GitRepository/<repo>
---path=./<this folder>/<cluster> --prune=true --interval=10m`).
+One folder per cluster, `clusters/<cluster>/`, for that cluster's own Flux: point a Flux Kustomization
+of each cluster at its folder (`flux create kustomization meshcharts --source=GitRepository/<repo>
+--path=./<this folder>/clusters/<cluster> --prune=true --interval=10m`).
 
 - `helmrepository-<name>.yaml`: a HelmRepository (`source.toolkit.fluxcd.io/v1`) per chart source.
 - `helmrelease-<release>.yaml`: a HelmRelease (`helm.toolkit.fluxcd.io/v2`) per release, in

@@ -192,7 +192,7 @@ def test_the_api_server_accepts_every_flux_object_and_refuses_a_misspelled_field
             judge.dry_run(document)
         except ApiException as error:
             pytest.fail(f"{path}: refused: {error.body}", pytrace=False)
-    broken = objects["east/helmrelease-rancher-kiali-server.yaml"]
+    broken = objects["clusters/east/helmrelease-rancher-kiali-server.yaml"]
     broken["spec"]["releaseNmae"] = broken["spec"].pop("releaseName")
     with pytest.raises(ApiException) as refused:
         judge.dry_run(broken)
@@ -214,13 +214,13 @@ def test_the_api_server_accepts_every_fleet_bundle(judge: Judge, example: Path) 
     _with_secret(example)
     result = meshcharts.export(example, meshcharts.ExportOptions("fleet", charts_url=CHARTS_URL))
     documents = _objects(result.output)
-    assert set(documents) == {f"{name}/fleet.yaml" for name in ("mesh-extras", "rancher-kiali-server", "rancher-kiali-server-crd", "rancher-tracing")}
+    assert set(documents) == {f"bundles/{name}/fleet.yaml" for name in ("mesh-extras", "rancher-kiali-server", "rancher-kiali-server-crd", "rancher-tracing")}
     for path, document in documents.items():
         try:
-            judge.dry_run(bundle(path.split("/")[0], document))
+            judge.dry_run(bundle(path.split("/")[1], document))
         except ApiException as error:
             pytest.fail(f"{path}: refused as a Bundle: {error.body}", pytrace=False)
-    broken = bundle("rancher-tracing", documents["rancher-tracing/fleet.yaml"])
+    broken = bundle("rancher-tracing", documents["bundles/rancher-tracing/fleet.yaml"])
     broken["spec"]["helm"]["relaseName"] = "x"
     with pytest.raises(ApiException) as refused:
         judge.dry_run(broken)
