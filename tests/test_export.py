@@ -300,3 +300,10 @@ def test_the_engines_folders_hold_only_their_objects_apart_from_charts(example: 
                 assert path.name == "fleet.yaml", path
             else:
                 assert "kind" in yaml.safe_load(path.read_text()), path
+
+
+def test_a_ledger_url_meshcharts_cannot_use_stops_export_before_anything_is_written(example: StackDir) -> None:
+    result = _export(example, "flux", "--ledger", "mysql://db.example.com/mesh")
+    assert result.exit_code == 2
+    assert "--ledger: ledger URL mysql://db.example.com/mesh: unsupported scheme 'mysql'" in result.output
+    assert not (example.root / "gitops-out").exists()

@@ -14,6 +14,7 @@ No environment is read: secrets stay references. No cluster and no chart reposit
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import tempfile
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from meshcharts.compose.project import Project
-from meshcharts.core.diagnostics import ConfigError, Diagnostic
+from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location
+from meshcharts.core.fs import display_path
 from meshcharts.deploy.history import ledger_url_for
 from meshcharts.deploy.releases import ClusterRelease, build_releases
 from meshcharts.deploy.render import write_releases
@@ -33,9 +35,11 @@ from meshcharts.gitops.flux import export_flux
 from meshcharts.gitops.model import ENGINES, ChartRef, EngineOutput, ExportCluster, ExportRelease, RequiredSecret, secret_values, waves, without_secrets
 from meshcharts.gitops.writer import target_folder, write_export
 from meshcharts.helm.client import HelmClient
+from meshcharts.ledger.errors import LedgerError
 from meshcharts.ledger.provenance import git_commit
 from meshcharts.ledger.records import ReleaseSpec, ReleaseStatus
 from meshcharts.ledger.store import open_ledger
+from meshcharts.ledger.urls import resolve_ledger_url
 
 _ENGINES = {"flux": export_flux, "argocd": export_argocd, "fleet": export_fleet}
 
@@ -95,6 +99,7 @@ def export_project(project: Project | Path | str, options: ExportOptions) -> Exp
     if not isinstance(project, Project):
         project = Project.open(project)
     stack = project.stack
+    _check_ledger_url(project, options)
     releases = build_releases(project, options.cluster)
     items = [item for cluster in releases.clusters.values() for item in cluster]
     url = charts_repo.charts_url(stack, options.charts_url, [item for item in items if charts_repo.needs_package(item)])
@@ -125,6 +130,16 @@ def export_project(project: Project | Path | str, options: ExportOptions) -> Exp
         result = ExportResult(options.engine, folder, clusters, output.secrets, [chart.file_name for chart in charts], sorted(files), warnings=releases.report.warnings)
         _record(project, options, result, lambda: write_export(stack.root, folder, files, fill))
     return result
+
+
+def _check_ledger_url(project: Project, options: ExportOptions) -> None:
+    """A ledger URL meshcharts cannot use is wrong whatever the stack says: exit 2 before any work, as apply."""
+    stack = project.stack
+    try:
+        resolve_ledger_url(ledger_url_for(stack, options.ledger_url), default_dir=stack.root)
+    except LedgerError as error:
+        where = {"path": "--ledger"} if options.ledger_url else {"path": "ledger", "location": Location(display_path(stack.path))}
+        raise ConfigError([dataclasses.replace(d, **where) for d in error.diagnostics]) from None
 
 
 def _chart(
