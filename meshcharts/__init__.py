@@ -37,12 +37,16 @@ _LAZY = {
     **dict.fromkeys(("read_plan", "write_plan"), "meshcharts.deploy.saved_plan"),
     **dict.fromkeys(("verify_project", "verify_cluster", "VerifyOptions", "VerifyResult"), "meshcharts.deploy.verify"),
     "pull_charts": "meshcharts.deploy.pull",
+    **dict.fromkeys(("export_project", "ExportOptions", "ExportResult"), "meshcharts.gitops.export"),
     **dict.fromkeys(("release_history",), "meshcharts.deploy.history"),
     **dict.fromkeys(("Sandbox", "SandboxCluster"), "meshcharts.sandbox"),
 }
 
 #: Short names from DESIGN.md's Python API (``meshcharts.apply(...)``, ``meshcharts.history(...)``).
-_ALIASES = {"apply": "apply_project", "plan": "plan_project", "drift": "drift_project", "pull": "pull_charts", "history": "release_history", "verify": "verify_project"}
+_ALIASES = {
+    "apply": "apply_project", "plan": "plan_project", "drift": "drift_project", "pull": "pull_charts",
+    "history": "release_history", "verify": "verify_project", "export": "export_project",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text, update
@@ -28,8 +29,9 @@ from meshcharts.ledger import (
     history,
     open_ledger,
 )
-from meshcharts.ledger.database import head_revision, schema_revision
+from meshcharts.ledger.database import _alembic_config, head_revision, schema_revision
 from meshcharts.ledger.schema import VERSION_TABLE, metadata, runs
+from meshcharts.ledger.schema import releases as releases_table
 from tests.conftest import REPO_ROOT
 from tests.ledger_fixtures import PostgresServer, ledger_url, postgres_server  # noqa: F401  (fixtures)
 
@@ -52,12 +54,33 @@ def spec(cluster: str, component: str, values: dict | None = None, version: str 
 
 def test_an_empty_database_is_migrated_to_exactly_the_schema_the_code_queries(ledger_url: str) -> None:
     with open_ledger(ledger_url) as ledger:
-        assert schema_revision(ledger.database) == head_revision() == "0001"
+        assert schema_revision(ledger.database) == head_revision() == "0002"
         with ledger.database.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, metadata) == []
     with open_ledger(ledger_url) as again:  # a second open finds it current and changes nothing
-        assert schema_revision(again.database) == "0001"
+        assert schema_revision(again.database) == "0002"
+
+
+def test_a_ledger_at_revision_0001_is_upgraded_keeping_its_rows_and_takes_exported_releases(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as ledger:
+        with ledger.start_run("mesh", "/stacks/mesh") as run:
+            run.record_release(spec("east", "kiali"), ReleaseStatus.UNCHANGED, revision=3)
+        with ledger.database.write("going back to 0001") as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0001")
+        assert schema_revision(ledger.database) == "0001"
+        with pytest.raises(Exception, match="ck_meshcharts_releases_status|CHECK constraint"):
+            with ledger.database.write("an exported row in a 0001 ledger") as connection:
+                connection.execute(update(releases_table).values(status="exported"))
+    with open_ledger(ledger_url) as ledger:
+        assert schema_revision(ledger.database) == "0002"
+        (kept,) = ledger.history()
+        assert (kept.component, kept.status, kept.helm_revision) == ("kiali", ReleaseStatus.UNCHANGED, 3)
+        with ledger.start_run("mesh", "/stacks/mesh", "export") as run:
+            run.record_release(spec("west", "kiali"), ReleaseStatus.EXPORTED, note="exported for fleet")
+        assert [r.status for r in ledger.history()] == [ReleaseStatus.EXPORTED, ReleaseStatus.UNCHANGED]
 
 
 def test_a_ledger_from_a_newer_meshcharts_is_refused_in_one_line(ledger_url: str) -> None:
@@ -67,7 +90,7 @@ def test_a_ledger_from_a_newer_meshcharts_is_refused_in_one_line(ledger_url: str
         open_ledger(ledger_url)
     (diagnostic,) = raised.value.diagnostics
     assert diagnostic.rule == "ledger.newer-schema"
-    assert "schema revision 0042, newer than this meshcharts knows (up to 0001)" in diagnostic.message
+    assert "schema revision 0042, newer than this meshcharts knows (up to 0002)" in diagnostic.message
     assert "\n" not in diagnostic.message
     assert raised.value.exit_code == 1
 

@@ -24,6 +24,7 @@ from meshcharts.ledger import (
     RunOutcome,
     open_ledger,
 )
+from meshcharts.ledger.database import head_revision
 from tests.conftest import REPO_ROOT
 from tests.ledger_fixtures import ledger_url, postgres_server  # noqa: F401  (fixtures)
 
@@ -153,4 +154,4 @@ def test_processes_opening_a_fresh_ledger_at_once_migrate_it_once(ledger_url: st
     ]
     outputs = [process.communicate(timeout=60) for process in processes]
     assert [process.returncode for process in processes] == [0] * 3, outputs
-    assert {out.strip() for out, _err in outputs} == {"revision 0001"}
+    assert {out.strip() for out, _err in outputs} == {f"revision {head_revision()}"} == {"revision 0002"}

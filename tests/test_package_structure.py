@@ -28,10 +28,11 @@ STAGE_RANKS = {
     "checks": 7,
     "presets": 7,
     "deploy": 8,
-    "api": 9,
-    "cli": 10,
-    "docgen": 10,
-    "__main__": 11,
+    "gitops": 9,
+    "api": 10,
+    "cli": 11,
+    "docgen": 11,
+    "__main__": 12,
 }
 
 # Imports inside functions are allowed only to keep start-up cheap (the pre-commit path must not

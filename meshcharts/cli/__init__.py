@@ -5,7 +5,7 @@ the error handling live in :mod:`meshcharts.cli.app`. Commands import the API in
 ``meshcharts validate`` (the pre-commit path) never pays for render, helm or rich.
 """
 
-from meshcharts.cli import apply, history, plan, render, scaffold, validate
+from meshcharts.cli import apply, export, history, plan, render, scaffold, validate
 from meshcharts.cli.app import main
 
-__all__ = ["apply", "history", "main", "plan", "render", "scaffold", "validate"]
+__all__ = ["apply", "export", "history", "main", "plan", "render", "scaffold", "validate"]

@@ -129,6 +129,8 @@ class Stack:
     external: dict[str, External]
     ledger: str | None = None  # the stack file's ledger URL (--ledger wins)
     charts: tuple[Path, ...] = ()  # offline chart directories, absolute
+    export_repository: str | None = None  # export.chartRepository: a mirror of every repository/OCI chart
+    export_charts_url: str | None = None  # export.chartsUrl: where an export's charts/ folder is served
 
     @property
     def root(self) -> Path:

@@ -45,8 +45,10 @@ _LEFTOVER = re.compile(r"^\.(?P<cluster>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(?P<kind
 ELSEWHERE = "--out DIR"
 
 
-def output_folder(stack_root: Path, named: Path | None) -> Path:
-    """The folder to write into, resolved, checked and created (``named`` is ``--out``, if given)."""
+def output_folder(stack_root: Path, named: Path | None, command: str = "render") -> Path:
+    """The folder to write into, resolved, checked and created (``named`` is ``--out``, if given).
+
+    ``command`` names who writes (render, export) in the refusals."""
     lexical = stack_root / OUTPUT_DIR if named is None else Path(os.path.abspath(named))
     boundary = stack_root if is_within(lexical, stack_root) else lexical
     target = resolved(lexical)
@@ -54,7 +56,7 @@ def output_folder(stack_root: Path, named: Path | None) -> Path:
         link = _first_link(boundary, lexical)
         raise refusal(
             link,
-            f"is a link to {resolved(link)}, outside the stack folder {stack_root}; render writes only inside the stack: "
+            f"is a link to {resolved(link)}, outside the stack folder {stack_root}; {command} writes only inside the stack: "
             f"remove the link or pass {ELSEWHERE}",
             "render.outside-stack",
         )
@@ -116,19 +118,19 @@ def clean_leftovers(folder: Path) -> None:
                 shutil.rmtree(entry)
 
 
-def check_replaceable(final: Path) -> None:
-    """Refuse to replace a cluster folder render did not write (a link, a file, someone's folder)."""
+def check_replaceable(final: Path, command: str = "render") -> None:
+    """Refuse to replace a folder meshcharts did not write (a link, a file, someone's folder)."""
     with os_errors("read", final):
         if final.is_symlink():
-            raise refusal(final, "is a link; render writes a real folder here and never follows or deletes links: remove the link", "render.link")
+            raise refusal(final, f"is a link; {command} writes a real folder here and never follows or deletes links: remove the link", "render.link")
         if not final.exists():
             return
         if not final.is_dir():
-            raise refusal(final, "is a file where render writes the cluster's folder; move it away", "render.not-a-folder")
+            raise refusal(final, f"is a file where {command} writes its folder; move it away", "render.not-a-folder")
     if not is_ours(final):
         raise refusal(
             final,
-            f"exists and was not written by meshcharts render (it has no {MARKER} file), so render will not delete it: "
+            f"exists and was not written by meshcharts {command} (it has no {MARKER} file), so {command} will not delete it: "
             f"move it away or pass {ELSEWHERE}",
             "render.not-ours",
         )

@@ -250,6 +250,10 @@ class HelmClient:
         Path(dest).mkdir(parents=True, exist_ok=True)
         return self._call(self.command.package(Path(chart_dir), Path(dest)), what=f"helm package {chart_dir}")
 
+    def repo_index(self, folder: Path, url: str) -> None:
+        """``helm repo index`` of a folder of chart archives, their URLs under ``url``."""
+        self._call(self.command.repo_index(Path(folder), url), what=f"helm repo index {folder}")
+
     def install_or_upgrade(
         self,
         release: str,

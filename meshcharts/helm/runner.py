@@ -335,6 +335,10 @@ class HelmCommand(Command):
             command.append("--strict")
         return await self.run_unchecked(command, json.dumps(values or {}).encode())
 
+    async def repo_index(self, folder: Path, url: str) -> None:
+        """``helm repo index DIR --url URL``: the index.yaml that makes a folder of archives a Helm repository."""
+        await self.run(["repo", "index", folder, "--url", url])
+
     async def package(self, chart_dir: Path, destination: Path) -> Path:
         """``helm package CHART --destination DIR``; the path of the archive helm wrote."""
         stdout = await self.run(["package", chart_dir, "--destination", destination])

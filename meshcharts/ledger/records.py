@@ -29,6 +29,7 @@ class ReleaseStatus(str, enum.Enum):
     ``pending``: helm was started and has not answered (a crash leaves it so until repair marks it
     ``interrupted``; it never becomes ``deployed`` unless helm said so). ``unchanged``: nothing to do,
     no helm call. ``recovered``: a release stuck in pending-install/upgrade/rollback was repaired.
+    ``exported``: ``meshcharts export`` wrote it for a GitOps engine, which installs it (no helm call here).
     """
 
     PENDING = "pending"
@@ -38,6 +39,7 @@ class ReleaseStatus(str, enum.Enum):
     SKIPPED = "skipped"
     RECOVERED = "recovered"
     INTERRUPTED = "interrupted"
+    EXPORTED = "exported"
 
 
 FINAL_STATUSES = frozenset(ReleaseStatus) - {ReleaseStatus.PENDING}

@@ -226,6 +226,8 @@ def _build(path: Path, document: YMap, types: Mapping[str, ComponentKind], exter
     return Stack(
         name=document["name"], path=path, clusters=clusters, components=components, external=external,
         ledger=ledger, charts=charts,
+        export_repository=(document.get("export") or {}).get("chartRepository"),
+        export_charts_url=(document.get("export") or {}).get("chartsUrl"),
     )
 
 
