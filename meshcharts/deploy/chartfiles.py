@@ -25,11 +25,15 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 RULE = "preflight.chart"
 
 
+def chart_metadata(chart_path: Path) -> dict[str, Any]:
+    """The chart's own Chart.yaml, as a mapping (empty when it is not one)."""
+    meta = _yaml_one(_read(Path(chart_path)).get("Chart.yaml"), chart_path, "Chart.yaml")
+    return meta if isinstance(meta, dict) else {}
+
+
 def chart_kube_version(chart_path: Path) -> str | None:
     """The ``kubeVersion`` of the chart's Chart.yaml (not its subcharts': helm checks only the chart's own)."""
-    files = _read(Path(chart_path))
-    meta = _yaml_one(files.get("Chart.yaml"), chart_path, "Chart.yaml")
-    value = meta.get("kubeVersion") if isinstance(meta, dict) else None
+    value = chart_metadata(chart_path).get("kubeVersion")
     return str(value) if value not in (None, "") else None
 
 

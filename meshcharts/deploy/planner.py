@@ -25,6 +25,7 @@ from typing import Any
 
 from meshcharts.core.diagnostics import MeshchartsError
 from meshcharts.core.secrets import REDACTED, redact
+from meshcharts.deploy.chartfiles import chart_metadata
 from meshcharts.deploy.discovery import ClusterFacts
 from meshcharts.deploy.live import DeployedRelease
 from meshcharts.deploy.liveobjects import LiveObjects, ObjectKey, object_key
@@ -62,9 +63,23 @@ def chart_marker(digest: str) -> str:
     return f"sha256:{digest[:32]}"
 
 
+def same_chart(item: ClusterRelease, live: DeployedRelease) -> bool:
+    """The live revision runs this chart: by the digest apply records in the revision's description, or,
+    for a revision another tool installed (Flux's helm-controller writes no description of ours), by
+    chart name and version: a pinned repository chart's bytes are checked against meshcharts.lock,
+    and a generated chart's version carries a digest of its content."""
+    if item.chart is None:
+        return False
+    recorded = live.marker().get("chart")
+    if recorded is not None:
+        return recorded == chart_marker(item.chart.digest)
+    meta = chart_metadata(item.chart.path)
+    return live.chart == str(meta.get("name")) and live.chart_version == str(meta.get("version"))
+
+
 def same_inputs(item: ClusterRelease, live: DeployedRelease) -> bool:
-    """The live revision runs this chart (by digest) with exactly these values, secrets included."""
-    if item.chart is None or live.marker().get("chart") != chart_marker(item.chart.digest):
+    """The live revision runs this chart with exactly these values, secrets included."""
+    if not same_chart(item, live):
         return False
     if values_identity(placeholder_config(live.config, item.values, item.secret_paths)) != item.identity:
         return False
@@ -126,8 +141,8 @@ def _why_upgrade(item: ClusterRelease, live: DeployedRelease, values: list[Value
     if live.status != "deployed":
         return f"revision {live.revision} is {live.status}"
     reasons = []
-    if item.chart is None or live.marker().get("chart") != chart_marker(item.chart.digest):
-        reasons.append("chart changed" if live.marker() else "chart not installed by meshcharts")
+    if not same_chart(item, live):
+        reasons.append("chart changed")
     if values:
         reasons.append(f"{len(values)} value(s) changed")
     return ", ".join(reasons) or "values changed"

@@ -290,3 +290,17 @@ def test_seed_000s_psp_is_found_by_plan_where_the_stack_says_nothing_of_the_vers
     finally:
         stack.write("values/kiali.yaml", kiali)
         stack.write("meshcharts.yaml", stack_file)
+
+
+def test_a_release_another_tool_installed_with_the_same_chart_and_values_is_unchanged(stack: ExampleStack) -> None:
+    """Flux's helm-controller (or a person with helm) installs without meshcharts' description marker:
+    the chart is then known by its name and version, the values by their identity."""
+    assert stack.apply().returncode == 0
+    chart = _chart(stack, "rancher-tracing")
+    values = stack.root / "charts-out" / "east" / "rancher-tracing.values.yaml"
+    stack.helm("east", "uninstall", "rancher-tracing", "-n", NAMESPACE, "--wait")
+    stack.helm("east", "install", "rancher-tracing", str(chart), "-n", NAMESPACE, "-f", str(values), "--wait")
+    assert stack.status("east", "rancher-tracing")["info"]["description"] == "Install complete"
+    run = stack.cli("plan", "--output", "json", "--detailed-exitcode")
+    assert run.returncode == 0, str(run)
+    assert _releases(run.json(), "east")["rancher-tracing"]["action"] == "unchanged"
