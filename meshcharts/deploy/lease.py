@@ -43,6 +43,9 @@ from meshcharts.ledger.provenance import current_identity
 NAMESPACE = "kube-system"
 #: How long a lease stays good without renewal: a killed apply blocks the next one at most this long.
 DURATION = 30
+#: Releasing never makes apply wait on an API server that stopped answering: the lease expires anyway.
+RELEASE_TIMEOUT = (5, 10)
+RELEASE_WAIT = 2.0
 POLL_FIRST = 0.2
 POLL_MAX = 2.0
 LABELS = {"app.kubernetes.io/managed-by": "meshcharts"}
@@ -278,10 +281,10 @@ class ClusterLease:
         self._mine = LeaseRecord.of(written)
         return True
 
-    def _call(self, verb: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _call(self, verb: str, call: Callable[..., Any], *args: Any, timeout: tuple[float, float] = REQUEST_TIMEOUT, **kwargs: Any) -> Any:
         """One API call with a bounded timeout; a connection failure is the cluster being unreachable."""
         try:
-            return call(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+            return call(*args, _request_timeout=timeout, **kwargs)
         except ApiException:
             raise
         except (HTTPError, OSError) as exc:
@@ -311,8 +314,10 @@ class ClusterLease:
         last_renewed = time.monotonic()
         while not self._done.wait(interval):
             try:
-                why = self._renew()
+                why = self._renew((max(2.0, interval), max(2.0, interval)))
             except (ApiException, MeshchartsError) as exc:
+                if self._done.is_set():
+                    return
                 if time.monotonic() - last_renewed <= self.duration:
                     continue  # try again; the lease is still good until its duration has passed
                 text = f"{exc.status} {exc.reason}" if isinstance(exc, ApiException) else exc.diagnostics[0].message
@@ -320,30 +325,32 @@ class ClusterLease:
             if why is None:
                 last_renewed = time.monotonic()
                 continue
+            if self._done.is_set():
+                return  # released meanwhile (its delete is why it is gone): nothing was lost
             self.lost.set()
             if self.on_lost is not None:
                 self.on_lost(f"lost the cluster lease {self.where}: {why}")
             return
 
-    def _renew(self) -> str | None:
-        """One renewal: None when done, else why the lease is no longer ours.
+    def _renew(self, timeout: tuple[float, float]) -> str | None:
+        """One renewal, each call within ``timeout`` (shorter than the duration): None when done, else why it is no longer ours.
 
         A conflict whose record still names us with our acquire time was a write to another field (a
-        label added by hand): the lease is still ours, and the renewal is retried on that version.
+        label added by hand): the lease is still ours, and the renewal is retried on that version. A
+        lease deleted by hand is written again (the API server creates a Lease on update), unless
+        another apply created it first: then the update conflicts and names that holder.
         """
         mine = self._mine
         assert mine is not None and mine.acquired is not None, "renewing a lease that was never taken"
         for _ in range(3):
             body = self._body(mine.acquired, _now(), transitions=mine.transitions, version=mine.resource_version)
             try:
-                self._mine = LeaseRecord.of(self._call("renew", self.coordination.replace_namespaced_lease, self.name, self.namespace, body))
+                self._mine = LeaseRecord.of(self._call("renew", self.coordination.replace_namespaced_lease, self.name, self.namespace, body, timeout=timeout))
                 return None
             except ApiException as exc:
-                if exc.status == 404:
-                    return "it was deleted"
                 if exc.status != 409:
                     raise
-            found = LeaseRecord.of(self._call("renew", self.coordination.read_namespaced_lease, self.name, self.namespace))
+            found = LeaseRecord.of(self._call("renew", self.coordination.read_namespaced_lease, self.name, self.namespace, timeout=timeout))
             if found.holder != self.holder or found.acquired != mine.acquired:
                 return f"it is now held by {found.describe()}"
             self._mine = mine = found
@@ -353,17 +360,20 @@ class ClusterLease:
     def release(self) -> None:
         """Stop renewing and delete the lease, on condition that it is still the version we wrote.
 
-        A failure here is not reported: the apply is over, and a lease left behind expires by itself.
+        A failure here is not reported: the apply is over, and a lease left behind expires by itself. A
+        renewal still waiting for an API server that stopped answering is not waited for either.
         """
         self._done.set()
-        if self._renewer is not None:
-            self._renewer.join()
-            self._renewer = None
+        renewer, self._renewer = self._renewer, None
+        if renewer is not None:
+            renewer.join(RELEASE_WAIT)
+            if renewer.is_alive():
+                return
         mine, self._mine = self._mine, None
         if mine is None or self.lost.is_set():
             return
         options = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(resource_version=mine.resource_version))
         try:
-            self._call("release", self.coordination.delete_namespaced_lease, self.name, self.namespace, body=options)
+            self._call("release", self.coordination.delete_namespaced_lease, self.name, self.namespace, body=options, timeout=RELEASE_TIMEOUT)
         except (ApiException, MeshchartsError):
             pass  # 409: someone else's by now; 404: already gone; unreachable: it expires

@@ -127,16 +127,39 @@ def test_of_takers_at_once_exactly_one_wins(live_clusters: LiveClusters, east: c
 
 
 def test_a_held_lease_is_renewed_past_its_duration_and_not_taken(east: client.ApiClient, stack_name: str) -> None:
-    with ClusterLease(east, stack_name, "east", "first holder", timeout=0, duration=2) as held:
+    with ClusterLease(east, stack_name, "east", "first holder", timeout=0, duration=3) as held:
 
         def renewed_past_duration() -> bool:
             live = _read(east, stack_name)
-            return live is not None and _renewed_for(live) > timedelta(seconds=3)
+            return live is not None and _renewed_for(live) > timedelta(seconds=4)
 
-        wait_for(renewed_past_duration, "the holder to renew its 2s lease past 3s", timeout=30, interval=0.2)
+        wait_for(renewed_past_duration, "the holder to renew its 3s lease past 4s", timeout=30, interval=0.2)
         with pytest.raises(ClusterLocked, match=r"another apply holds the cluster lease .*: first holder \(since "):
             ClusterLease(east, stack_name, "east", "second", timeout=0).acquire()
         assert not held.lost.is_set()
+    assert _read(east, stack_name) is None
+
+
+def test_a_lease_taken_by_someone_else_while_held_is_reported_lost_and_left_alone(east: client.ApiClient, stack_name: str) -> None:
+    lost: list[str] = []
+    coordination = client.CoordinationV1Api(east)
+    with ClusterLease(east, stack_name, "east", "first", timeout=0, duration=3, on_lost=lost.append) as first:
+        lease = coordination.read_namespaced_lease(lease_name(stack_name), NAMESPACE)
+        assert lease.spec is not None
+        lease.spec.holder_identity = "someone else"  # as another apply taking it over would
+        coordination.replace_namespaced_lease(lease_name(stack_name), NAMESPACE, lease)
+        wait_for(first.lost.is_set, "the holder to notice at its next renewal", timeout=30, interval=0.2)
+        (message,) = lost
+        assert message.startswith(f"lost the cluster lease {NAMESPACE}/{lease_name(stack_name)}: it is now held by someone else (since "), message
+    live = _read(east, stack_name)
+    assert live is not None and live.holder == "someone else"  # the first's exit did not delete it
+
+
+def test_a_lease_deleted_by_hand_while_its_holder_lives_is_written_again_by_the_next_renewal(east: client.ApiClient, stack_name: str) -> None:
+    with ClusterLease(east, stack_name, "east", "first", timeout=0, duration=3) as first:
+        client.CoordinationV1Api(east).delete_namespaced_lease(lease_name(stack_name), NAMESPACE)
+        wait_for(lambda: (live := _read(east, stack_name)) is not None and live.holder == "first", "the next renewal to write it again")
+        assert not first.lost.is_set()
     assert _read(east, stack_name) is None
 
 
@@ -157,7 +180,7 @@ def test_a_wait_ends_when_the_apply_is_interrupted(east: client.ApiClient, stack
 
 def test_a_lease_left_by_a_killed_process_is_taken_over_once_it_expires(live_clusters: LiveClusters, east: client.ApiClient, stack_name: str) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.lease_child", str(live_clusters.kubeconfig), live_clusters.contexts[0], stack_name, "2"],
+        [sys.executable, "-m", "tests.lease_child", str(live_clusters.kubeconfig), live_clusters.contexts[0], stack_name, "3"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -169,9 +192,9 @@ def test_a_lease_left_by_a_killed_process_is_taken_over_once_it_expires(live_clu
 
         def renewed_twice() -> bool:
             live = _read(east, stack_name)
-            return live is not None and _renewed_for(live) > timedelta(seconds=3)
+            return live is not None and _renewed_for(live) > timedelta(seconds=4)
 
-        wait_for(renewed_twice, "the child to renew its 2s lease past 3s", timeout=30, interval=0.2)
+        wait_for(renewed_twice, "the child to renew its 3s lease past 4s", timeout=30, interval=0.2)
         with pytest.raises(ClusterLocked, match=f"pid {child.pid}"):  # alive and renewing: not taken
             ClusterLease(east, stack_name, "east", "taker", timeout=0).acquire()
     finally:
@@ -262,8 +285,8 @@ def test_the_role_docs_security_gives_is_enough_and_without_it_the_error_names_t
     stranger = api_client(str(live_clusters.kubeconfig), live_clusters.contexts[0], "east")
     stranger.set_default_header("Impersonate-User", f"{user}-unbound")
     try:
-        with ClusterLease(bound, stack_name, "east", "bound", timeout=0, duration=2) as held:
-            wait_for(lambda: (live := _read(east, stack_name)) is not None and _renewed_for(live) > timedelta(seconds=3), "a renewal as that user")
+        with ClusterLease(bound, stack_name, "east", "bound", timeout=0, duration=3) as held:
+            wait_for(lambda: (live := _read(east, stack_name)) is not None and _renewed_for(live) > timedelta(seconds=4), "a renewal as that user")
             assert not held.lost.is_set()
         assert _read(east, stack_name) is None  # deleted as that user
         with pytest.raises(MeshchartsError) as caught:
