@@ -7,7 +7,7 @@ lock that counts lives there: a Lease named ``meshcharts-<stack>`` in ``kube-sys
 
 Why ``kube-system``: it exists on every cluster (the API server creates it), so taking the lease needs
 no cluster-wide right to create a namespace, only a Role in that one namespace (see
-docs/security.md), and nothing is left behind in a namespace of our own after the last apply.
+docs/security.md), and meshcharts leaves no namespace of its own on the cluster.
 
 How it is judged, as client-go's leader election does: the record names a holder, when it was
 taken and renewed, and for how long it is good. A record is free when it names no holder, or when
@@ -51,7 +51,7 @@ POLL_MAX = 2.0
 LABELS = {"app.kubernetes.io/managed-by": "meshcharts"}
 STACK_LABEL = "meshcharts.io/stack"
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_MAX_NAME = 63  # a DNS label, so the name also works as a label value and in a field selector
+_MAX_NAME = 63  # a DNS label (stricter than the DNS subdomain a Lease name must be), usable as a label value too
 
 
 class ClusterLocked(MeshchartsError):
