@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -216,9 +217,10 @@ def test_two_checkouts_of_a_stack_with_two_ledgers_take_turns_on_a_cluster(
     example: ExampleStack, tmp_path: Path, live_clusters: LiveClusters, standin_charts: Path, helm_home: dict[str, str]
 ) -> None:
     """The first checkout's apply holds east (its Jaeger waits for a node that never comes); the second's,
-    with a ledger of its own, refuses naming it, or waits and then applies once the first is done."""
+    with a ledger of its own, refuses naming it, or waits and then applies once the first is done (the
+    first is stopped with SIGTERM, as a cancelled CI job is, once the second says it waits)."""
     hang_tracing_on_east(example)
-    first = example.start("apply", "--yes", "--cluster", "east", "--timeout", "20s", name="first")
+    first = example.start("apply", "--yes", "--cluster", "east", "--timeout", "5m", name="first")
     second = ExampleStack(tmp_path / "second", live_clusters, standin_charts, helm_for(LIVE_HELM), helm_home)
     second.pull()
     api = api_client(str(live_clusters.kubeconfig), live_clusters.contexts[0], "east")
@@ -242,7 +244,9 @@ def test_two_checkouts_of_a_stack_with_two_ledgers_take_turns_on_a_cluster(
 
     waiting = second.start("apply", "--yes", "--cluster", "east", "--lock-timeout", "300", name="waiting")
     wait_for(lambda: "east: waiting for the cluster lease held by " in waiting.stderr, "the second apply to say what it waits for")
-    assert first.wait(timeout=300) == 1, first.stdout + first.stderr  # its Jaeger timed out
+    assert first.process.poll() is None, first.stdout + first.stderr  # still holding east: the second really waited
+    first.process.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=300) == 130, first.stdout + first.stderr
     assert waiting.wait(timeout=300) == 0, waiting.stdout + waiting.stderr
     assert "east: ok (" in waiting.stdout
     assert {item["status"] for item in example.releases("east").values()} == {"deployed"}
