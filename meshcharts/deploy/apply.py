@@ -36,6 +36,7 @@ from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import Diagnostic, InvalidInput, MeshchartsError
 from meshcharts.core.model import Cluster, Component
 from meshcharts.deploy.history import ledger_url_for
+from meshcharts.deploy.lease import ClusterLease, holder_identity
 from meshcharts.deploy.live import ReleaseStore, api_client, describe, helm_driver
 from meshcharts.deploy.plan import ClusterPlan, ReleasePlan
 from meshcharts.deploy.planning import PlanOptions, plan_cluster, plan_stack, settle_releases
@@ -208,12 +209,16 @@ class ClusterApply:
                 self.observer(name, None, "reading releases")
                 api = api_client(self.kubeconfig, self.cluster.context, name)
                 try:
-                    store = ReleaseStore(api, name, self.driver)
-                    plan = self._current(plan, releases, store)
-                    self._waves(plan, releases, store)
-                    if any(outcome.status == "deployed" for outcome in self.outcomes.values()) and not self.stop.is_set():
-                        self.observer(name, None, "verifying the wiring")
-                        result.wiring = verify_cluster(self.project, name, api).problems
+                    # The ledger's lock sees only applies sharing this ledger; the cluster's lease sees every one.
+                    with ClusterLease(api, stack_name, name, holder_identity(self.run.id, self.ledger.url), timeout=self.options.lock_timeout,
+                                      on_wait=lambda holder: self.observer(name, None, f"waiting for the cluster lease held by {holder}"),
+                                      on_lost=lambda why: self.observer(name, None, why), cancel=self.stop):
+                        store = ReleaseStore(api, name, self.driver)
+                        plan = self._current(plan, releases, store)
+                        self._waves(plan, releases, store)
+                        if any(outcome.status == "deployed" for outcome in self.outcomes.values()) and not self.stop.is_set():
+                            self.observer(name, None, "verifying the wiring")
+                            result.wiring = verify_cluster(self.project, name, api).problems
                 finally:
                     api.close()
         except MeshchartsError as error:
