@@ -209,14 +209,12 @@ def test_seed_000_psp_enabled_on_a_cluster_of_unstated_version_is_an_error_at_th
     project = open_stack(root)
     assert project.stack.clusters["east"].kubernetes is None  # the stack says nothing of it: only the cluster can tell
     releases = rendered_releases(project, "east", helm_client, standins, tmp_path / "out")
-    kiali = releases[1]
-    # The stand-ins never render a PodSecurityPolicy; the real rancher-kiali-server 100.0.0+up1.35.0 does with these values.
-    psp = {"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy", "metadata": {"name": "kiali"}, "spec": {"privileged": False}}
-    releases[1] = ReleaseObjects(kiali.cluster, kiali.component, kiali.release, kiali.namespace, [*kiali.objects, psp], None, kiali.crds, kiali.composition)
+    # The rancher-kiali-server stand-in renders its PodSecurityPolicy with these values, as the real chart does.
+    assert [obj["metadata"]["name"] for obj in releases[1].objects if obj["kind"] == "PodSecurityPolicy"] == ["kiali-psp"]
     found = preflight(facts("ui.cattle.io", "monitoring.coreos.com", cluster="east"), releases)
     assert _lines(found) == [("preflight.unserved-kind", "kiali.yaml:3:17", "kiali", "global.rbac.pspEnabled")]
     assert found[0].message == (
-        "rancher-kiali-server renders policy/v1beta1 PodSecurityPolicy kiali, which cluster east does not serve "
+        "rancher-kiali-server renders policy/v1beta1 PodSecurityPolicy kiali-psp, which cluster east does not serve "
         "(it serves policy: v1); Kubernetes 1.25 removed it and the cluster runs v1.37.2"
     )
     assert found[0].hint == "set global.rbac.pspEnabled: false; Pod Security Admission replaced PodSecurityPolicy"
