@@ -56,7 +56,6 @@ class Bench:
         charts = work / "charts"
         subprocess.run(["python3", str(REPO / "scripts" / "standin-charts"), str(charts)], check=True, stdout=subprocess.DEVNULL)
         os.environ["MESHCHARTS_CHARTS"] = str(charts)
-        os.environ["MESHCHARTS_CACHE"] = str(work / "cache")
         self.project = meshcharts.open_project(self.stack)
         stack = self.project.stack
         clusters = [

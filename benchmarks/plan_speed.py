@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from apply_speed import Bench as ApplyBench  # benchmarks/ is on sys.path when this script runs
+from meshcharts.deploy.sources import cache_dir
 from meshcharts.sandbox.build import sandbox_bin_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ class Bench(ApplyBench):
             lock = {entry["chart"]: entry for entry in yaml.safe_load((self.stack / "meshcharts.lock").read_text())["charts"]}
             for release in index["releases"]:
                 folder = self.stack / "charts-out" / name
-                chart = folder / release["chart"] if (folder / str(release["chart"])).exists() else Path(os.environ["MESHCHARTS_CACHE"]) / "charts" / f"{lock[release['chart']]['digest'].removeprefix('sha256:')}.tgz"
+                chart = folder / release["chart"] if (folder / str(release["chart"])).exists() else cache_dir() / f"{lock[release['chart']]['digest'].removeprefix('sha256:')}.tgz"
                 with open(folder / release["values"], "rb") as values:
                     rendered = subprocess.run(
                         [self.helm, "template", release["release"], str(chart), "-n", release["namespace"], "--values", "-",
