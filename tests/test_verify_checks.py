@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import MaxRetryError
 
 from meshcharts.core.diagnostics import Location, Severity
@@ -134,20 +133,39 @@ def test_a_prometheus_with_a_null_namespace_selector_elsewhere_is_named_with_the
     assert problem.hint is not None and "spec.serviceMonitorNamespaceSelector of monitoring/k8s" in problem.hint
 
 
-def _failing(error: Exception) -> Any:
-    def method(*args: Any, **kwargs: Any) -> Any:
-        assert kwargs["_request_timeout"], "every read is bounded"
-        raise error
+class _Answer:
+    """What the client's REST layer returns: a status, a reason and the body."""
 
-    return method
+    def __init__(self, status: int, reason: str, body: bytes = b"{}") -> None:
+        self.status, self.reason, self._body = status, reason, body
+
+    def read(self) -> bytes:
+        return self._body
+
+
+class _Answering(k8s.ApiClient):
+    """An ApiClient whose every request gets one answer (or raises one error)."""
+
+    def __init__(self, answer: _Answer | Exception) -> None:
+        super().__init__(k8s.Configuration())
+        self.answer = answer
+
+    def call_api(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        assert kwargs["_request_timeout"], "every read is bounded"
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
 
 
 def test_api_errors_are_told_apart() -> None:
-    reads = ClusterReads(k8s.ApiClient(k8s.Configuration()))
-    assert reads._call("Service a/b", _failing(ApiException(status=404, reason="Not Found"))) is None
+    assert ClusterReads(_Answering(_Answer(404, "Not Found"))).service("a", "b") is None
     with pytest.raises(Forbidden, match="cannot read Service a/b: 403 Forbidden"):
-        reads._call("Service a/b", _failing(ApiException(status=403, reason="Forbidden")))
+        ClusterReads(_Answering(_Answer(403, "Forbidden"))).service("a", "b")
     with pytest.raises(Unreachable, match="503"):
-        reads._call("Service a/b", _failing(ApiException(status=503, reason="Service Unavailable")))
+        ClusterReads(_Answering(_Answer(503, "Service Unavailable"))).service("a", "b")
     with pytest.raises(Unreachable, match="reading Service a/b"):
-        reads._call("Service a/b", _failing(MaxRetryError(None, "/api", "connection refused")))  # type: ignore[arg-type]
+        ClusterReads(_Answering(MaxRetryError(None, "/api", "connection refused"))).service("a", "b")  # type: ignore[arg-type]
+    with pytest.raises(Unreachable, match="not JSON"):
+        ClusterReads(_Answering(_Answer(200, "OK", b"<html>"))).service("a", "b")
+    service = ClusterReads(_Answering(_Answer(200, "OK", b'{"metadata": {"name": "b"}, "spec": {"ports": [{"port": 9090, "targetPort": 9090}]}}'))).service("a", "b")
+    assert service.metadata.name == "b" and service.spec.ports[0].port == 9090  # the client's own model

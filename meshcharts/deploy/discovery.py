@@ -21,7 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from meshcharts.core.diagnostics import Diagnostic, MeshchartsError
-from meshcharts.deploy.live import REQUEST_TIMEOUT
+from meshcharts.deploy.live import get_json, request_json
 
 _AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
 
@@ -86,35 +86,7 @@ def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def request_json(
-    api: k8s.ApiClient,
-    method: str,
-    path: str,
-    *,
-    query: list[tuple[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
-    body: Any = None,
-) -> Any:
-    """One bounded request to the API server, its JSON answer parsed; an HTTP error as ApiException.
-
-    Through the client's own serializer, so its authentication (tokens, client certificates, exec
-    plugins) applies, without the generated per-kind methods: plan reads kinds the client has no
-    model for (CRDs), and a dict per object is all it compares.
-    """
-    serialized = api.param_serialize(
-        method, path, query_params=query or [], header_params={"Accept": "application/json", **(headers or {})},
-        body=body, auth_settings=["BearerToken"],
-    )
-    response = api.call_api(*serialized, _request_timeout=REQUEST_TIMEOUT)
-    data = response.read()
-    if not 200 <= response.status < 300:
-        raise ApiException(status=response.status, reason=response.reason, body=data.decode("utf-8", "replace") if data else None)
-    return json.loads(data)
-
-
-def get_json(api: k8s.ApiClient, path: str, accept: str = "application/json", query: list[tuple[str, str]] | None = None) -> Any:
-    """GET a path of the API server as parsed JSON; errors as ApiException (HTTP) or urllib3/OS errors."""
-    return request_json(api, "GET", path, query=query, headers={"Accept": accept})
+__all__ = ["ClusterFacts", "ClusterUnreachable", "Resource", "discover", "get_json", "request_json", "unreachable"]
 
 
 def unreachable(cluster: str, exc: Exception, doing: str) -> ClusterUnreachable:

@@ -101,6 +101,37 @@ def canonical_values_hash(values: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def request_json(
+    api: k8s.ApiClient,
+    method: str,
+    path: str,
+    *,
+    query: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+) -> Any:
+    """One bounded request to the API server, its JSON answer parsed; an HTTP error as ApiException.
+
+    Through the client's own serializer, so its authentication (tokens, client certificates, exec
+    plugins) applies, without the generated per-kind methods: plan reads kinds the client has no
+    model for (CRDs), and a dict per object is all it compares.
+    """
+    serialized = api.param_serialize(
+        method, path, query_params=query or [], header_params={"Accept": "application/json", **(headers or {})},
+        body=body, auth_settings=["BearerToken"],
+    )
+    response = api.call_api(*serialized, _request_timeout=REQUEST_TIMEOUT)
+    data = response.read()
+    if not 200 <= response.status < 300:
+        raise ApiException(status=response.status, reason=response.reason, body=data.decode("utf-8", "replace") if data else None)
+    return json.loads(data)
+
+
+def get_json(api: k8s.ApiClient, path: str, accept: str = "application/json", query: list[tuple[str, str]] | None = None) -> Any:
+    """GET a path of the API server as parsed JSON; errors as ApiException (HTTP) or urllib3/OS errors."""
+    return request_json(api, "GET", path, query=query, headers={"Accept": accept})
+
+
 def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiClient:
     """A Kubernetes client for one stack cluster: its kubeconfig (default $KUBECONFIG, ~/.kube/config) and context.
 
@@ -133,6 +164,8 @@ def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiCli
             )
         ) from None
     configuration.retries = False
+    # plan reads a cluster's releases, objects and wiring from several threads: one connection each.
+    configuration.connection_pool_maxsize = 16
     return k8s.ApiClient(configuration)
 
 
@@ -160,26 +193,25 @@ def helm_driver(environ: Mapping[str, str]) -> str:
 
 
 class ReleaseStore:
-    """helm's release records on one cluster, as its storage driver keeps them (Secrets or ConfigMaps)."""
+    """helm's release records on one cluster, as its storage driver keeps them (Secrets or ConfigMaps).
+
+    Read as plain JSON through :func:`request_json`: the client's generated CoreV1Api costs a second of
+    imports on its first use, more than every read of an unchanged plan together.
+    """
 
     def __init__(self, api: k8s.ApiClient, cluster: str, driver: str = "secret") -> None:
-        self.core = k8s.CoreV1Api(api)
+        self.api = api
         self.cluster = cluster
         self.driver = driver
 
-    def _list(self, namespace: str | None, selector: str) -> list[Any]:
-        core, timeout = self.core, REQUEST_TIMEOUT
-        listing: Any
-        if self.driver == "configmap":
-            if namespace:
-                listing = core.list_namespaced_config_map(namespace, label_selector=selector, _request_timeout=timeout)
-            else:
-                listing = core.list_config_map_for_all_namespaces(label_selector=selector, _request_timeout=timeout)
-        elif namespace:
-            listing = core.list_namespaced_secret(namespace, label_selector=selector, _request_timeout=timeout)
-        else:
-            listing = core.list_secret_for_all_namespaces(label_selector=selector, _request_timeout=timeout)
-        return list(listing.items)
+    def _path(self, namespace: str | None, name: str | None = None) -> str:
+        kind = "configmaps" if self.driver == "configmap" else "secrets"
+        path = f"/api/v1/namespaces/{namespace}/{kind}" if namespace else f"/api/v1/{kind}"
+        return f"{path}/{name}" if name else path
+
+    def _list(self, namespace: str | None, selector: str) -> list[dict[str, Any]]:
+        listing = get_json(self.api, self._path(namespace), query=[("labelSelector", selector)])
+        return list(listing.get("items") or [])
 
     def deployed(self, names: Iterable[str] | None = None) -> dict[tuple[str, str], DeployedRelease]:
         """The latest revision of each release on the cluster, by (namespace, name): one list call.
@@ -193,7 +225,7 @@ class ReleaseStore:
         selector = "owner=helm" + (f",name in ({','.join(wanted)})" if wanted else "")
         try:
             items = self._list(None, selector)
-        except (ApiException, HTTPError, OSError) as exc:
+        except (ApiException, HTTPError, OSError, ValueError) as exc:
             raise MeshchartsError(
                 Diagnostic(message=f"cannot read helm's release records: {_api_message(exc)}", rule="cluster.unreachable", cluster=self.cluster)
             ) from None
@@ -203,29 +235,26 @@ class ReleaseStore:
         """The latest revision of one release, or None (also when the cluster cannot say: callers only report it)."""
         try:
             items = self._list(namespace, f"owner=helm,name={name}")
-        except (ApiException, HTTPError, OSError):
+        except (ApiException, HTTPError, OSError, ValueError):
             return None
         return self._latest(items).get((namespace, name))
 
     def unlock(self, release: DeployedRelease) -> None:
-        """Mark a pending revision failed so helm accepts the next upgrade (its objects stay as they are)."""
-        core = self.core
-        stored: Any
+        """Mark a pending revision failed so helm accepts the next upgrade (its objects stay as they are).
+
+        A replace carrying the resourceVersion just read: if helm moved the record meanwhile, the
+        server refuses (409) and nothing is overwritten.
+        """
+        path = self._path(release.namespace, release.record_name)
         try:
-            if self.driver == "configmap":
-                stored = core.read_namespaced_config_map(release.record_name, release.namespace)
-            else:
-                stored = core.read_namespaced_secret(release.record_name, release.namespace)
+            stored = get_json(self.api, path)
             record = self._decode(stored)
             record.setdefault("info", {})["status"] = "failed"
             record["info"]["description"] = f"{DESCRIPTION_PREFIX}: marked failed, left {release.status} by an interrupted run"
-            stored.data = {**(stored.data or {}), "release": self._encode(record)}
-            if stored.metadata is not None:
-                stored.metadata.labels = {**(stored.metadata.labels or {}), "status": "failed"}
-            if self.driver == "configmap":
-                core.replace_namespaced_config_map(release.record_name, release.namespace, stored)
-            else:
-                core.replace_namespaced_secret(release.record_name, release.namespace, stored)
+            stored["data"] = {**(stored.get("data") or {}), "release": self._encode(record)}
+            metadata = stored.setdefault("metadata", {})
+            metadata["labels"] = {**(metadata.get("labels") or {}), "status": "failed"}
+            request_json(self.api, "PUT", path, headers={"Content-Type": "application/json"}, body=stored)
         except (ApiException, HTTPError, OSError, KeyError, ValueError, TypeError) as exc:
             raise MeshchartsError(
                 Diagnostic(
@@ -235,9 +264,9 @@ class ReleaseStore:
                 )
             ) from None
 
-    def _decode(self, stored: Any) -> dict[str, Any]:
+    def _decode(self, stored: dict[str, Any]) -> dict[str, Any]:
         """helm's record: base64 of gzipped JSON; a Secret's data base64-encodes that once more."""
-        text = stored.data["release"]
+        text = stored["data"]["release"]
         raw = base64.b64decode(base64.b64decode(text) if self.driver == "secret" else text)
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
@@ -248,11 +277,11 @@ class ReleaseStore:
         packed = base64.b64encode(gzip.compress(json.dumps(record).encode(), mtime=0))
         return (base64.b64encode(packed) if self.driver == "secret" else packed).decode()
 
-    def _latest(self, stored: Iterable[Any]) -> dict[tuple[str, str], DeployedRelease]:
+    def _latest(self, stored: Iterable[dict[str, Any]]) -> dict[tuple[str, str], DeployedRelease]:
         latest: dict[tuple[str, str], DeployedRelease] = {}
         for item in stored:
-            meta = item.metadata
-            if meta is None or not item.data:
+            meta = item.get("metadata") or {}
+            if not meta or not item.get("data"):
                 continue
             try:
                 record = self._decode(item)
@@ -262,14 +291,14 @@ class ReleaseStore:
             metadata = (record.get("chart") or {}).get("metadata") or {}
             release = DeployedRelease(
                 name=str(record.get("name", "")),
-                namespace=str(record.get("namespace", meta.namespace)),
+                namespace=str(record.get("namespace", meta.get("namespace", ""))),
                 revision=int(record.get("version", 0)),
                 status=str(info.get("status", "unknown")),
                 chart=str(metadata.get("name", "")),
                 chart_version=str(metadata.get("version", "")),
                 description=str(info.get("description", "")),
                 config=record.get("config") or {},
-                record_name=str(meta.name),
+                record_name=str(meta.get("name", "")),
                 manifest=str(record.get("manifest") or ""),
             )
             key = (release.namespace, release.name)

@@ -175,6 +175,7 @@ def _object_changes(
 ) -> list[ObjectChange]:
     before = {object_key(obj, namespace, facts): obj for obj in previous}
     wanted = {object_key(obj, namespace, facts): obj for obj in desired}
+    objects.prefetch({*before, *wanted})
     changes = []
     for key, obj in wanted.items():
         change = _compare(hide, key, obj, before.get(key), objects, inputs_changed)

@@ -84,12 +84,17 @@ def plan_cluster(project: Project, releases: ClusterReleases, kubeconfig: str | 
         plan.kubernetes = facts.version
         deployed = ReleaseStore(api, cluster.name, driver).deployed({item.name for item in releases})
         helm = HelmClient(kubeconfig=Path(config).expanduser() if config else None, kube_context=cluster.context, cluster=cluster.name)
-        planned = plan_releases(list(releases), deployed, facts, LiveObjects(api, facts), helm_renderer(helm, facts), drift_only=drift_only)
-        plan.releases = [release for release, _ in planned]
-        if not drift_only and any(release.changes for release in plan.releases):
-            plan.problems = would_fail(facts, planned, helm.version())
-        if not drift_only and all(release.live is not None for release in plan.releases):
-            plan.wiring = [problem for problem in verify_cluster(project, cluster.name, api).problems if problem.rule != "cluster.unreachable"]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meshcharts-verify") as aside:
+            # The live wiring is read beside the objects (independent reads), only where every release exists.
+            wiring = aside.submit(verify_cluster, project, cluster.name, api) if not drift_only and all(
+                (item.namespace, item.name) in deployed for item in releases
+            ) else None
+            planned = plan_releases(list(releases), deployed, facts, LiveObjects(api, facts), helm_renderer(helm, facts), drift_only=drift_only)
+            plan.releases = [release for release, _ in planned]
+            if not drift_only and any(release.changes for release in plan.releases):
+                plan.problems = would_fail(facts, planned, helm.version())
+            if wiring is not None:
+                plan.wiring = [problem for problem in wiring.result().problems if problem.rule != "cluster.unreachable"]
     except MeshchartsError as error:
         plan.error = failure(cluster.name, error)
     finally:

@@ -10,11 +10,11 @@ monitors) is listed once per cluster.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from meshcharts.deploy.live import REQUEST_TIMEOUT
@@ -34,30 +34,42 @@ class Forbidden(Exception):
 
 
 class ClusterReads:
-    """One cluster's API, read for verify: every call bounded, repeated lists served from a cache."""
+    """One cluster's API, read for verify: every call bounded, repeated lists served from a cache.
+
+    Reads go through the client's request serializer and come back as the client's typed models, but
+    without its generated per-group API classes: importing CoreV1Api and AppsV1Api alone costs about
+    a second, paid by every plan that shows the live wiring.
+    """
 
     def __init__(self, api: k8s.ApiClient) -> None:
-        self.core = k8s.CoreV1Api(api)
-        self.apps = k8s.AppsV1Api(api)
-        self.discovery = k8s.DiscoveryV1Api(api)
-        self.custom = k8s.CustomObjectsApi(api)
-        self.extensions = k8s.ApiextensionsV1Api(api)
-        self.version = k8s.VersionApi(api)
+        self.api = api
         self._cache: dict[tuple[Any, ...], Any] = {}
 
-    def _call(self, what: str, method: Callable[..., Any], *args: Any, timeout: tuple[int, int] = REQUEST_TIMEOUT, **kwargs: Any) -> Any:
-        """``method(*args)``; None for a 404. ``what`` names the read in errors ("Service x/y")."""
+    def _call(self, what: str, path: str, model: str | None, *, query: list[tuple[str, str]] | None = None,
+              timeout: tuple[int, int] = REQUEST_TIMEOUT) -> Any:
+        """GET ``path`` as ``model`` (a client model name such as ``V1Service``; None: a plain dict); None for a 404.
+
+        ``what`` names the read in errors ("Service x/y").
+        """
         try:
-            return method(*args, _request_timeout=timeout, **kwargs)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            if exc.status in (401, 403):
-                raise Forbidden(f"cannot read {what}: {exc.status} {exc.reason}") from None
-            raise Unreachable(f"reading {what}: {exc.status} {exc.reason}") from None
+            serialized = self.api.param_serialize("GET", path, query_params=query or [], header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+            response = self.api.call_api(*serialized, _request_timeout=timeout)
+            data = response.read()
         except (HTTPError, OSError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise Unreachable(f"reading {what}: {reason}") from None
+        status = response.status
+        if status == 404:
+            return None
+        if status in (401, 403):
+            raise Forbidden(f"cannot read {what}: {status} {response.reason}")
+        if not 200 <= status < 300:
+            raise Unreachable(f"reading {what}: {status} {response.reason}")
+        text = data.decode("utf-8", "replace")
+        try:
+            return json.loads(text) if model is None else self.api.deserialize(text, model, "application/json")
+        except ValueError as exc:
+            raise Unreachable(f"reading {what}: the answer is not JSON ({exc})") from None
 
     def _cached(self, key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
         if key not in self._cache:
@@ -66,19 +78,19 @@ class ClusterReads:
 
     def probe(self) -> str:
         """The server's version, asked with a short timeout: the first thing verify does."""
-        info = self._call("the server version", self.version.get_code, timeout=PROBE_TIMEOUT)
-        return str(info.git_version) if info is not None else "unknown"
+        info = self._call("the server version", "/version", None, timeout=PROBE_TIMEOUT)
+        return str(info.get("gitVersion", "unknown")) if info is not None else "unknown"
 
     def service(self, namespace: str, name: str) -> Any:
-        return self._cached(("service", namespace, name), lambda: self._call(f"Service {namespace}/{name}", self.core.read_namespaced_service, name, namespace))
+        return self._cached(("service", namespace, name), lambda: self._call(f"Service {namespace}/{name}", f"/api/v1/namespaces/{namespace}/services/{name}", "V1Service"))
 
     def endpoint_slices(self, namespace: str, service: str) -> list[Any]:
         def load() -> list[Any]:
             found = self._call(
                 f"the EndpointSlices of Service {namespace}/{service}",
-                self.discovery.list_namespaced_endpoint_slice,
-                namespace,
-                label_selector=f"kubernetes.io/service-name={service}",
+                f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
+                "V1EndpointSliceList",
+                query=[("labelSelector", f"kubernetes.io/service-name={service}")],
             )
             return list(found.items) if found is not None else []
 
@@ -86,14 +98,14 @@ class ClusterReads:
 
     def pods(self, namespace: str, selector: dict[str, str]) -> list[Any]:
         text = ",".join(f"{key}={value}" for key, value in sorted(selector.items()))
-        found = self._call(f"the Pods of {namespace} labelled {text}", self.core.list_namespaced_pod, namespace, label_selector=text)
+        found = self._call(f"the Pods of {namespace} labelled {text}", f"/api/v1/namespaces/{namespace}/pods", "V1PodList", query=[("labelSelector", text)])
         return list(found.items) if found is not None else []
 
     def namespace_labels(self) -> dict[str, dict[str, str]]:
         """Every namespace's labels, by name (one list)."""
 
         def load() -> dict[str, dict[str, str]]:
-            found = self._call("the namespaces", self.core.list_namespace)
+            found = self._call("the namespaces", "/api/v1/namespaces", "V1NamespaceList")
             items = found.items if found is not None else []
             return {item.metadata.name: dict(item.metadata.labels or {}) for item in items}
 
@@ -103,14 +115,14 @@ class ClusterReads:
         """Every CustomResourceDefinition as a plain dict (group, kind, conditions)."""
 
         def load() -> list[dict[str, Any]]:
-            found = self._call("the CustomResourceDefinitions", self.extensions.list_custom_resource_definition)
-            items = found.items if found is not None else []
+            found = self._call("the CustomResourceDefinitions", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", None)
+            items = (found or {}).get("items") or []
             return [
                 {
-                    "name": item.metadata.name,
-                    "group": item.spec.group,
-                    "kind": item.spec.names.kind,
-                    "conditions": {c.type: c.status for c in ((item.status.conditions if item.status else None) or [])},
+                    "name": (item.get("metadata") or {}).get("name"),
+                    "group": (item.get("spec") or {}).get("group"),
+                    "kind": ((item.get("spec") or {}).get("names") or {}).get("kind"),
+                    "conditions": {c.get("type"): c.get("status") for c in ((item.get("status") or {}).get("conditions") or [])},
                 }
                 for item in items
             ]
@@ -122,7 +134,7 @@ class ClusterReads:
 
         def load() -> list[dict[str, Any]]:
             group, version = MONITORING
-            found = self._call(f"{kind} objects ({group}/{version})", self.custom.list_cluster_custom_object, group, version, _PLURALS[kind])
+            found = self._call(f"{kind} objects ({group}/{version})", f"/apis/{group}/{version}/{_PLURALS[kind]}", None)
             return list((found or {}).get("items") or [])
 
         return list(self._cached(("monitoring", kind), load))
@@ -131,11 +143,11 @@ class ClusterReads:
         """The Deployments and StatefulSets of a namespace."""
 
         def load() -> list[Any]:
-            deployments = self._call(f"the Deployments of {namespace}", self.apps.list_namespaced_deployment, namespace)
-            sets = self._call(f"the StatefulSets of {namespace}", self.apps.list_namespaced_stateful_set, namespace)
+            deployments = self._call(f"the Deployments of {namespace}", f"/apis/apps/v1/namespaces/{namespace}/deployments", "V1DeploymentList")
+            sets = self._call(f"the StatefulSets of {namespace}", f"/apis/apps/v1/namespaces/{namespace}/statefulsets", "V1StatefulSetList")
             return [*(deployments.items if deployments else []), *(sets.items if sets else [])]
 
         return list(self._cached(("workloads", namespace), load))
 
     def config_map(self, namespace: str, name: str) -> Any:
-        return self._call(f"ConfigMap {namespace}/{name}", self.core.read_namespaced_config_map, name, namespace)
+        return self._call(f"ConfigMap {namespace}/{name}", f"/api/v1/namespaces/{namespace}/configmaps/{name}", "V1ConfigMap")
