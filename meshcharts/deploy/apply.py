@@ -119,7 +119,8 @@ def apply_project(
         releases = settle_releases(project, options.cluster, options.output_dir, options.environ, Path(scratch))
         for name in releases.clusters:
             observer(name, None, "planning")
-        plan = plan_stack(releases, PlanOptions(options.cluster, options.kubeconfig, options.concurrency, options.environ))
+        # Without the live wiring: apply verifies a cluster after deploying to it, when it is worth knowing.
+        plan = plan_stack(releases, PlanOptions(options.cluster, options.kubeconfig, options.concurrency, options.environ, wiring=False))
         if saved is not None:
             check_saved_plan(saved, plan)
         problems = [problem for cluster in plan.clusters.values() for problem in cluster.problems if problem.is_error]
@@ -243,7 +244,7 @@ class ClusterApply:
         if all(now.get(key) == state for key, state in planned.items()):  # same revision and status: a pending one left failed counts
             return plan
         self.observer(self.cluster.name, None, "planning again: releases changed while waiting for the lock")
-        fresh = plan_cluster(self.project, releases, self.options.kubeconfig, self.driver)
+        fresh = plan_cluster(self.project, releases, self.options.kubeconfig, self.driver, wiring=False)
         if fresh.error is not None:
             raise MeshchartsError(Diagnostic(message=fresh.error, rule="cluster.unreachable", cluster=self.cluster.name))
         if any(problem.is_error for problem in fresh.problems):

@@ -41,6 +41,7 @@ class PlanOptions:
     kubeconfig: str | None = None
     concurrency: int = 4
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
+    wiring: bool = True  # also read the live wiring (verify's checks) where every release exists
 
 
 def settle_releases(
@@ -64,7 +65,9 @@ def settle_releases(
     return releases
 
 
-def plan_cluster(project: Project, releases: ClusterReleases, kubeconfig: str | None, driver: str, *, drift_only: bool = False) -> ClusterPlan:
+def plan_cluster(
+    project: Project, releases: ClusterReleases, kubeconfig: str | None, driver: str, *, drift_only: bool = False, wiring: bool = True
+) -> ClusterPlan:
     """One cluster's plan; a cluster that cannot be reached is a plan with ``error`` set, never an exception.
 
     When every release already exists on the cluster, the plan also carries what ``verify`` finds in
@@ -86,15 +89,15 @@ def plan_cluster(project: Project, releases: ClusterReleases, kubeconfig: str | 
         helm = HelmClient(kubeconfig=Path(config).expanduser() if config else None, kube_context=cluster.context, cluster=cluster.name)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meshcharts-verify") as aside:
             # The live wiring is read beside the objects (independent reads), only where every release exists.
-            wiring = aside.submit(verify_cluster, project, cluster.name, api) if not drift_only and all(
+            live_wiring = aside.submit(verify_cluster, project, cluster.name, api) if wiring and not drift_only and all(
                 (item.namespace, item.name) in deployed for item in releases
             ) else None
             planned = plan_releases(list(releases), deployed, facts, LiveObjects(api, facts), helm_renderer(helm, facts), drift_only=drift_only)
             plan.releases = [release for release, _ in planned]
             if not drift_only and any(release.changes for release in plan.releases):
                 plan.problems = would_fail(facts, planned, helm.version())
-            if wiring is not None:
-                plan.wiring = [problem for problem in wiring.result().problems if problem.rule != "cluster.unreachable"]
+            if live_wiring is not None:
+                plan.wiring = [problem for problem in live_wiring.result().problems if problem.rule != "cluster.unreachable"]
     except MeshchartsError as error:
         plan.error = failure(cluster.name, error)
     finally:
@@ -109,7 +112,10 @@ def plan_stack(releases: StackReleases, options: PlanOptions, *, drift_only: boo
     workers = max(1, min(options.concurrency, len(clusters)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meshcharts-cluster") as pool:
         project = releases.project
-        futures = {name: pool.submit(plan_cluster, project, items, options.kubeconfig, driver, drift_only=drift_only) for name, items in clusters.items()}
+        futures = {
+            name: pool.submit(plan_cluster, project, items, options.kubeconfig, driver, drift_only=drift_only, wiring=options.wiring)
+            for name, items in clusters.items()
+        }
         plans = {name: future.result() for name, future in futures.items()}
     return Plan(releases.project.stack.name, releases.digest, plans)
 
