@@ -44,6 +44,7 @@ from meshcharts.deploy.releases import ClusterRelease, ClusterReleases
 from meshcharts.deploy.results import ApplyResult, ClusterResult, ReleaseResult
 from meshcharts.deploy.run_checks import check_run_settings
 from meshcharts.deploy.saved_plan import SavedPlan, check_saved_plan
+from meshcharts.deploy.tracking import LiveCluster, ReleaseTracker, aftermath, timed_out
 from meshcharts.deploy.verify import verify_cluster
 from meshcharts.deploy.waves import run_in_waves
 from meshcharts.helm.client import HelmClient
@@ -335,8 +336,11 @@ class ClusterApply:
         started = time.monotonic()
         release_id = self.run.begin_release(spec, note=note)
         assert item.chart is not None and item.resolved is not None, "charts and secrets are settled before any cluster is touched"
+        verb = {"install": "installing", "restore": "restoring"}.get(action, "upgrading")
+        tracker = ReleaseTracker(LiveCluster(store.api), store, item.namespace, item.name, newer_than=live.revision if live else 0,
+                                 report=lambda text: self.observer(name, item.name, f"{verb}: {text}")).start() if wait else None
         try:
-            self.observer(name, item.name, {"install": "installing", "restore": "restoring"}.get(action, "upgrading"))
+            self.observer(name, item.name, verb)
             deployed = helm.install_or_upgrade(
                 item.name,
                 item.chart.path,
@@ -350,10 +354,16 @@ class ClusterApply:
             )
         except MeshchartsError as error:
             message = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
+            why = tracker.reason(fresh=not atomic) if tracker and timed_out(message) else None  # after --atomic, only the last look
+            message = f"{message}; {item.redact(why)}" if why else message
             failed = store.release(item.namespace, item.name)  # the revision helm left behind, if any
+            note = "; ".join(part for part in (note, aftermath(live, failed, message)) if part) or None
             revision = failed.revision if failed is not None and failed.revision != (live.revision if live else None) else None
             self.run.finish_release(release_id, ReleaseStatus.FAILED, revision=revision, error=message, note=note)
             return self._result(item, action, "failed", revision=revision, error=message, note=note, seconds=time.monotonic() - started)
+        finally:
+            if tracker is not None:
+                tracker.stop()  # before apply says what became of the release: no late "waiting for" after it
         revision = int(deployed.get("version", 0)) or None
         self.run.finish_release(release_id, ReleaseStatus.DEPLOYED, revision=revision, note=note)
         return self._result(item, action, "deployed", revision=revision, note=note, seconds=time.monotonic() - started)

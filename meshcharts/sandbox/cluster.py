@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -68,13 +68,17 @@ class Sandbox:
         storage_classes: Sequence[str] = (DEFAULT_STORAGE_CLASS,),
         nodes: int = 3,
         crd_dirs: Sequence[Path] = (DEFAULT_CRD_DIR,),
+        stages: Sequence[Mapping[str, Any]] = (),
     ) -> None:
+        """``stages``: kwok Stages the kwok-controller gets beside its default ones and our volume
+        stages (a test's own pod behaviour, e.g. Pods that never become ready)."""
         self.workdir = Path(workdir).resolve()
         self.clusters = list(clusters)
         self.storage_classes = tuple(storage_classes) or (DEFAULT_STORAGE_CLASS,)
         self.nodes = nodes
         # Where ``<group>.yaml`` stand-ins are looked up, in order (the first file of a group wins).
         self.crd_dirs = tuple(Path(folder) for folder in crd_dirs)
+        self.stages = [dict(stage) for stage in stages]
         self._check_inputs()
 
     def _check_inputs(self) -> None:
@@ -147,7 +151,7 @@ class Sandbox:
         return locked(self.workdir / ".lock", progress, f"waiting for another sandbox command on {self.workdir}")
 
     def _up(self, kwokctl: Kwokctl, binaries: SandboxBinaries, crds: dict[str, list[dict[str, Any]]], progress: Progress) -> Path:
-        write_yaml_documents(self._stages_path(), volume_stages(self.storage_classes))
+        write_yaml_documents(self._stages_path(), [*volume_stages(self.storage_classes), *self.stages])
         write_yaml_documents(self._config_path(), [kwokctl_configuration(binaries, self._stages_path())])
         fingerprint = hashlib.sha256(self._config_path().read_bytes() + self._stages_path().read_bytes()).hexdigest()
         started = [self._up_one(kwokctl, cluster, fingerprint, progress) for cluster in self.clusters]

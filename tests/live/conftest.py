@@ -3,11 +3,12 @@
 By default the session starts a two-cluster sandbox (kwokctl, binary runtime, 127.0.0.1) from the
 cached binaries ``meshcharts.sandbox.build`` makes, and deletes it at the end. Its clusters carry what
 the bundled example stack needs from a Rancher cluster (the ``ui.cattle.io`` and
-``monitoring.coreos.com`` CRDs, storage classes ``standard`` and ``sata``) plus a CRD group of the
-tests' own. The stand-in charts are packaged once per session (``standin_charts``), and apply runs
-with helm 3.22.0 unless a test asks for another version (``helm_for``). With
-``MESHCHARTS_TEST_KUBECONFIG`` (and ``MESHCHARTS_TEST_CONTEXTS=a,b``) the same tests run against those
-real clusters instead, and the tests that need the sandbox itself skip.
+``monitoring.coreos.com`` CRDs, storage classes ``standard`` and ``sata``) plus a CRD group and a kwok
+Stage of the tests' own (a label that keeps a Pod from ever becoming ready). The stand-in charts are
+packaged once per session (``standin_charts``), and apply runs with helm 3.22.0 unless a test asks
+for another version (``helm_for``). With ``MESHCHARTS_TEST_KUBECONFIG`` (and
+``MESHCHARTS_TEST_CONTEXTS=a,b``) the same tests run against those real clusters instead, and the
+tests that need the sandbox itself skip.
 
 Only a machine without Go skips the live tests, all with one reason: CI has Go, so there they run.
 """
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from meshcharts.core.diagnostics import InvalidInput
 from meshcharts.sandbox import Sandbox, SandboxCluster, go_available
@@ -88,6 +90,7 @@ def live_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClus
         SANDBOX_CLUSTERS,
         storage_classes=STORAGE_CLASSES,
         crd_dirs=(FIXTURES / "cluster-crds", DEFAULT_CRD_DIR),
+        stages=_test_stages(),
     )
     try:
         try:
@@ -98,6 +101,14 @@ def live_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClus
         yield LiveClusters(kubeconfig, tuple(c.context_name for c in SANDBOX_CLUSTERS), sandbox)
     finally:
         sandbox.down(_progress)
+
+
+def _test_stages() -> list[dict[str, object]]:
+    """The tests' own kwok Stages (tests/fixtures/kwok-stages): Pods that never become ready, on a label."""
+    stages: list[dict[str, object]] = []
+    for path in sorted((FIXTURES / "kwok-stages").glob("*.yaml")):
+        stages.extend(document for document in yaml.safe_load_all(path.read_text(encoding="utf-8")) if document)
+    return stages
 
 
 def helm_for(version: str) -> Path:

@@ -5,6 +5,7 @@ without the example's releases."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from tests.live.example import (
+    NAMESPACE,
     RELEASES,
     ExampleStack,
     example,
@@ -48,6 +50,12 @@ def test_a_failing_release_stops_its_cluster_and_the_other_cluster_finishes(exam
     assert by_release["rancher-kiali-server-crd"].split()[0] == "deployed"
     assert by_release["rancher-kiali-server"].split()[0] == "failed"
     assert "install failed: helm upgrade --install rancher-kiali-server:" in by_release["rancher-kiali-server"]
+    # Not only helm's "context deadline exceeded": which object was not ready, and the scheduler's reason.
+    why = "; not ready: Deployment istio-system/kiali: 0/1 ready: pod kiali-"
+    unschedulable = "Unschedulable: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+    assert why in by_release["rancher-kiali-server"] and unschedulable in by_release["rancher-kiali-server"], run
+    # While helm waited, the live view said what for (plain lines: stderr is not a terminal).
+    assert "east/rancher-kiali-server: installing: waiting for Deployment kiali (0/1 ready)" in run.stderr.splitlines(), run
     # Jaeger needs nothing that failed, and ran beside Kiali; mesh-extras waited for Kiali and was not attempted.
     assert by_release["rancher-tracing"].split()[0] == "deployed"
     assert by_release["mesh-extras"].split()[:2] == ["skipped", "mesh-extras"]
@@ -63,7 +71,70 @@ def test_a_failing_release_stops_its_cluster_and_the_other_cluster_finishes(exam
     failed = example.release_rows(1)
     (kiali,) = [row for row in failed if row["cluster"] == "east" and row["release"] == "rancher-kiali-server"]
     assert kiali["helm_revision"] == 1, "the revision helm left failed is recorded"
+    assert why in kiali["error"] and unschedulable in kiali["error"]
+    assert kiali["note"] == "revision 1 is left failed on the cluster"
     assert example.ledger("SELECT outcome FROM meshcharts_runs WHERE id = 1")[0]["outcome"] == "failed"
+
+
+#: The label the tests' own kwok Stage (tests/fixtures/kwok-stages/pod-never-ready.yaml) looks for.
+NEVER_READY = "stage.sandbox.meshcharts.io/never-ready"
+
+
+def test_pods_that_never_become_ready_are_named_with_their_reason_and_atomic_rolls_the_release_back(example: ExampleStack) -> None:
+    example.live.require_sandbox()  # the never-ready Pods are the sandbox's kwok Stage
+    assert example.apply().returncode == 0
+    # A new Kiali revision for both clusters; on east its Pod runs but its readiness probe keeps failing.
+    example.edit("values/kiali.yaml", lambda text: text.replace("deployment:\n", "deployment:\n  pod_annotations: {meshcharts.io/change: two}\n", 1))
+    example.edit("values/clusters/east/kiali.yaml", lambda text: text + f'  pod_labels: {{{NEVER_READY}: "true"}}\n')
+    run = example.apply("--atomic", "--timeout", "15s")
+    assert run.returncode == 1, run
+    lines = run.stdout.splitlines()
+    (kiali,) = [line for line in lines if line.split()[:2] == ["failed", "rancher-kiali-server"]]
+    assert "upgrade failed: helm upgrade --install rancher-kiali-server: " in kiali and "rolled back" in kiali, run
+    assert re.search(
+        r"; not ready: Deployment istio-system/kiali: 0/1 ready: pod kiali-[a-z0-9]+-[a-z0-9]+: ContainersNotReady: containers with "
+        r"unready status: \[kiali\]; event Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503$",
+        kiali,
+    ), run
+    assert "east/rancher-kiali-server: upgrading: waiting for Deployment kiali (0/1 ready)" in run.stderr.splitlines(), run
+    # The other cluster went on: west's Kiali is upgraded.
+    assert "west: ok (" in run.stdout, run
+    assert example.releases("west")["rancher-kiali-server"]["revision"] == "2"
+    # --atomic rolled east back: revision 2 failed, revision 3 is revision 1 again, and the ledger says so.
+    history = yaml.safe_load(example.helm("east", "history", "rancher-kiali-server", "-n", NAMESPACE, "-o", "json"))
+    assert [(item["revision"], item["status"]) for item in history] == [(1, "superseded"), (2, "failed"), (3, "deployed")]
+    assert history[-1]["description"] == "Rollback to 1"
+    (row,) = [r for r in example.release_rows(2) if r["cluster"] == "east" and r["release"] == "rancher-kiali-server"]
+    assert (row["status"], row["helm_revision"]) == ("failed", 3)
+    assert row["note"] == "rolled back (--atomic): revision 2 failed; revision 3 restores revision 1"
+    assert "not ready: Deployment istio-system/kiali: 0/1 ready: pod kiali-" in row["error"]
+    assert "event Unhealthy: Readiness probe failed" in row["error"]
+    assert _rows(example, 2)[("west", "rancher-kiali-server")] == ["deployed"]
+
+
+def test_a_claim_on_a_missing_storage_class_and_an_object_the_api_server_rejects_are_reported_as_such(example: ExampleStack) -> None:
+    example.write("values/clusters/east/tracing.yaml", "jaeger:\n  storageClassName: missing\n")
+    bad = "not a label value!"
+    example.write("values/clusters/west/kiali.yaml", f'deployment:\n  pod_labels: {{meshcharts.io/bad: "{bad}"}}\n')
+    run = example.apply("--timeout", "15s")
+    assert run.returncode == 1, run
+    lines = run.stdout.splitlines()
+    east = lines[: lines.index(next(line for line in lines if line.startswith("west: ")))]
+    (tracing,) = [line for line in east if line.split()[:2] == ["failed", "rancher-tracing"]]
+    assert (
+        '; not ready: PersistentVolumeClaim istio-system/istio-jaeger-pvc: Pending: event ProvisioningFailed: '
+        'storageclass.storage.k8s.io "missing" not found' in tracing
+    ), run
+    # Rejected at once: the API server's own words, and nothing about readiness (helm never waited).
+    (kiali,) = [line for line in lines[len(east):] if line.split()[:2] == ["failed", "rancher-kiali-server"]]
+    assert 'Deployment.apps \"kiali\" is invalid' in kiali or 'Deployment.apps "kiali" is invalid' in kiali, run
+    assert f'Invalid value: "{bad}"' in kiali and "not ready" not in kiali, run
+    rows = {(r["cluster"], r["release"]): r for r in example.release_rows(1) if r["status"] == "failed"}
+    assert 'storageclass.storage.k8s.io "missing" not found' in rows[("east", "rancher-tracing")]["error"]
+    assert f'Invalid value: "{bad}"' in rows[("west", "rancher-kiali-server")]["error"]
+    # What is left behind: both releases failed in helm, the claim still pending.
+    assert example.releases("east")["rancher-tracing"]["status"] == "failed"
+    assert example.releases("west")["rancher-kiali-server"]["status"] == "failed"
 
 
 def test_kill_9_in_the_middle_leaves_what_the_next_apply_repairs(example: ExampleStack) -> None:
