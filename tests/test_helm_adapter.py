@@ -374,6 +374,30 @@ def test_a_missing_or_empty_secret_names_the_variable_and_the_key() -> None:
     assert info.value.exit_code == ExitCode.USAGE
 
 
+@pytest.mark.parametrize(
+    ("stderr", "message"),
+    [
+        (  # helm 3, an object the API server rejects: the cause is on the line after "Error:"
+            'WARNING: Kubernetes configuration file is group-readable.\nError: 1 error occurred:\n'
+            '\t* Deployment.apps "kiali" is invalid: spec.template.labels: Invalid value: "x!": a valid label ...\n\n',
+            'helm upgrade --install kiali: 1 error occurred: Deployment.apps "kiali" is invalid: spec.template.labels: '
+            'Invalid value: "x!": a valid label ...',
+        ),
+        (  # helm 4's --wait: the objects not ready, then the deadline, one per line
+            "Error: resource Deployment/istio-system/kiali not ready. status: InProgress, message: Available: 0/1\n"
+            "context deadline exceeded\n",
+            "helm upgrade --install kiali: resource Deployment/istio-system/kiali not ready. status: InProgress, "
+            "message: Available: 0/1; context deadline exceeded",
+        ),
+        ("no Error line at all\nsecond line\n", "helm upgrade --install kiali: no Error line at all; second line"),
+    ],
+    ids=["rejected-object", "helm-4-wait", "no-error-prefix"],
+)
+def test_a_helm_error_over_several_lines_keeps_its_cause(stderr: str, message: str) -> None:
+    error = HelmError(errors.Error(1, b"", stderr.encode()), what="helm upgrade --install kiali")
+    assert error.diagnostics[0].message == message
+
+
 def test_helm_output_that_echoes_a_secret_is_redacted(helm_client: HelmClient) -> None:  # noqa: F811
     """The real helm echoes a value in a render error (the listy chart's ``fail``); none of it survives."""
     resolved = resolve_secrets({"boom": EnvRef("BOOM")}, {"BOOM": SECRET})

@@ -72,13 +72,23 @@ class HelmError(MeshchartsError):
 
 
 def _helm_message(stderr: bytes) -> str:
-    """Helm's ``Error:`` lines without the prefix, on one line; all of stderr if it has none.
+    """Helm's error without the ``Error: `` prefix, on one line; all of stderr if it has none.
 
-    Helm also prints warnings (e.g. about kubeconfig permissions) that would bury the cause.
+    Helm also prints warnings (e.g. about kubeconfig permissions) before it, which would bury the
+    cause. The error itself may run over several lines, and the cause is often not on the first:
+    ``1 error occurred:`` then ``\t* Deployment.apps "kiali" is invalid: ...`` (a rejected object),
+    or helm 4's ``resource ... not ready`` then ``context deadline exceeded``. Helm prints its error
+    last, so everything from the ``Error:`` line on is kept.
     """
     lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
-    chosen = [line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")] or lines
-    return "; ".join(chosen)
+    start = next((index for index, line in enumerate(lines) if line.startswith("Error: ")), None)
+    if start is None:
+        return "; ".join(lines)
+    message = lines[start].removeprefix("Error: ")
+    for line in lines[start + 1 :]:
+        line = line.removeprefix("Error: ").removeprefix("* ")
+        message += f" {line}" if message.endswith(":") else f"; {line}"
+    return message
 
 
 @dataclass(frozen=True)
