@@ -44,6 +44,10 @@ def test_install_unchanged_and_failure(
     assert [east[name]["status"] for name in RELEASES] == ["unchanged", "failed", "skipped", "skipped"]
     assert east["rancher-kiali-server"]["action"] == "upgrade" and east["rancher-kiali-server"]["revision"] == 2
     assert "rancher-kiali-server" in east["rancher-kiali-server"]["error"]
+    # Each helm words its timeout its own way; each time apply adds which object was not ready and why.
+    assert "; not ready: Deployment istio-system/kiali: 0/1 ready: pod kiali-" in east["rancher-kiali-server"]["error"]
+    assert "Unschedulable: 0/3 nodes are available" in east["rancher-kiali-server"]["error"]
+    assert east["rancher-kiali-server"]["note"] == "revision 2 is left failed on the cluster"
     assert east["rancher-tracing"]["note"] == "not attempted: rancher-kiali-server failed on east"
     assert {item["status"] for item in document["clusters"]["west"]["releases"]} == {"unchanged"}
     recorded = {(row["cluster"], row["release"]): row["status"] for row in stack.release_rows(document["run"])}
