@@ -279,9 +279,29 @@ def test_the_tracker_thread_reports_changes_and_nothing_after_stop() -> None:
     tracker.start()
     assert seen.wait(10)
     tracker.stop()
-    count = len(said)
+    assert not tracker._thread.is_alive()  # stop() returns once the thread is done with the API client
     cluster.objects[2][1]["status"]["readyReplicas"] = 1
-    tracker._thread.join(10)
-    assert not tracker._thread.is_alive()
-    assert said[:count] == said == ["waiting for Deployment kiali (0/1 ready)"]
+    assert said == ["waiting for Deployment kiali (0/1 ready)"]
     assert not_ready(cluster, [ObjectRef("Deployment", NS, "kiali")]) == []
+
+
+def test_stopping_in_the_middle_of_a_look_waits_for_the_call_under_way_and_makes_no_other() -> None:
+    entered, release = threading.Event(), threading.Event()
+    reads: list[str] = []
+
+    class SlowCluster(FakeCluster):
+        def read(self, ref: ObjectRef) -> dict[str, Any] | None:
+            reads.append(ref.name)
+            entered.set()
+            release.wait(10)
+            return super().read(ref)
+
+    two = DeployedRelease("kiali", NS, 1, "pending-install", "kiali", "1.0.0", "", {}, "r", KIALI_ONLY + "---\n" + KIALI_ONLY.replace("kiali}", "other}"))
+    said: list[str] = []
+    tracker = ReleaseTracker(SlowCluster(deployment()), FakeStore(two), NS, "kiali", newer_than=0, report=said.append, interval=0.01)  # type: ignore[arg-type]
+    tracker.start()
+    assert entered.wait(10)
+    threading.Timer(0.2, release.set).start()
+    tracker.stop()
+    assert not tracker._thread.is_alive()
+    assert reads == ["kiali"] and said == []  # the second object was not read, nothing was reported

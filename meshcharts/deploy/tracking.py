@@ -201,6 +201,34 @@ def timed_out(message: str) -> bool:
     return any(text in message for text in TIMEOUT_MESSAGES)
 
 
+class _Stopped(Exception):
+    """The tracker was stopped in the middle of a look."""
+
+
+class _Stoppable:
+    """The tracker thread's reads: each first checks that the tracker has not been stopped."""
+
+    def __init__(self, cluster: Reader, stopped: threading.Event) -> None:
+        self.cluster = cluster
+        self.stopped = stopped
+
+    def _go(self) -> None:
+        if self.stopped.is_set():
+            raise _Stopped
+
+    def read(self, ref: ObjectRef) -> dict[str, Any] | None:
+        self._go()
+        return self.cluster.read(ref)
+
+    def owned(self, kind: str, namespace: str, owner: Obj) -> list[dict[str, Any]]:
+        self._go()
+        return self.cluster.owned(kind, namespace, owner)
+
+    def warning(self, obj: Obj) -> str | None:
+        self._go()
+        return self.cluster.warning(obj)
+
+
 class ReleaseTracker:
     """Watches one release's objects while helm installs or upgrades it, in a thread of its own.
 
@@ -239,12 +267,19 @@ class ReleaseTracker:
         return self
 
     def stop(self) -> None:
+        """Stop looking, and wait for a look under way to end (it stops at its next API call).
+
+        Apply closes the cluster's API client once its releases are done: no look may still be
+        using it then. Only a call that hangs (at most :data:`TRACK_TIMEOUT`) is not waited out.
+        """
         with self._lock:
             self._stopped.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=sum(TRACK_TIMEOUT))
 
     def _run(self) -> None:
         while not self._stopped.wait(self.interval):
-            states = self.look()
+            states = self.look(_Stoppable(self.cluster, self._stopped))
             if states is None:
                 continue
             text = waiting_text(states)
@@ -263,14 +298,14 @@ class ReleaseTracker:
             self._objects = manifest_objects(record.manifest, self.namespace)
         return self._objects
 
-    def look(self) -> list[ResourceState] | None:
+    def look(self, cluster: Reader | None = None) -> list[ResourceState] | None:
         """What is not ready now; None when the release or the cluster cannot be read (nothing is kept)."""
         try:
             objects = self._revision_objects()
             if objects is None:
                 return None
-            states = not_ready(self.cluster, objects)
-        except (ApiException, HTTPError, OSError, ValueError):
+            states = not_ready(cluster or self.cluster, objects)
+        except (ApiException, HTTPError, OSError, ValueError, _Stopped):
             return None
         self.last = states
         return states
