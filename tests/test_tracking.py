@@ -34,11 +34,12 @@ def meta(name: str, uid: str, owner: str | None = None, **extra: Any) -> dict[st
 
 
 class FakeCluster:
-    """Objects by (kind, name), owned objects by owner uid, Warning events by object uid."""
+    """Objects by (kind, name), owned objects by owner uid, Warning (and Normal) events by object uid."""
 
-    def __init__(self, objects: list[tuple[str, dict[str, Any]]], events: dict[str, str] | None = None) -> None:
+    def __init__(self, objects: list[tuple[str, dict[str, Any]]], events: dict[str, str] | None = None, normal: dict[str, str] | None = None) -> None:
         self.objects = objects
         self.events = events or {}
+        self.normal = normal or {}
 
     def read(self, ref: ObjectRef) -> dict[str, Any] | None:
         return next((obj for kind, obj in self.objects if kind == ref.kind and obj["metadata"]["name"] == ref.name), None)
@@ -50,8 +51,9 @@ class FakeCluster:
             if k == kind and any(ref["uid"] == uid for ref in obj["metadata"].get("ownerReferences", []))
         ]
 
-    def warning(self, obj: Any) -> str | None:
-        return self.events.get(obj["metadata"].get("uid"))
+    def event(self, obj: Any, *, warning: bool = True) -> str | None:
+        uid = obj["metadata"].get("uid")
+        return self.events.get(uid) if warning else self.events.get(uid, self.normal.get(uid))
 
 
 def deployment(name: str = "kiali", replicas: int = 1, ready: int = 0, **spec: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -141,11 +143,17 @@ def test_a_deployment_not_yet_observed_or_without_a_new_replicaset_is_waited_for
     assert state is not None and state.line() == 'Deployment istio-system/kiali: 0/1 ready: FailedCreate: pods "kiali-x" is forbidden: exceeded quota: q'
 
 
-def test_a_claim_pending_on_a_missing_storage_class_says_the_provisioners_event() -> None:
+def test_a_pending_claim_says_the_provisioners_event() -> None:
     claim = ("PersistentVolumeClaim", {"metadata": meta("istio-jaeger-pvc", "pvc"), "spec": {"storageClassName": "missing"}, "status": {"phase": "Pending"}})
     state = one([claim], "PersistentVolumeClaim", "istio-jaeger-pvc", {"pvc": 'ProvisioningFailed: storageclass.storage.k8s.io "missing" not found'})
     assert state is not None
     assert state.line() == 'PersistentVolumeClaim istio-system/istio-jaeger-pvc: Pending: event ProvisioningFailed: storageclass.storage.k8s.io "missing" not found'
+    # A class whose provisioner is not running: kube-controller-manager says so only in a Normal event.
+    waiting = "ExternalProvisioning: Waiting for a volume to be created either by the external provisioner 'example.com/none' or manually"
+    state = FakeCluster([claim], normal={"pvc": waiting})
+    assert judge("PersistentVolumeClaim", NS, "istio-jaeger-pvc", claim[1], state) == ResourceState(
+        "PersistentVolumeClaim", NS, "istio-jaeger-pvc", "Pending", f"event {waiting}"
+    )
     claim[1]["status"]["phase"] = "Bound"
     assert one([claim], "PersistentVolumeClaim", "istio-jaeger-pvc") is None
 
@@ -246,7 +254,7 @@ class FakeStore:
         return self.current
 
 
-def test_the_tracker_reports_each_change_once_ignores_older_revisions_and_keeps_the_last_look() -> None:
+def test_the_tracker_ignores_older_revisions_and_keeps_what_was_last_not_ready() -> None:
     cluster = FakeCluster([*deployment(), pod("kiali-new-x1", "rs-new", NOT_READY)])
     store = FakeStore(_release(1, "deployed"))
     said: list[str] = []
@@ -256,11 +264,8 @@ def test_the_tracker_reports_each_change_once_ignores_older_revisions_and_keeps_
     states = tracker.look()
     assert states is not None and [state.short() for state in states] == ["Deployment kiali (0/1 ready)"]
     cluster.objects[2][1]["status"]["readyReplicas"] = 1
-    assert tracker.look() == []
-    assert tracker.reason(fresh=True) is None  # ready now: nothing to add to helm's message
-    cluster.objects[2][1]["status"]["readyReplicas"] = 0
-    tracker.look()
-    cluster.objects.clear()  # --atomic uninstalled it: only the last look knows
+    assert tracker.look() == []  # ready now (helm rolled back to the ReplicaSet that was ready)
+    cluster.objects.clear()  # or uninstalled it: only what was last not ready tells why
     assert tracker.reason(fresh=False) == (
         "not ready: Deployment istio-system/kiali: 0/1 ready: pod kiali-new-x1: ContainersNotReady: containers with unready status: [kiali]"
     )

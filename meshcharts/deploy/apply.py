@@ -354,7 +354,7 @@ class ClusterApply:
             )
         except MeshchartsError as error:
             message = "; ".join(diagnostic.message for diagnostic in error.diagnostics)
-            why = tracker.reason(fresh=not atomic) if tracker and timed_out(message) else None  # after --atomic, only the last look
+            why = tracker.reason(fresh=not atomic) if tracker and timed_out(message) else None  # after --atomic, only the looks during the wait
             message = f"{message}; {item.redact(why)}" if why else message
             failed = store.release(item.namespace, item.name)  # the revision helm left behind, if any
             note = "; ".join(part for part in (note, aftermath(live, failed, message)) if part) or None

@@ -56,8 +56,8 @@ class Cluster(Protocol):
         """Objects of ``kind`` (``ReplicaSet``, ``Pod``) in ``namespace`` that ``owner`` controls."""
         ...
 
-    def warning(self, obj: Obj) -> str | None:
-        """The latest Warning event about ``obj`` as ``Reason: message``, or None."""
+    def event(self, obj: Obj, *, warning: bool = True) -> str | None:
+        """The latest event about ``obj`` (only a Warning one unless ``warning`` is False) as ``Reason: message``."""
         ...
 
 
@@ -98,7 +98,7 @@ def _conditions(obj: Obj) -> list[Mapping[str, Any]]:
 
 def _with_event(cause: str | None, obj: Obj, cluster: Cluster) -> str | None:
     """``cause``, followed by the latest Warning event when that says something the cause does not."""
-    event = cluster.warning(obj)
+    event = cluster.event(obj)
     if event and (cause is None or event.split(": ", 1)[-1] not in cause):
         return f"{cause}; event {event}" if cause else f"event {event}"
     return cause
@@ -143,7 +143,7 @@ def _own_cause(obj: Obj, cluster: Cluster, kinds: tuple[str, ...] = ("ReplicaFai
             condition.get("type") == "Progressing" and condition.get("status") == "False"
         ):
             return _said(condition.get("reason"), condition.get("message"))
-    event = cluster.warning(obj)
+    event = cluster.event(obj)
     return f"event {event}" if event else None
 
 
@@ -252,7 +252,10 @@ def _claim(claim: Obj, namespace: str, cluster: Cluster) -> tuple[str, str | Non
     phase = _status(claim).get("phase") or "Pending"
     if phase == "Bound":
         return None
-    return phase, _with_event(None, claim, cluster)
+    # No Warning while a provisioner that is not running is waited for: kube-controller-manager says
+    # so only in a Normal event (ExternalProvisioning: "Waiting for a volume to be created ...").
+    said = cluster.event(claim) or cluster.event(claim, warning=False)
+    return phase, f"event {said}" if said else None
 
 
 def _service(service: Obj, namespace: str, cluster: Cluster) -> tuple[str, str | None] | None:

@@ -152,15 +152,15 @@ class LiveCluster:
             if any(ref.get("uid") == uid and ref.get("controller") for ref in (item.get("metadata") or {}).get("ownerReferences") or [])
         ]
 
-    def warning(self, obj: Obj) -> str | None:
-        """The latest Warning event about ``obj`` (this incarnation of it, by uid) as ``Reason: message``."""
+    def event(self, obj: Obj, *, warning: bool = True) -> str | None:
+        """The latest event about ``obj`` (this incarnation of it, by uid; a Warning one unless ``warning``
+        is False) as ``Reason: message``."""
         meta = obj.get("metadata") or {}
         if not meta.get("uid"):
             return None
         namespace = meta.get("namespace") or "default"
-        response = self.core.list_namespaced_event(
-            namespace, field_selector=f"involvedObject.uid={meta['uid']},type=Warning", _preload_content=False, _request_timeout=TRACK_TIMEOUT
-        )
+        selector = f"involvedObject.uid={meta['uid']}" + (",type=Warning" if warning else "")
+        response = self.core.list_namespaced_event(namespace, field_selector=selector, _preload_content=False, _request_timeout=TRACK_TIMEOUT)
         events = sorted(self._json(response).get("items") or [], key=_time)
         if not events:
             return None
@@ -224,9 +224,9 @@ class _Stoppable:
         self._go()
         return self.cluster.owned(kind, namespace, owner)
 
-    def warning(self, obj: Obj) -> str | None:
+    def event(self, obj: Obj, *, warning: bool = True) -> str | None:
         self._go()
-        return self.cluster.warning(obj)
+        return self.cluster.event(obj, warning=warning)
 
 
 class ReleaseTracker:
@@ -255,7 +255,9 @@ class ReleaseTracker:
         self.newer_than = newer_than
         self.report = report
         self.interval = interval
-        self.last: list[ResourceState] = []  # what was not ready at the last successful look
+        # What was not ready the last time anything was: with --atomic, helm rolls back before it
+        # answers, and the looks during the rollback see the old, ready objects.
+        self.last: list[ResourceState] = []
         self._objects: list[ObjectRef] | None = None
         self._said: str | None = None
         self._stopped = threading.Event()
@@ -307,13 +309,14 @@ class ReleaseTracker:
             states = not_ready(cluster or self.cluster, objects)
         except (ApiException, HTTPError, OSError, ValueError, _Stopped):
             return None
-        self.last = states
+        if states:
+            self.last = states
         return states
 
     def reason(self, *, fresh: bool) -> str | None:
-        """Why the wait failed: what is not ready now (``fresh``), else at the last look during the wait.
+        """Why the wait failed: what is not ready now (``fresh``), else what was the last time anything was.
 
-        After ``--atomic`` the objects were rolled back or deleted, so only the last look tells.
+        After ``--atomic`` the objects were rolled back or deleted, so only the looks during the wait tell.
         """
         self.stop()
         states = self.look() if fresh else None
