@@ -179,7 +179,7 @@ def test_services_jobs_statefulsets_daemonsets_and_kinds_helm_does_not_wait_for(
     ds[1]["status"]["numberReady"] = 1
     assert (one([ds], "DaemonSet", "agent") or ResourceState("", "", "", "")).progress == "1/3 ready"
     assert one([("ConfigMap", {"metadata": meta("x", "cm")})], "ConfigMap", "x") is None
-    assert judge("Deployment", NS, "gone", None, FakeCluster([])) == ResourceState("Deployment", NS, "gone", "not found")
+    assert not_ready(FakeCluster([]), [ObjectRef("Deployment", NS, "gone")]) == []  # not created yet, or uninstalled
 
 
 MANIFEST = """---
@@ -266,6 +266,7 @@ def test_the_tracker_ignores_older_revisions_and_keeps_what_was_last_not_ready()
     cluster.objects[2][1]["status"]["readyReplicas"] = 1
     assert tracker.look() == []  # ready now (helm rolled back to the ReplicaSet that was ready)
     cluster.objects.clear()  # or uninstalled it: only what was last not ready tells why
+    assert tracker.look() == []  # an object that is gone is not what helm waited for
     assert tracker.reason(fresh=False) == (
         "not ready: Deployment istio-system/kiali: 0/1 ready: pod kiali-new-x1: ContainersNotReady: containers with unready status: [kiali]"
     )

@@ -35,7 +35,7 @@ class ResourceState:
     kind: str
     namespace: str
     name: str
-    progress: str  # "0/1 ready", "Pending", "not found", "no load balancer address" ...
+    progress: str  # "0/1 ready", "Pending", "no load balancer address" ...
     reason: str | None = None  # "pod kiali-7c9d-x2: ContainersNotReady: containers with unready status: [kiali]"
 
     def short(self) -> str:
@@ -305,17 +305,10 @@ JUDGES = {
 }
 
 
-def judge(kind: str, namespace: str, name: str, obj: Obj | None, cluster: Cluster) -> ResourceState | None:
-    """None when ``obj`` is ready (or a kind helm does not wait for); else what it waits for and why.
-
-    ``obj`` None means the API server does not have it (deleted under helm, or not created yet).
-    """
+def judge(kind: str, namespace: str, name: str, obj: Obj, cluster: Cluster) -> ResourceState | None:
+    """None when ``obj`` is ready (or of a kind helm does not wait for); else what it waits for and why."""
     check = JUDGES.get(kind)
-    if check is None:
-        return None
-    if obj is None:
-        return ResourceState(kind, namespace, name, "not found")
-    verdict = check(obj, namespace, cluster)
+    verdict = check(obj, namespace, cluster) if check is not None else None
     if verdict is None:
         return None
     progress, reason = verdict

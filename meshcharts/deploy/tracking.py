@@ -6,7 +6,8 @@ are the ones in the manifest of its newest revision (helm stores it in the relea
 creates them; helm does not label what it creates), each judged as helm judges it
 (:mod:`meshcharts.deploy.readiness`), and for each one that is not ready the cause the cluster gives:
 a Pod's container state or False condition, a controller's failure condition, the latest Warning
-event (core/v1 events; the API server serves events.k8s.io/v1 from the same store).
+event (for a claim, the latest event of any kind; core/v1 events, which the API server serves as
+events.k8s.io/v1 from the same store).
 
 :class:`ReleaseTracker` polls that in a thread while helm runs (the live view shows
 ``waiting for Deployment kiali (0/1 ready)``), and when helm times out gives the line the summary
@@ -171,10 +172,15 @@ class LiveCluster:
 
 
 def not_ready(cluster: Reader, objects: Iterable[ObjectRef]) -> list[ResourceState]:
-    """Every object of ``objects`` that helm's --wait would still wait for, with its cause."""
+    """Every object of ``objects`` that helm's --wait would still wait for, with its cause.
+
+    An object that is not there is left out: helm has not created it yet, or ``--atomic`` has
+    uninstalled it again; either way it is not what helm's wait failed on.
+    """
     states = []
     for ref in objects:
-        state = judge(ref.kind, ref.namespace, ref.name, cluster.read(ref), cluster)
+        obj = cluster.read(ref)
+        state = judge(ref.kind, ref.namespace, ref.name, obj, cluster) if obj is not None else None
         if state is not None:
             states.append(state)
     return states

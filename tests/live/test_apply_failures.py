@@ -82,12 +82,27 @@ def test_a_failing_release_stops_its_cluster_and_the_other_cluster_finishes(exam
 NEVER_READY = "stage.sandbox.meshcharts.io/never-ready"
 
 
-def test_pods_that_never_become_ready_are_named_with_their_reason_and_atomic_rolls_the_release_back(example: ExampleStack) -> None:
+def test_pods_that_never_become_ready_are_named_with_their_reason_and_atomic_undoes_the_release(example: ExampleStack) -> None:
     example.live.require_sandbox()  # the never-ready Pods are the sandbox's kwok Stage
-    assert example.apply().returncode == 0
-    # A new Kiali revision for both clusters; on east its Pod runs but its readiness probe keeps failing.
+    east_values = "values/clusters/east/kiali.yaml"
+    plain = (example.root / east_values).read_text(encoding="utf-8")
+    never_ready = plain + f'  pod_labels: {{{NEVER_READY}: "true"}}\n'  # the Pod runs, its readiness probe keeps failing
+    # A first install that fails with --atomic: helm uninstalls it, and the ledger says so and why.
+    example.write(east_values, never_ready)
+    first = example.apply("--cluster", "east", "--atomic", "--timeout", "10s")
+    assert first.returncode == 1, first
+    (row,) = [r for r in example.release_rows(1) if r["release"] == "rancher-kiali-server"]
+    assert (row["status"], row["helm_revision"]) == ("failed", None), first
+    assert row["note"] == "helm uninstalled the failed release (--atomic): nothing of it is left on the cluster", first
+    assert "; not ready: Deployment istio-system/kiali: 0/1 ready: pod kiali-" in row["error"], first
+    assert "rancher-kiali-server" not in example.releases("east")
+
+    example.write(east_values, plain)
+    second = example.apply()
+    assert second.returncode == 0, second
+    # A new Kiali revision for both clusters; on east its Pod never becomes ready.
     example.edit("values/kiali.yaml", lambda text: text.replace("deployment:\n", "deployment:\n  pod_annotations: {meshcharts.io/change: two}\n", 1))
-    example.edit("values/clusters/east/kiali.yaml", lambda text: text + f'  pod_labels: {{{NEVER_READY}: "true"}}\n')
+    example.write(east_values, never_ready)
     run = example.apply("--atomic", "--timeout", "15s")
     assert run.returncode == 1, run
     lines = run.stdout.splitlines()
@@ -106,12 +121,12 @@ def test_pods_that_never_become_ready_are_named_with_their_reason_and_atomic_rol
     history = yaml.safe_load(example.helm("east", "history", "rancher-kiali-server", "-n", NAMESPACE, "-o", "json"))
     assert [(item["revision"], item["status"]) for item in history] == [(1, "superseded"), (2, "failed"), (3, "deployed")]
     assert history[-1]["description"] == "Rollback to 1"
-    (row,) = [r for r in example.release_rows(2) if r["cluster"] == "east" and r["release"] == "rancher-kiali-server"]
-    assert (row["status"], row["helm_revision"]) == ("failed", 3)
-    assert row["note"] == "rolled back (--atomic): revision 2 failed; revision 3 restores revision 1"
-    assert "not ready: Deployment istio-system/kiali: 0/1 ready: pod kiali-" in row["error"]
-    assert "event Unhealthy: Readiness probe failed" in row["error"]
-    assert _rows(example, 2)[("west", "rancher-kiali-server")] == ["deployed"]
+    (row,) = [r for r in example.release_rows(3) if r["cluster"] == "east" and r["release"] == "rancher-kiali-server"]
+    assert (row["status"], row["helm_revision"]) == ("failed", 3), run
+    assert row["note"] == "rolled back (--atomic): revision 2 failed; revision 3 restores revision 1", run
+    assert "not ready: Deployment istio-system/kiali: 0/1 ready: pod kiali-" in row["error"], run
+    assert "event Unhealthy: Readiness probe failed" in row["error"], run
+    assert _rows(example, 3)[("west", "rancher-kiali-server")] == ["deployed"]
 
 
 def test_a_claim_no_provisioner_serves_and_an_object_the_api_server_rejects_are_reported_as_such(example: ExampleStack) -> None:
