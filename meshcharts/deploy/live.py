@@ -109,6 +109,7 @@ def request_json(
     query: list[tuple[str, str]] | None = None,
     headers: dict[str, str] | None = None,
     body: Any = None,
+    timeout: tuple[int, int] = REQUEST_TIMEOUT,
 ) -> Any:
     """One bounded request to the API server, its JSON answer parsed; an HTTP error as ApiException.
 
@@ -120,16 +121,19 @@ def request_json(
         method, path, query_params=query or [], header_params={"Accept": "application/json", **(headers or {})},
         body=body, auth_settings=["BearerToken"],
     )
-    response = api.call_api(*serialized, _request_timeout=REQUEST_TIMEOUT)
+    response = api.call_api(*serialized, _request_timeout=timeout)
     data = response.read()
     if not 200 <= response.status < 300:
         raise ApiException(status=response.status, reason=response.reason, body=data.decode("utf-8", "replace") if data else None)
     return json.loads(data)
 
 
-def get_json(api: k8s.ApiClient, path: str, accept: str = "application/json", query: list[tuple[str, str]] | None = None) -> Any:
+def get_json(
+    api: k8s.ApiClient, path: str, accept: str = "application/json", query: list[tuple[str, str]] | None = None,
+    timeout: tuple[int, int] = REQUEST_TIMEOUT,
+) -> Any:
     """GET a path of the API server as parsed JSON; errors as ApiException (HTTP) or urllib3/OS errors."""
-    return request_json(api, "GET", path, query=query, headers={"Accept": accept})
+    return request_json(api, "GET", path, query=query, headers={"Accept": accept}, timeout=timeout)
 
 
 def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiClient:

@@ -17,7 +17,6 @@ and the ledger add to helm's own message. :func:`aftermath` says what a failed h
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from meshcharts.deploy.live import DeployedRelease, ReleaseStore
+from meshcharts.deploy.live import DeployedRelease, ReleaseStore, get_json
 from meshcharts.deploy.readiness import JUDGES, Cluster, Obj, ResourceState, judge
 
 #: Seconds between two looks at a release's objects (helm's own wait polls every 2 s).
@@ -105,51 +104,54 @@ class Reader(Cluster, Protocol):
     def read(self, ref: ObjectRef) -> dict[str, Any] | None: ...
 
 
+#: Where each kind helm waits for is read: (path prefix, resource), namespaced unless the prefix says not.
+_PATHS = {
+    "Deployment": ("/apis/apps/v1", "deployments"),
+    "StatefulSet": ("/apis/apps/v1", "statefulsets"),
+    "DaemonSet": ("/apis/apps/v1", "daemonsets"),
+    "ReplicaSet": ("/apis/apps/v1", "replicasets"),
+    "Pod": ("/api/v1", "pods"),
+    "ReplicationController": ("/api/v1", "replicationcontrollers"),
+    "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims"),
+    "Service": ("/api/v1", "services"),
+    "Job": ("/apis/batch/v1", "jobs"),
+    "CustomResourceDefinition": ("/apis/apiextensions.k8s.io/v1", "customresourcedefinitions"),
+}
+
+
+def _path(kind: str, namespace: str, name: str | None = None) -> str:
+    prefix, resource = _PATHS[kind]
+    path = f"{prefix}/namespaces/{namespace}/{resource}" if namespace else f"{prefix}/{resource}"
+    return f"{path}/{name}" if name else path
+
+
 class LiveCluster:
-    """Reads objects, what they own and their Warning events from one API server, as plain JSON."""
+    """Reads objects, what they own and their events from one API server, as plain JSON (no generated
+    API classes: they cost a second of imports on first use)."""
 
     def __init__(self, api: k8s.ApiClient) -> None:
-        self.core = k8s.CoreV1Api(api)
-        self.apps = k8s.AppsV1Api(api)
-        self.batch = k8s.BatchV1Api(api)
-        self.extensions = k8s.ApiextensionsV1Api(api)
+        self.api = api
 
-    @staticmethod
-    def _json(response: Any) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(response.data)
-        return data
+    def _get(self, path: str, query: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        found: dict[str, Any] = get_json(self.api, path, query=query, timeout=TRACK_TIMEOUT)
+        return found
 
     def read(self, ref: ObjectRef) -> dict[str, Any] | None:
         """The object as the API server has it; None when it does not exist."""
-        readers: dict[str, Callable[..., Any]] = {
-            "Deployment": self.apps.read_namespaced_deployment,
-            "StatefulSet": self.apps.read_namespaced_stateful_set,
-            "DaemonSet": self.apps.read_namespaced_daemon_set,
-            "ReplicaSet": self.apps.read_namespaced_replica_set,
-            "Pod": self.core.read_namespaced_pod,
-            "ReplicationController": self.core.read_namespaced_replication_controller,
-            "PersistentVolumeClaim": self.core.read_namespaced_persistent_volume_claim,
-            "Service": self.core.read_namespaced_service,
-            "Job": self.batch.read_namespaced_job,
-        }
         try:
-            if ref.kind == "CustomResourceDefinition":
-                response = self.extensions.read_custom_resource_definition(ref.name, _preload_content=False, _request_timeout=TRACK_TIMEOUT)
-            else:
-                response = readers[ref.kind](ref.name, ref.namespace, _preload_content=False, _request_timeout=TRACK_TIMEOUT)
+            return self._get(_path(ref.kind, ref.namespace, ref.name))
         except ApiException as exc:
             if exc.status == 404:
                 return None
             raise
-        return self._json(response)
 
     def owned(self, kind: str, namespace: str, owner: Obj) -> list[dict[str, Any]]:
         """The ``kind`` objects (Pods, ReplicaSets) ``owner`` controls: its selector's matches it owns."""
-        listing = self.core.list_namespaced_pod if kind == "Pod" else self.apps.list_namespaced_replica_set
-        response = listing(namespace, label_selector=_selector(owner), _preload_content=False, _request_timeout=TRACK_TIMEOUT)
+        selector = _selector(owner)
+        listing = self._get(_path(kind, namespace), [("labelSelector", selector)] if selector else None)
         uid = (owner.get("metadata") or {}).get("uid")
         return [
-            item for item in self._json(response).get("items") or []
+            item for item in listing.get("items") or []
             if any(ref.get("uid") == uid and ref.get("controller") for ref in (item.get("metadata") or {}).get("ownerReferences") or [])
         ]
 
@@ -161,8 +163,7 @@ class LiveCluster:
             return None
         namespace = meta.get("namespace") or "default"
         selector = f"involvedObject.uid={meta['uid']}" + (",type=Warning" if warning else "")
-        response = self.core.list_namespaced_event(namespace, field_selector=selector, _preload_content=False, _request_timeout=TRACK_TIMEOUT)
-        events = sorted(self._json(response).get("items") or [], key=_time)
+        events = sorted(self._get(f"/api/v1/namespaces/{namespace}/events", [("fieldSelector", selector)]).get("items") or [], key=_time)
         if not events:
             return None
         latest = events[-1]
