@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from kubernetes import client as k8s
 
 import meshcharts
+from meshcharts.deploy import live
 from meshcharts.core.diagnostics import ConfigError, ExitCode, MeshchartsError
 from meshcharts.deploy.liveobjects import ObjectKey
 from meshcharts.deploy.objdiff import contains, field_changes, mask_secret_data, normalized, remove_paths, removed_paths
@@ -146,3 +148,31 @@ def test_plan_needs_a_valid_stack_before_any_cluster(stack_dir: StackDir) -> Non
     stack_dir.write("meshcharts.yaml", "name: x\nclusters: {east: {}}\ncomponents: {kiali: {type: kiali-server, version: 1.89.3, namespace: 7}}\n")
     result = stack_dir.cli("plan")
     assert result.exit_code in (1, 2) and "Traceback" not in result.output
+
+
+class _Busy:
+    """The client's REST answer: 429 with Retry-After a few times, then 200."""
+
+    def __init__(self, status: int, body: bytes = b"{}") -> None:
+        self.status, self.reason, self._body = status, "Too Many Requests" if status == 429 else "OK", body
+
+    def read(self) -> bytes:
+        return self._body
+
+    def getheader(self, name: str, default: str | None = None) -> str | None:
+        return "0" if name == "Retry-After" else default
+
+
+def test_a_429_from_the_api_server_is_waited_out_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new CRD's watch cache answers 429 "storage is (re)initializing" for a moment (an apply killed right
+    after installing the CRD chart left exactly that): plan waits as the server asks instead of calling
+    the cluster unreachable."""
+    answers = [_Busy(429), _Busy(429), _Busy(200, b'{"items": []}')]
+    api = k8s.ApiClient(k8s.Configuration())
+    monkeypatch.setattr(api, "call_api", lambda *args, **kwargs: answers.pop(0))
+    assert live.get_json(api, "/apis/monitoring.kiali.io/v1alpha1/monitoringdashboards") == {"items": []}
+    always = k8s.ApiClient(k8s.Configuration())
+    monkeypatch.setattr(always, "call_api", lambda *args, **kwargs: _Busy(429))
+    with pytest.raises(live.ApiException) as info:
+        live.get_json(always, "/api/v1/namespaces")
+    assert info.value.status == 429

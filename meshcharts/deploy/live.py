@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,15 +118,49 @@ def request_json(
     plugins) applies, without the generated per-kind methods: plan reads kinds the client has no
     model for (CRDs), and a dict per object is all it compares.
     """
-    serialized = api.param_serialize(
-        method, path, query_params=query or [], header_params={"Accept": "application/json", **(headers or {})},
-        body=body, auth_settings=["BearerToken"],
-    )
-    response = api.call_api(*serialized, _request_timeout=timeout)
-    data = response.read()
+    response, data = send(api, method, path, query=query, headers=headers, body=body, timeout=timeout)
     if not 200 <= response.status < 300:
         raise ApiException(status=response.status, reason=response.reason, body=data.decode("utf-8", "replace") if data else None)
     return json.loads(data)
+
+
+def send(
+    api: k8s.ApiClient,
+    method: str,
+    path: str,
+    *,
+    query: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+    timeout: tuple[int, int] = REQUEST_TIMEOUT,
+) -> tuple[Any, bytes]:
+    """One bounded request, its response and body, whatever the status; a 429 Too Many Requests is
+    retried after the wait the server asks for (its watch cache of a new CRD still initializing, API
+    priority and fairness), as client-go does, a bounded number of times."""
+    for attempt in range(TOO_MANY_REQUESTS_TRIES):
+        serialized = api.param_serialize(
+            method, path, query_params=query or [], header_params={"Accept": "application/json", **(headers or {})},
+            body=body, auth_settings=["BearerToken"],
+        )
+        response = api.call_api(*serialized, _request_timeout=timeout)
+        data = response.read()
+        if response.status != 429 or attempt + 1 == TOO_MANY_REQUESTS_TRIES:
+            return response, data
+        time.sleep(_retry_after(response))
+    raise AssertionError("unreachable: the last attempt returns")
+
+
+#: Attempts of a request the API server answers 429 Too Many Requests (client-go retries such answers too).
+TOO_MANY_REQUESTS_TRIES = 5
+
+
+def _retry_after(response: Any) -> float:
+    """Seconds the server asks to wait (Retry-After), between 0.2 and 2."""
+    try:
+        asked = float((response.getheader("Retry-After") if hasattr(response, "getheader") else None) or 1)
+    except (TypeError, ValueError):
+        asked = 1.0
+    return min(max(asked, 0.2), 2.0)
 
 
 def get_json(

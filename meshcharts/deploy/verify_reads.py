@@ -17,7 +17,7 @@ from typing import Any
 from kubernetes import client as k8s
 from urllib3.exceptions import HTTPError
 
-from meshcharts.deploy.live import REQUEST_TIMEOUT
+from meshcharts.deploy.live import REQUEST_TIMEOUT, send
 
 #: (connect, read) seconds for the first call: a cluster that does not answer it is not read further.
 PROBE_TIMEOUT = (5, 10)
@@ -52,9 +52,7 @@ class ClusterReads:
         ``what`` names the read in errors ("Service x/y").
         """
         try:
-            serialized = self.api.param_serialize("GET", path, query_params=query or [], header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
-            response = self.api.call_api(*serialized, _request_timeout=timeout)
-            data = response.read()
+            response, data = send(self.api, "GET", path, query=query, timeout=timeout)
         except (HTTPError, OSError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise Unreachable(f"reading {what}: {reason}") from None
