@@ -166,12 +166,12 @@ def stderr_progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _elapsed(seconds: float) -> str:
+def elapsed(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def _is_built(path: Path) -> bool:
+def is_built(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
@@ -217,7 +217,7 @@ def _go_command(go: Path, binary: GoBinary, output: Path) -> tuple[list[str], Pa
     return [str(go), "install", *flags, f"{binary.package}@{binary.version}"], output.parent, env
 
 
-def _run_go(argv: list[str], cwd: Path, env: dict[str, str], log: Path, label: str, progress: Progress) -> None:
+def run_go(argv: list[str], cwd: Path, env: dict[str, str], log: Path, label: str, progress: Progress) -> None:
     """Run one go command, its output to ``log``; tick every :data:`TICK_SECONDS`; fail with the log's tail."""
     started = time.monotonic()
     with open(log, "wb") as out:
@@ -228,7 +228,7 @@ def _run_go(argv: list[str], cwd: Path, env: dict[str, str], log: Path, label: s
                     process.wait(timeout=TICK_SECONDS)
                     break
                 except subprocess.TimeoutExpired:
-                    progress(f"      {label}: still building, {_elapsed(time.monotonic() - started)}")
+                    progress(f"      {label}: still building, {elapsed(time.monotonic() - started)}")
         except BaseException:
             process.kill()
             process.wait()
@@ -266,7 +266,7 @@ def _build_one(go: Path, binary: GoBinary, destination: Path, label: str, progre
         output = work_dir / binary.name
         argv, cwd, env = _go_command(go, binary, output)
         log = destination.parent / f".{binary.name}.build.log"
-        _run_go(argv, cwd, env, log, label, progress)
+        run_go(argv, cwd, env, log, label, progress)
         _check(output, binary)
         os.replace(output, destination)
         log.unlink()  # kept only when the build failed, for the diagnostic's hint
@@ -274,7 +274,7 @@ def _build_one(go: Path, binary: GoBinary, destination: Path, label: str, progre
 
 def _ensure(targets: Sequence[tuple[GoBinary, Path]], what: str, progress: Progress) -> None:
     """Build whichever of ``targets`` (binary, destination path) is missing, with numbered progress lines."""
-    missing = [(binary, path) for binary, path in targets if not _is_built(path)]
+    missing = [(binary, path) for binary, path in targets if not is_built(path)]
     if not missing:
         return
     go = find_go()
@@ -282,7 +282,7 @@ def _ensure(targets: Sequence[tuple[GoBinary, Path]], what: str, progress: Progr
     # Not ``.lock``: .ci/install-helm holds that one on the same directory while it calls us.
     with locked(lock_dir / ".build.lock", progress, f"waiting for another build in {lock_dir} to finish"):
         # Another run may have built them while we waited for the lock.
-        missing = [(binary, path) for binary, path in targets if not _is_built(path)]
+        missing = [(binary, path) for binary, path in targets if not is_built(path)]
         total_started = time.monotonic()
         total = len(targets)
         done = total - len(missing)
@@ -294,9 +294,9 @@ def _ensure(targets: Sequence[tuple[GoBinary, Path]], what: str, progress: Progr
             progress(f"[{done}/{total}] building {binary.name} from {source}")
             started = time.monotonic()
             _build_one(go, binary, path, binary.name, progress)
-            progress(f"[{done}/{total}] {binary.name} built in {_elapsed(time.monotonic() - started)}")
+            progress(f"[{done}/{total}] {binary.name} built in {elapsed(time.monotonic() - started)}")
         if missing:
-            progress(f"{what} ready in {_elapsed(time.monotonic() - total_started)}: {lock_dir}")
+            progress(f"{what} ready in {elapsed(time.monotonic() - total_started)}: {lock_dir}")
 
 
 @dataclass(frozen=True)
