@@ -6,7 +6,10 @@ the stack names them, the CRD groups the stack says are installed outside it, an
 every class the composed values name (so claims bind). Without a resolver the inputs come from
 options (``python -m meshcharts.cli.sandbox --workdir DIR --cluster NAME[=CONTEXT][:GROUP,...]``).
 ``up --crd-dir FOLDER`` (repeatable) adds ``<group>.yaml`` stand-ins, looked up before the shipped
-ones, for a group the sandbox does not ship.
+ones, for a group the sandbox does not ship. ``up --gitops flux`` also runs Flux's controllers per
+cluster and serves the stack's pulled charts (``meshcharts.lock`` entries found in the chart cache) as a
+Helm repository on 127.0.0.1, whose URL ``up`` and ``status`` print (``chart repository: URL``, or
+``gitops.chartRepository.url`` in JSON).
 
 Exit codes as everywhere (DESIGN.md): 0 ok, 1 failure, 2 usage or config error (a click usage error,
 no stack, a CRD group the sandbox cannot provide); ``status`` exits 1 when any cluster is not running,
@@ -27,7 +30,10 @@ import click
 from meshcharts.cli.app import OUTPUT, STACK, handles_errors
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
 from meshcharts.core.reporter import print_json
+from meshcharts.helm.locate import find_helm
 from meshcharts.sandbox.build import stderr_progress
+from meshcharts.sandbox.chartrepo import ChartArchive
+from meshcharts.sandbox.gitops import ENGINES
 from meshcharts.sandbox.cluster import (
     DEFAULT_CRD_DIR,
     DEFAULT_STORAGE_CLASS,
@@ -49,9 +55,10 @@ class SandboxInputs:
     clusters: tuple[SandboxCluster, ...]
     storage_classes: tuple[str, ...] = (DEFAULT_STORAGE_CLASS,)
     crd_dirs: tuple[Path, ...] = (DEFAULT_CRD_DIR,)
+    charts: tuple[ChartArchive, ...] = ()
 
-    def sandbox(self) -> Sandbox:
-        return Sandbox(self.workdir, self.clusters, storage_classes=self.storage_classes, crd_dirs=self.crd_dirs)
+    def sandbox(self, helm: Path | None = None) -> Sandbox:
+        return Sandbox(self.workdir, self.clusters, storage_classes=self.storage_classes, crd_dirs=self.crd_dirs, charts=self.charts, helm=helm)
 
 
 Resolver = Callable[[click.Context], SandboxInputs]
@@ -71,7 +78,9 @@ def _inputs_from_options(ctx: click.Context) -> SandboxInputs:
     specs: tuple[str, ...] = params.get("clusters") or ()
     workdir: Path = params.get("workdir") or Path(".meshcharts") / "sandbox"
     classes: tuple[str, ...] = params.get("storage_classes") or (DEFAULT_STORAGE_CLASS,)
-    return SandboxInputs(workdir, tuple(parse_cluster(spec) for spec in specs), classes)
+    charts_dir: Path | None = params.get("charts_dir")
+    charts = tuple(ChartArchive(path.name, path) for path in sorted(charts_dir.glob("*.tgz"))) if charts_dir else ()
+    return SandboxInputs(workdir, tuple(parse_cluster(spec) for spec in specs), classes, charts=charts)
 
 
 def _status_line(status: ClusterStatus) -> str:
@@ -84,14 +93,31 @@ def _status_line(status: ClusterStatus) -> str:
 
 
 def _report(sandbox: Sandbox, output: str, extra: dict[str, Any]) -> list[ClusterStatus]:
-    """Each cluster's state: one line per cluster, or one JSON document with ``extra`` first."""
+    """Each cluster's state: one line per cluster, or one JSON document with ``extra`` first; with
+    ``--gitops flux``, each cluster's controllers and the chart repository too."""
     statuses = sandbox.status()
+    gitops = sandbox.gitops_status()
     if output == "json":
-        print_json({**extra, "clusters": [status.as_json() for status in statuses]})
-    else:
-        for status in statuses:
-            click.echo(_status_line(status))
+        document = {**extra, "clusters": [status.as_json() for status in statuses]}
+        if gitops is not None:
+            document["gitops"] = gitops.as_json()
+        print_json(document)
+        return statuses
+    for status in statuses:
+        click.echo(_status_line(status))
+        flux = [c for c in status.components if c.name in ("source-controller", "helm-controller")]
+        if flux:
+            click.echo("  flux: " + ", ".join(f"{c.name} {'pid ' + str(c.pid) if c.running else 'not running'}" for c in flux))
+    if gitops is not None and gitops.repository is not None:
+        repository = gitops.repository
+        state = f"pid {repository.pid}" if repository.running else "not running"
+        click.echo(f"chart repository: {repository.url} ({state}; {len(repository.charts)} chart(s) in {repository.folder})")
     return statuses
+
+
+def _needs_helm(gitops: str | None, sandbox: Sandbox) -> Path | None:
+    """The helm that indexes the chart repository, when ``up`` will run Flux (asked now or before)."""
+    return find_helm() if gitops or sandbox.flux.enabled else None
 
 
 def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -> click.Group:
@@ -111,24 +137,30 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
             click.Option(["--workdir"], type=click.Path(path_type=Path), help="default: .meshcharts/sandbox"),
             click.Option(["--cluster", "clusters"], multiple=True, metavar="NAME[=CONTEXT][:GROUP,...]"),
             click.Option(["--storage-class", "storage_classes"], multiple=True, help=f"first is the default; default {DEFAULT_STORAGE_CLASS}"),
+            click.Option(["--charts", "charts_dir"], type=click.Path(path_type=Path, exists=True, file_okay=False), help="<name>-<version>.tgz files the --gitops chart repository serves"),
         ]
 
     @group.command(short_help="Start (or reuse) one cluster per stack cluster.", help="Start (or reuse) one cluster per stack cluster; build the binaries first if needed.")
     @click.option("--crd-dir", "crd_dirs", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="FOLDER", help=CRD_DIR_HELP)
+    @click.option("--gitops", type=click.Choice(ENGINES), default=None, help="also run this GitOps engine's controllers per cluster and a chart repository of the pulled charts on 127.0.0.1 (kept until down)")
     @OUTPUT
     @click.pass_context
     @handles_errors
-    def up(ctx: click.Context, crd_dirs: tuple[Path, ...], output: str) -> None:
-        inputs = resolver(ctx)
-        sandbox = replace(inputs, crd_dirs=(*crd_dirs, *inputs.crd_dirs)).sandbox()
+    def up(ctx: click.Context, crd_dirs: tuple[Path, ...], gitops: str | None, output: str) -> None:
+        base = resolver(ctx)
+        inputs = replace(base, crd_dirs=(*crd_dirs, *base.crd_dirs))
+        sandbox = inputs.sandbox()
         if not sandbox.clusters:
             raise ConfigError(Diagnostic(message="no clusters to start", rule="sandbox.usage"))
-        kubeconfig = sandbox.up(stderr_progress)
+        sandbox = inputs.sandbox(helm=_needs_helm(gitops, sandbox))
+        kubeconfig = sandbox.up(stderr_progress, gitops=gitops)
         crds = {cluster.name: list(cluster.crd_groups) for cluster in sandbox.clusters}
         statuses = _report(sandbox, output, {"kubeconfig": str(kubeconfig), "crds": crds})
+        gitops_status = sandbox.gitops_status()
         if output == "text":
             click.echo(f"kubeconfig: {kubeconfig}")
-        sys.exit(0 if all(s.state is ClusterState.RUNNING for s in statuses) else 1)
+        ready = all(s.state is ClusterState.RUNNING for s in statuses) and (gitops_status is None or gitops_status.running)
+        sys.exit(0 if ready else 1)
 
     @group.command(short_help="Delete the sandbox clusters.", help="Delete the sandbox clusters; nothing is left running or listening.")
     @OUTPUT
@@ -152,7 +184,9 @@ def make_sandbox_group(resolve: Resolver | None = None, name: str = "sandbox") -
         sandbox = resolver(ctx).sandbox()
         kubeconfig = sandbox.kubeconfig_path if sandbox.kubeconfig_path.is_file() else None
         statuses = _report(sandbox, output, {"kubeconfig": str(kubeconfig) if kubeconfig else None})
-        sys.exit(0 if statuses and all(s.state is ClusterState.RUNNING for s in statuses) else 1)
+        gitops = sandbox.gitops_status()
+        running = statuses and all(s.state is ClusterState.RUNNING for s in statuses) and (gitops is None or gitops.running)
+        sys.exit(0 if running else 1)
 
     @group.command(short_help="Print the path of the sandbox's kubeconfig.", help="Print the path of the sandbox's kubeconfig (contexts named as the stack names them).")
     @OUTPUT
@@ -202,6 +236,7 @@ def stack_inputs(ctx: click.Context) -> SandboxInputs:
     stack = project.stack
     clusters = []
     classes: set[str] = set()
+    charts = _pulled_charts(stack.root)
     for cluster in stack.clusters.values():
         requests = [
             CrdRequest(group, location, f"crds[{index}]")
@@ -216,7 +251,20 @@ def stack_inputs(ctx: click.Context) -> SandboxInputs:
         for composition in project.compose_all(cluster.name):
             classes |= storage_classes_named(composition.values(secrets="placeholder"))
     others = tuple(sorted(classes - {DEFAULT_STORAGE_CLASS}))
-    return SandboxInputs(stack.root / ".meshcharts" / "sandbox", tuple(clusters), (DEFAULT_STORAGE_CLASS, *others))
+    return SandboxInputs(stack.root / ".meshcharts" / "sandbox", tuple(clusters), (DEFAULT_STORAGE_CLASS, *others), charts=charts)
+
+
+def _pulled_charts(stack_root: Path) -> tuple[ChartArchive, ...]:
+    """The charts ``meshcharts pull`` recorded in meshcharts.lock and cached, as ``<name>-<version>.tgz``."""
+    from meshcharts.deploy.sources import cached_archive, read_lock
+
+    found: dict[str, ChartArchive] = {}
+    for entry in read_lock(stack_root).values():
+        path = cached_archive(entry)
+        file_name = f"{entry.request.name}-{entry.request.version}.tgz"
+        if path is not None and file_name not in found:
+            found[file_name] = ChartArchive(file_name, path)
+    return tuple(found[name] for name in sorted(found))
 
 
 #: ``meshcharts sandbox`` (registered lazily by :class:`meshcharts.cli.app.LazyGroup`).

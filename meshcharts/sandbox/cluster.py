@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from dataclasses import replace
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -24,6 +25,8 @@ import yaml
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
 from meshcharts.sandbox import logs, ports, procs, seed, standins
+from meshcharts.sandbox.chartrepo import ChartArchive
+from meshcharts.sandbox.gitops import ENGINES, FluxSandbox, GitopsStatus
 from meshcharts.sandbox.build import (
     Progress,
     SandboxBinaries,
@@ -69,6 +72,8 @@ class Sandbox:
         nodes: int = 3,
         crd_dirs: Sequence[Path] = (DEFAULT_CRD_DIR,),
         stages: Sequence[Mapping[str, Any]] = (),
+        charts: Sequence[ChartArchive] = (),
+        helm: Path | None = None,
     ) -> None:
         """``stages``: kwok Stages the kwok-controller gets beside its default ones and our volume
         stages (a test's own pod behaviour, e.g. Pods that never become ready)."""
@@ -79,6 +84,10 @@ class Sandbox:
         # Where ``<group>.yaml`` stand-ins are looked up, in order (the first file of a group wins).
         self.crd_dirs = tuple(Path(folder) for folder in crd_dirs)
         self.stages = [dict(stage) for stage in stages]
+        # For ``up --gitops flux``: the pulled charts its chart repository serves, and the helm that indexes them.
+        self.charts = tuple(charts)
+        self.helm = helm
+        self.flux = FluxSandbox(self.workdir)
         self._check_inputs()
 
     def _check_inputs(self) -> None:
@@ -132,8 +141,11 @@ class Sandbox:
 
     # up ------------------------------------------------------------------------------------------
 
-    def up(self, progress: Progress = stderr_progress) -> Path:
+    def up(self, progress: Progress = stderr_progress, gitops: str | None = None) -> Path:
         """Start (or reuse, or restart) every cluster; returns :attr:`kubeconfig_path`.
+
+        ``gitops="flux"`` also runs Flux's controllers per cluster and the chart repository
+        (:mod:`meshcharts.sandbox.gitops`); once given, later ``up`` runs keep them until ``down``.
 
         Refuses (ConfigError) before building or starting anything when a cluster asks for a CRD
         group the sandbox has no stand-in for: a sandbox without it is not the cluster the stack
@@ -142,9 +154,16 @@ class Sandbox:
         """
         files = standins.check_provided(self.clusters, self.crd_dirs)
         crds = {group: seed.crd_documents(path, group) for group, path in files.items()}
+        engine = gitops or ("flux" if self.flux.enabled else None)
+        if engine is not None and engine not in ENGINES:
+            raise ConfigError(Diagnostic(message=f"--gitops {engine}: the sandbox runs {', '.join(ENGINES)}", rule="sandbox.usage"))
+        flux_build = self.flux.prepare(self.helm, progress) if engine else None
         binaries = ensure_sandbox_binaries(progress)
         with self._locked(progress):
-            return self._up(self._kwokctl(binaries), binaries, crds, progress)
+            kubeconfig = self._up(self._kwokctl(binaries), binaries, crds, progress)
+            if flux_build is not None and self.helm is not None:
+                self.flux.up(flux_build, self.clusters, kubeconfig, self.charts, self.helm, progress)
+            return kubeconfig
 
     def _locked(self, progress: Progress) -> AbstractContextManager[None]:
         """One ``up`` or ``down`` at a time per work directory (two would create the same cluster twice)."""
@@ -281,8 +300,23 @@ class Sandbox:
     # status --------------------------------------------------------------------------------------
 
     def status(self) -> list[ClusterStatus]:
-        """Per requested cluster: its state, its components' pids, its server URL and its listeners."""
-        return [self._status_one(cluster, with_server=True) for cluster in self.clusters]
+        """Per requested cluster: its state, its components' pids, its server URL and its listeners
+        (Flux's controllers among them when ``--gitops flux`` runs)."""
+        return [self._with_gitops(self._status_one(cluster, with_server=True)) for cluster in self.clusters]
+
+    def _with_gitops(self, status: ClusterStatus) -> ClusterStatus:
+        controllers = self.flux.components(status.name)
+        if not controllers or status.state is ClusterState.ABSENT:
+            return status
+        state = status.state
+        if state is ClusterState.RUNNING and not all(controller.running for controller in controllers):
+            state = ClusterState.DEGRADED
+        listening = sorted((*status.listeners, *self.flux.listeners_of(status.name)), key=lambda item: (item.port, item.pid))
+        return replace(status, state=state, components=(*status.components, *controllers), listeners=tuple(listening))
+
+    def gitops_status(self) -> GitopsStatus | None:
+        """The GitOps engine's chart repository (URL, pid, charts), or None without ``--gitops``."""
+        return self.flux.status()
 
     def _status_one(self, cluster: SandboxCluster, *, with_server: bool) -> ClusterStatus:
         kwokctl = self._kwokctl()
@@ -311,6 +345,7 @@ class Sandbox:
                 pid = procs.read_pid(pid_file)
                 if pid is not None and procs.is_alive(pid, binary):
                     found[pid] = binary
+        found.update(self.flux.processes())
         return found
 
     # down ----------------------------------------------------------------------------------------
@@ -318,10 +353,12 @@ class Sandbox:
     def down(self, progress: Progress = _silent) -> None:
         """Delete every cluster of this work directory; nothing stays running or listening afterwards."""
         kwokctl = self._kwokctl()
-        if not kwokctl.known_clusters():
+        if not kwokctl.known_clusters() and not self.flux.root.exists():
             self.kubeconfig_path.unlink(missing_ok=True)
             return
         with self._locked(progress):
+            # The controllers first: with their API server gone they would only log errors.
+            self.flux.down(progress)
             for name in kwokctl.known_clusters():
                 progress(f"sandbox {name}: deleting")
                 self._delete(kwokctl, name)

@@ -22,7 +22,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from meshcharts.core.diagnostics import Diagnostic, InvalidInput
@@ -49,7 +49,7 @@ def taking_ports(cluster_dir: Path, progress: Progress, alive: Callable[[], bool
     the block and until the cluster's ports listen (``alive`` says whether all its components still
     run: a dead one never binds).
     """
-    with locked(_lock_path(), progress, "waiting for another sandbox to finish taking its ports"):
+    with port_lock(progress):
         if new:
             yield choose(cluster_dir)
             register(cluster_dir)
@@ -60,23 +60,34 @@ def taking_ports(cluster_dir: Path, progress: Progress, alive: Callable[[], bool
 
 def choose(cluster_dir: Path) -> dict[str, int]:
     """Ports for a new cluster: free now, and none that another recorded cluster has (it may be stopped)."""
-    own = cluster_dir.resolve()
+    return dict(zip(PORT_OPTIONS, free_ports(len(PORT_OPTIONS), own=cluster_dir)))
+
+
+def free_ports(count: int, own: Path | None = None) -> list[int]:
+    """``count`` ports, counting down from :data:`FIRST_PORT`: free now and no recorded cluster's but
+    ``own``'s. Call it under :func:`port_lock` and bind them before the lock is released."""
+    own_dir = own.resolve() if own is not None else None
     taken = {port for _, port in procs.listening_sockets().values()}
     for folder in registered():
-        if folder != own:
+        if folder != own_dir:
             taken |= cluster_ports(folder)
-    chosen: dict[str, int] = {}
+    chosen: list[int] = []
     port = FIRST_PORT
-    for option in PORT_OPTIONS:
+    while len(chosen) < count:
         while port in taken or not _bindable(port):
             port -= 1
             if port < LAST_PORT:
                 raise InvalidInput(
-                    Diagnostic(message=f"no free port left between {LAST_PORT} and {FIRST_PORT} for a sandbox cluster", rule="sandbox.no-ports")
+                    Diagnostic(message=f"no free port left between {LAST_PORT} and {FIRST_PORT} for the sandbox", rule="sandbox.no-ports")
                 )
-        chosen[option] = port
+        chosen.append(port)
         port -= 1
     return chosen
+
+
+def port_lock(progress: Progress) -> AbstractContextManager[None]:
+    """The per-user lock every sandbox holds from choosing its ports until they listen."""
+    return locked(_lock_path(), progress, "waiting for another sandbox to finish taking its ports")
 
 
 def _bindable(port: int) -> bool:
@@ -146,3 +157,12 @@ def unregister(cluster_dir: Path) -> None:
     """Forget a deleted cluster (call under the ports lock)."""
     gone = cluster_dir.resolve()
     _write([folder for folder in registered() if folder != gone])
+
+
+def available(port: int) -> bool:
+    """Whether ``port`` could be taken now: nobody listens on it and no recorded cluster has it."""
+    if any(port == listening for _, listening in procs.listening_sockets().values()):
+        return False
+    if any(port in cluster_ports(folder) for folder in registered()):
+        return False
+    return _bindable(port)

@@ -172,3 +172,12 @@ def wait_gone(processes: dict[int, Path], timeout: float = 15.0) -> list[int]:
                 continue
     wait(5.0)
     return killed
+
+
+def cmdline(pid: int) -> str:
+    """The process's argv joined by spaces, or "" when it cannot be read (to tell our process from a
+    reused pid running the same executable, such as Python)."""
+    try:
+        return (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""

@@ -175,3 +175,14 @@ def crd_established(extensions: client.ApiextensionsV1Api, name: str) -> bool:
         return False
     conditions = (crd.status.conditions if crd.status else None) or []
     return any(condition.type == "Established" and condition.status == "True" for condition in conditions)
+
+
+def ensure_namespace(api: client.ApiClient, name: str) -> None:
+    """Create namespace ``name`` unless it exists."""
+    try:
+        client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    except ApiException as exc:
+        if exc.status != 409:
+            raise InvalidInput(
+                Diagnostic(message=f"namespace {name} was refused: {exc.status} {exc.reason}", rule="sandbox.seed")
+            ) from exc
