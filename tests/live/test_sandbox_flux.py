@@ -1,7 +1,8 @@
 """``sandbox up --gitops flux``: Flux's real source-controller and helm-controller reconcile on a
 sandbox cluster, and install a chart from the sandbox's loopback chart repository.
 
-One sandbox of the module's own (one cluster, one node) with Flux, shared by the tests below; the
+One sandbox of the module's own (one cluster) with Flux, started, inspected and taken down through the
+real CLI (``python -m meshcharts.cli.sandbox``, the stack-free group), shared by the tests below; the
 last test takes it down. The controllers are built once per machine (cached by version, as
 scripts/test does before pytest), so the module costs a cluster start plus one reconcile.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -22,7 +24,6 @@ import yaml
 from kubernetes import client, dynamic
 
 from meshcharts.sandbox import ClusterState, Sandbox, SandboxCluster, procs, seed
-from meshcharts.sandbox.chartrepo import ChartArchive
 from tests.live.conftest import LIVE_HELM, LiveClusters, helm_for
 
 pytestmark = [pytest.mark.live, pytest.mark.gitops]
@@ -44,19 +45,34 @@ def _wait(predicate: Callable[[], bool], timeout: float, interval: float = 1.0) 
     return bool(predicate())
 
 
+def _cli(workdir: Path, charts: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m meshcharts.cli.sandbox`` on the module's sandbox (progress goes to the test's output)."""
+    argv = [sys.executable, "-m", "meshcharts.cli.sandbox", "--workdir", str(workdir), "--cluster", "solo", "--charts", str(charts), *args]
+    env = {**os.environ, "MESHCHARTS_HELM": str(helm_for(LIVE_HELM))}
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    print(result.stderr, flush=True)
+    return result
+
+
 @pytest.fixture(scope="module")
-def flux_sandbox(tmp_path_factory: pytest.TempPathFactory, live_clusters: LiveClusters, standin_charts: Path) -> Iterator[Sandbox]:
-    live_clusters.require_sandbox()
+def charts(standin_charts: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the one chart the repository serves (the stand-alone CLI serves every .tgz of it)."""
+    folder = tmp_path_factory.mktemp("flux-charts")
     archive = standin_charts / f"{CHART}-{VERSION}.tgz"
-    sandbox = Sandbox(
-        tmp_path_factory.mktemp("flux") / "sandbox",
-        [SandboxCluster("solo")],
-        nodes=1,
-        charts=[ChartArchive(archive.name, archive)],
-        helm=helm_for(LIVE_HELM),
-    )
+    (folder / archive.name).write_bytes(archive.read_bytes())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def flux_sandbox(tmp_path_factory: pytest.TempPathFactory, live_clusters: LiveClusters, charts: Path) -> Iterator[Sandbox]:
+    live_clusters.require_sandbox()
+    workdir = tmp_path_factory.mktemp("flux") / "sandbox"
+    sandbox = Sandbox(workdir, [SandboxCluster("solo")])
     try:
-        sandbox.up(lambda line: print(f"[flux sandbox] {line}", flush=True), gitops="flux")
+        up = _cli(workdir, charts, "up", "--gitops", "flux", "--output", "json")
+        assert up.returncode == 0, up.stdout + up.stderr
+        document = json.loads(up.stdout)
+        assert document["gitops"]["chartRepository"]["url"] == _repository_url(sandbox)
         yield sandbox
     finally:
         sandbox.down()
@@ -68,7 +84,12 @@ def _repository_url(sandbox: Sandbox) -> str:
     return gitops.repository.url
 
 
-def test_status_shows_the_controllers_and_the_chart_repository(flux_sandbox: Sandbox) -> None:
+def test_status_shows_the_controllers_and_the_chart_repository(flux_sandbox: Sandbox, charts: Path) -> None:
+    text = _cli(flux_sandbox.workdir, charts, "status")
+    assert text.returncode == 0, text.stdout
+    url = _repository_url(flux_sandbox)
+    assert f"chart repository: {url} (pid " in text.stdout
+    assert "  flux: source-controller pid " in text.stdout and ", helm-controller pid " in text.stdout
     (status,) = flux_sandbox.status()
     assert status.state is ClusterState.RUNNING
     names = [c.name for c in status.components]
@@ -78,7 +99,6 @@ def test_status_shows_the_controllers_and_the_chart_repository(flux_sandbox: San
     gitops = flux_sandbox.gitops_status()
     assert gitops is not None and gitops.running and gitops.repository is not None
     assert gitops.repository.charts == (f"{CHART}-{VERSION}.tgz",)
-    url = _repository_url(flux_sandbox)
     assert url.startswith("http://127.0.0.1:")
     with urllib.request.urlopen(f"{url}/index.yaml", timeout=10) as response:
         index = yaml.safe_load(response.read())
@@ -155,12 +175,14 @@ def test_a_helmrelease_from_the_loopback_repository_is_installed_with_its_values
     assert json.loads(result.stdout) == VALUES
 
 
-def test_down_stops_the_controllers_and_the_chart_repository(flux_sandbox: Sandbox) -> None:
+def test_down_stops_the_controllers_and_the_chart_repository(flux_sandbox: Sandbox, charts: Path) -> None:
     pids = flux_sandbox.processes()
     flux_pids = set(flux_sandbox.flux.processes())
     assert len(flux_pids) == 3
-    flux_sandbox.down()
-    assert [pid for pid in pids if not procs.is_gone(pid)] == []
+    down = _cli(flux_sandbox.workdir, charts, "down", "--output", "json")
+    assert (down.returncode, json.loads(down.stdout)) == (0, {"down": True, "running": []})
+    # The CLI's process has exited: its detached children are reaped by init, not by us.
+    assert _wait(lambda: all(procs.is_gone(pid) for pid in pids), timeout=10), [pid for pid in pids if not procs.is_gone(pid)]
     assert flux_sandbox.processes() == {}
     assert flux_sandbox.gitops_status() is None
     assert not flux_sandbox.flux.root.exists()
