@@ -139,6 +139,9 @@ def test_the_chart_repository_serves_the_charts_on_loopback_and_stops(tmp_path: 
         # A second ensure keeps the running server and its URL.
         assert chartrepo.ensure(state, [], helm, state / "server.log", lines.append) == url
         assert chartrepo.processes(state) == pids
+        assert lines[-1] == "chart repository: no pulled charts yet; `meshcharts pull`, then `sandbox up` again fills it (same URL)"
+        with urllib.request.urlopen(f"{url}/index.yaml", timeout=10) as response:
+            assert not (yaml.safe_load(response.read()) or {}).get("entries"), "the rewritten folder is served at once"
     finally:
         chartrepo.stop(state)
     assert all(procs.is_gone(pid) for pid in pids)

@@ -152,6 +152,7 @@ def ensure(state_dir: Path, charts: Sequence[ChartArchive], helm: Path, log: Pat
         url = str(record["url"])
         write_folder(state_dir, charts, helm, url)
         progress(f"chart repository: {url} ({len(charts)} chart(s)), already serving")
+        _hint_when_empty(charts, progress)
         return url
     with ports.port_lock(progress):
         port = choose_port(state_dir)
@@ -159,7 +160,13 @@ def ensure(state_dir: Path, charts: Sequence[ChartArchive], helm: Path, log: Pat
         write_folder(state_dir, charts, helm, url)
         start(state_dir, port, log)
     progress(f"chart repository: {url} ({len(charts)} chart(s)) serving {folder(state_dir)}")
+    _hint_when_empty(charts, progress)
     return url
+
+
+def _hint_when_empty(charts: Sequence[ChartArchive], progress: Progress) -> None:
+    if not charts:
+        progress("chart repository: no pulled charts yet; `meshcharts pull`, then `sandbox up` again fills it (same URL)")
 
 
 def status(state_dir: Path) -> RepositoryStatus | None:

@@ -195,7 +195,7 @@ def ensure_flux(progress: Progress = stderr_progress) -> FluxBuild:
             done = total - len(missing)
             started_all = time.monotonic()
             if missing:
-                progress(f"building Flux controllers: {len(missing)} of {total} to build into {lock_dir} (2-3 minutes each cold; cached afterwards)")
+                progress(f"building Flux controllers: {len(missing)} of {total} to build into {lock_dir} (cold: 2-3 minutes each on 2 idle cores, longer on a busy machine; cached afterwards)")
             for controller in missing:
                 done += 1
                 progress(f"[{done}/{total}] building {controller.name} from {controller.module}@{controller.version}")
