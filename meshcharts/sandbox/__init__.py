@@ -22,6 +22,9 @@ _EXPORTS = {
     "ensure_helm": "meshcharts.sandbox.build",
     "go_available": "meshcharts.sandbox.build",
     "Listener": "meshcharts.sandbox.procs",
+    "ChartArchive": "meshcharts.sandbox.chartrepo",
+    "GitopsStatus": "meshcharts.sandbox.gitops",
+    "ensure_flux": "meshcharts.sandbox.fluxbuild",
 }
 
 
