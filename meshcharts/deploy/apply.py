@@ -26,15 +26,15 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import Diagnostic, InvalidInput, MeshchartsError
-from meshcharts.core.model import Cluster, Component
+from meshcharts.core.model import Cluster
+from meshcharts.deploy.apply_options import DEFAULT_TIMEOUT, ApplyOptions, Observer, quiet
 from meshcharts.deploy.history import ledger_url_for
 from meshcharts.deploy.lease import ClusterLease, holder_identity
 from meshcharts.deploy.live import ReleaseStore, api_client, describe, helm_driver
@@ -54,51 +54,10 @@ from meshcharts.ledger.records import LockHolder, ReleaseSpec, ReleaseStatus, Ru
 from meshcharts.ledger.store import Ledger, RunHandle, open_ledger
 
 
-@dataclass(frozen=True)
-class ApplyOptions:
-    """How to apply. ``kubeconfig`` overrides every cluster's (a sandbox, a CI runner's file).
-
-    ``concurrency``: clusters at once; ``release_concurrency``: releases of one cluster at once (1:
-    strictly one after the other, in install order). ``environ`` is where ``!env`` secrets are read.
-    ``atomic``, ``wait`` and ``timeout`` set for the run apply to every release; left None, each
-    component's ``helm:`` settings in the stack file decide, then helm's usual (no rollback, wait, 5m).
-    """
-
-    def helm_settings(self, component: Component) -> tuple[bool, bool, str]:
-        """(atomic, wait, timeout) for one component's releases."""
-        own = component.helm
-        atomic = self.atomic if self.atomic is not None else bool(own.atomic)
-        wait = self.wait if self.wait is not None else (own.wait if own.wait is not None else True)
-        timeout = self.timeout or own.timeout or DEFAULT_TIMEOUT
-        return atomic, wait, timeout
-
-    cluster: str | None = None
-    concurrency: int = 4
-    release_concurrency: int = 4
-    atomic: bool | None = None  # None: each component's helm.atomic, else False
-    wait: bool | None = None  # None: each component's helm.wait, else True
-    timeout: str | None = None  # None: each component's helm.timeout, else 5m
-    lock_timeout: float = 60.0
-    kubeconfig: str | None = None
-    ledger_url: str | None = None
-    output_dir: Path | None = None
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
-
-
-DEFAULT_TIMEOUT = "5m"
-
-#: Progress callbacks: (cluster, release or None for the cluster itself, state text).
-Observer = Callable[[str, str | None, str], None]
-
-
-def _quiet(cluster: str, release: str | None, state: str) -> None:
-    """The default observer: apply reports through its result only."""
-
-
 def apply_project(
     project: Project | Path | str,
     options: ApplyOptions | None = None,
-    observer: Observer = _quiet,
+    observer: Observer = quiet,
     saved: SavedPlan | None = None,
 ) -> ApplyResult:
     """Render, check every chart and secret, plan every cluster, then apply cluster by cluster and record it all.
