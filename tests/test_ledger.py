@@ -29,7 +29,7 @@ from meshcharts.ledger import (
     history,
     open_ledger,
 )
-from meshcharts.ledger.database import _alembic_config, head_revision, schema_revision
+from meshcharts.ledger.database import SCHEMA_HEAD, _alembic_config, head_revision, schema_revision
 from meshcharts.ledger.schema import VERSION_TABLE, metadata, runs
 from meshcharts.ledger.schema import releases as releases_table
 from tests.conftest import REPO_ROOT
@@ -60,6 +60,24 @@ def test_an_empty_database_is_migrated_to_exactly_the_schema_the_code_queries(le
             assert compare_metadata(context, metadata) == []
     with open_ledger(ledger_url) as again:  # a second open finds it current and changes nothing
         assert schema_revision(again.database) == "0002"
+
+
+def test_the_head_a_current_ledger_is_checked_against_is_alembics_head() -> None:
+    assert SCHEMA_HEAD == head_revision()
+
+
+def test_a_ledger_already_at_head_opens_without_loading_alembic(tmp_path: Path) -> None:
+    """Opening is on every apply's path: Alembic and the dialects it imports cost a third of a second."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    program = (
+        "import sys\n"
+        "from meshcharts.ledger import open_ledger\n"
+        f"open_ledger({url!r}).close()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    again = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")  # created and migrated; then only read
 
 
 def test_a_ledger_at_revision_0001_is_upgraded_keeping_its_rows_and_takes_exported_releases(ledger_url: str) -> None:

@@ -10,17 +10,15 @@ write to that. PostgreSQL: psycopg 3, TCP keepalives so a vanished client is not
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from meshcharts.ledger.errors import ledger_error
@@ -100,31 +98,19 @@ def connect(url: LedgerURL, *, busy_timeout: float = 30.0) -> Database:
     return database
 
 
+#: The newest migration's revision. A ledger already there is opened without Alembic, whose import
+#: (and the SQL dialects it loads) costs about a third of a second that every apply would pay;
+#: tests/test_ledger.py checks this is Alembic's head.
+SCHEMA_HEAD = "0002"
+
+
 def migrate(database: Database) -> None:
     """Bring the schema to head; refuse a schema written by a newer meshcharts (one clear line)."""
-    script = ScriptDirectory.from_config(_alembic_config())
-    head = script.get_current_head()
     with database.read("reading its schema version") as connection:
         current = _revision(connection)
-    if current == head:
+    if current == SCHEMA_HEAD:
         return
-    with database.write("migrating its schema") as connection:
-        if database.backend == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-        current = _revision(connection)
-        if current == head:
-            return
-        known = {revision.revision for revision in script.walk_revisions()}
-        if current is not None and current not in known:
-            raise ledger_error(
-                f"ledger {database.url} has schema revision {current}, newer than this meshcharts "
-                f"knows (up to {head}): it was written by a newer meshcharts",
-                "ledger.newer-schema",
-                hint="upgrade meshcharts to use this ledger",
-            )
-        config = _alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    _migrations().upgrade(database, _MIGRATION_LOCK)
 
 
 def schema_revision(database: Database) -> str | None:
@@ -134,20 +120,28 @@ def schema_revision(database: Database) -> str | None:
 
 
 def head_revision() -> str | None:
-    """The newest revision this meshcharts ships."""
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    """The newest revision this meshcharts ships (read from the migration scripts)."""
+    head: str | None = _migrations().head()
+    return head
+
+
+def _alembic_config() -> Any:
+    """Alembic's configuration for the packaged migrations."""
+    return _migrations().alembic_config()
 
 
 def _revision(connection: Connection) -> str | None:
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
+    """The schema revision recorded in the version table (None: no table yet), read with plain SQL."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    row = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).first()
+    return str(row[0]) if row is not None else None
 
 
-def _alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("path_separator", "os")
-    return config
+def _migrations() -> ModuleType:
+    """The Alembic half of the ledger (:mod:`meshcharts.ledger.migrate`), loaded only when a schema is
+    not at head or a caller asks Alembic itself."""
+    return importlib.import_module("meshcharts.ledger.migrate")
 
 
 def _create_private_file(url: LedgerURL, path: Path) -> None:
