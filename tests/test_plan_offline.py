@@ -176,3 +176,12 @@ def test_a_429_from_the_api_server_is_waited_out_a_bounded_number_of_times(monke
     with pytest.raises(live.ApiException) as info:
         live.get_json(always, "/api/v1/namespaces")
     assert info.value.status == 429
+
+
+def test_a_plan_that_could_read_no_cluster_never_says_no_changes(stack_dir: StackDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack_dir.write("meshcharts.yaml", "name: demo\nclusters:\n  east: {context: nowhere, crds: [monitoring.coreos.com]}\ncomponents:\n  extras: {type: mesh-extras}\n")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    result = stack_dir.cli("plan")
+    assert result.exit_code == 1, result.output
+    assert "No changes" not in result.output
+    assert result.output.splitlines()[-1] == "Not planned: east could not be read; nothing is known of it."

@@ -49,13 +49,19 @@ def text_lines(plan: Plan, *, drift: bool = False, verbose: bool = True) -> list
         for problem in cluster.wiring:
             lines.append(f"  ! live wiring ({problem.severity.value}): {_problem_line(problem)}")
         lines.append("")
+    unplanned = [name for name, cluster in plan.clusters.items() if cluster.error is not None]
+    if unplanned:
+        lines.append(f"Not planned: {', '.join(unplanned)} could not be read; nothing is known of {'it' if len(unplanned) == 1 else 'them'}.")
     if drift:
         drifted = sum(len(release.objects) for cluster in plan.clusters.values() for release in cluster.releases)
-        lines.append(f"Drift: {drifted} object(s) changed outside meshcharts on {len(plan.clusters)} cluster(s)." if drifted else "No drift: every object is as meshcharts deployed it.")
+        if drifted:
+            lines.append(f"Drift: {drifted} object(s) changed outside meshcharts on {len(plan.clusters) - len(unplanned)} cluster(s).")
+        elif len(unplanned) < len(plan.clusters):
+            lines.append("No drift: every object is as meshcharts deployed it." if not unplanned else "No drift on the clusters that could be read.")
     elif plan.changes:
-        lines.append(f"Plan: {plan.summary()} on {len(plan.clusters)} cluster(s).")
-    else:
-        lines.append("No changes: every release matches its deployed revision and the live objects.")
+        lines.append(f"Plan: {plan.summary()} on {len(plan.clusters) - len(unplanned)} cluster(s).")
+    elif len(unplanned) < len(plan.clusters):
+        lines.append("No changes: every release matches its deployed revision and the live objects." if not unplanned else "No changes on the clusters that could be read.")
     return lines
 
 
