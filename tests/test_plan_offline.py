@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from kubernetes import client as k8s
 
 import meshcharts
 from meshcharts.deploy import live
+from meshcharts.deploy.live import DeployedRelease
 from meshcharts.core.diagnostics import ConfigError, ExitCode, MeshchartsError
 from meshcharts.deploy.liveobjects import ObjectKey
 from meshcharts.deploy.objdiff import contains, field_changes, mask_secret_data, normalized, remove_paths, removed_paths
@@ -185,3 +187,16 @@ def test_a_plan_that_could_read_no_cluster_never_says_no_changes(stack_dir: Stac
     assert result.exit_code == 1, result.output
     assert "No changes" not in result.output
     assert result.output.splitlines()[-1] == "Not planned: east could not be read; nothing is known of it."
+
+
+def test_a_plan_knows_when_a_release_moved_since_it_was_made(tmp_path: Path) -> None:
+    """apply plans a cluster again under its lock when another apply changed a release meanwhile, or left
+    a pending revision failed (same revision, other status)."""
+    plan = _plan(tmp_path).clusters["east"]
+    first = plan.releases[0]
+    live = DeployedRelease(first.name, first.item.namespace, 1, "pending-install", "c", "1", "", {}, "sh.helm.release.v1.x.v1")
+    first.live = live
+    others = {(release.item.namespace, release.name): release.live for release in plan.releases if release.live is not None}
+    assert not plan.moved(others)
+    assert plan.moved({**others, (first.item.namespace, first.name): dataclasses.replace(live, status="failed")})
+    assert plan.moved({})

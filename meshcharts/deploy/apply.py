@@ -198,10 +198,7 @@ class ClusterApply:
     def _current(self, plan: ClusterPlan, releases: ClusterReleases, store: ReleaseStore) -> ClusterPlan:
         """The plan, re-made under the lock if a release moved on the cluster since it was made (another
         apply finished while this one waited for the lock): apply acts on what is live now."""
-        deployed = store.deployed({item.name for item in releases})
-        planned = {(release.item.namespace, release.name): (release.live.revision, release.live.status) if release.live else None for release in plan.releases}
-        now = {key: (release.revision, release.status) for key, release in deployed.items()}
-        if all(now.get(key) == state for key, state in planned.items()):  # same revision and status: a pending one left failed counts
+        if not plan.moved(store.deployed({item.name for item in releases})):
             return plan
         self.observer(self.cluster.name, None, "planning again: releases changed while waiting for the lock")
         fresh = plan_cluster(self.project, releases, self.options.kubeconfig, self.driver, wiring=False)

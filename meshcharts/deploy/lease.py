@@ -22,6 +22,7 @@ lease is deleted, on condition that it is still the version we wrote.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
@@ -373,7 +374,7 @@ class ClusterLease:
         if mine is None or self.lost.is_set():
             return
         options = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(resource_version=mine.resource_version))
-        try:
+        # Not ours to report: 409 means someone else holds it by now, 404 that it is already gone, and
+        # an unreachable server lets it expire on its own after the lease duration.
+        with contextlib.suppress(ApiException, MeshchartsError):
             self._call("release", self.coordination.delete_namespaced_lease, self.name, self.namespace, body=options, timeout=RELEASE_TIMEOUT)
-        except (ApiException, MeshchartsError):
-            pass  # 409: someone else's by now; 404: already gone; unreachable: it expires

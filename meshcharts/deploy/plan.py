@@ -8,6 +8,7 @@ actions. Nothing here holds a secret in clear: diffs are redacted when they are 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +122,14 @@ class ClusterPlan:
     @property
     def changes(self) -> bool:
         return any(release.changes for release in self.releases)
+
+    def moved(self, deployed: Mapping[tuple[str, str], DeployedRelease]) -> bool:
+        """Whether a release's latest revision or its status differs from what this plan was computed
+        against (another apply finished meanwhile; a pending revision was left failed)."""
+        def state(release: DeployedRelease | None) -> tuple[int, str] | None:
+            return (release.revision, release.status) if release is not None else None
+
+        return any(state(deployed.get((release.item.namespace, release.name))) != state(release.live) for release in self.releases)
 
     @property
     def ok(self) -> bool:
