@@ -20,6 +20,7 @@ STAGE_RANKS = {
     "helm": 1,
     "ledger": 1,
     "sandbox": 1,
+    "kube": 1,
     "load": 2,
     "charts": 3,
     "components": 4,
