@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from kubernetes import client
 
 from meshcharts.deploy.discovery import ClusterUnreachable, discover
+from meshcharts.kube import KubeClient, Settings
 
 ANSWERS: dict[str, tuple[int, bytes]] = {}
 
@@ -44,10 +44,8 @@ def server() -> Iterator[str]:
         httpd.server_close()
 
 
-def _api(host: str) -> client.ApiClient:
-    configuration = client.Configuration()
-    configuration.host = host
-    return client.ApiClient(configuration)
+def _api(host: str) -> KubeClient:
+    return KubeClient(Settings(context="east", server=host))
 
 
 def _unreachable(host: str) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from kubernetes import client as k8s
 
 import meshcharts
 from meshcharts.deploy import live
@@ -18,6 +20,7 @@ from meshcharts.deploy.objdiff import contains, field_changes, mask_secret_data,
 from meshcharts.deploy.plan import ClusterPlan, ObjectChange, Plan, ReleasePlan
 from meshcharts.deploy.releases import build_releases, placeholder_config, values_identity
 from meshcharts.deploy.saved_plan import check_saved_plan, read_plan, write_plan
+from meshcharts.kube import ApiError, KubeClient, Settings
 from meshcharts.wiring.order import install_order
 from tests.conftest import REPO_ROOT, StackDir
 
@@ -152,32 +155,49 @@ def test_plan_needs_a_valid_stack_before_any_cluster(stack_dir: StackDir) -> Non
     assert result.exit_code in (1, 2) and "Traceback" not in result.output
 
 
-class _Busy:
-    """The client's REST answer: 429 with Retry-After a few times, then 200."""
+class _Busy(BaseHTTPRequestHandler):
+    """An API server whose watch cache is still initializing: 429 with Retry-After for the first ``busy`` GETs."""
 
-    def __init__(self, status: int, body: bytes = b"{}") -> None:
-        self.status, self.reason, self._body = status, "Too Many Requests" if status == 429 else "OK", body
+    busy = 0
+    seen = 0
 
-    def read(self) -> bytes:
-        return self._body
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        type(self).seen += 1
+        status, body = (429, b'{"kind":"Status","code":429}') if type(self).seen <= type(self).busy else (200, b'{"items": []}')
+        self.send_response(status)
+        if status == 429:
+            self.send_header("Retry-After", "0")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-    def getheader(self, name: str, default: str | None = None) -> str | None:
-        return "0" if name == "Retry-After" else default
+    def log_message(self, *args: object) -> None:
+        pass
 
 
-def test_a_429_from_the_api_server_is_waited_out_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture()
+def busy_server() -> Iterator[KubeClient]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield KubeClient(Settings(context="east", server=f"http://127.0.0.1:{httpd.server_address[1]}"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_429_from_the_api_server_is_waited_out_a_bounded_number_of_times(busy_server: KubeClient) -> None:
     """A new CRD's watch cache answers 429 "storage is (re)initializing" for a moment (an apply killed right
     after installing the CRD chart left exactly that): plan waits as the server asks instead of calling
     the cluster unreachable."""
-    answers = [_Busy(429), _Busy(429), _Busy(200, b'{"items": []}')]
-    api = k8s.ApiClient(k8s.Configuration())
-    monkeypatch.setattr(api, "call_api", lambda *args, **kwargs: answers.pop(0))
-    assert live.get_json(api, "/apis/monitoring.kiali.io/v1alpha1/monitoringdashboards") == {"items": []}
-    always = k8s.ApiClient(k8s.Configuration())
-    monkeypatch.setattr(always, "call_api", lambda *args, **kwargs: _Busy(429))
-    with pytest.raises(live.ApiException) as info:
-        live.get_json(always, "/api/v1/namespaces")
-    assert info.value.status == 429
+    _Busy.busy, _Busy.seen = 2, 0
+    assert live.get_json(busy_server, "/apis/monitoring.kiali.io/v1alpha1/monitoringdashboards") == {"items": []}
+    assert _Busy.seen == 3
+    _Busy.busy, _Busy.seen = 1000, 0
+    with pytest.raises(ApiError) as info:
+        live.get_json(busy_server, "/api/v1/namespaces")
+    assert info.value.status == 429 and _Busy.seen == live.TOO_MANY_REQUESTS_TRIES
 
 
 def test_a_plan_that_could_read_no_cluster_never_says_no_changes(stack_dir: StackDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,12 +16,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
-
 from meshcharts.core.diagnostics import Diagnostic, MeshchartsError
 from meshcharts.deploy.live import get_json, request_json
+from meshcharts.kube import ApiError, KubeClient
 
 _AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
 
@@ -91,11 +88,11 @@ __all__ = ["ClusterFacts", "ClusterUnreachable", "Resource", "discover", "get_js
 
 def unreachable(cluster: str, exc: Exception, doing: str) -> ClusterUnreachable:
     """The one-line error for an API server that did not answer."""
-    reason = f"{exc.status} {exc.reason}" if isinstance(exc, ApiException) else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    reason = f"{exc.status} {exc.reason}" if isinstance(exc, ApiError) else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return ClusterUnreachable(Diagnostic(message=f"cannot {doing}: {reason}", rule="cluster.unreachable", cluster=cluster))
 
 
-def discover(api: k8s.ApiClient, cluster: str) -> ClusterFacts:
+def discover(api: KubeClient, cluster: str) -> ClusterFacts:
     """Version, served kinds, storage classes and namespaces of one cluster: five API calls where the
     server serves aggregated discovery, one more per API group version where it does not."""
     try:
@@ -103,7 +100,7 @@ def discover(api: k8s.ApiClient, cluster: str) -> ClusterFacts:
         resources = _resources(api)
         classes = _listed(api, "/apis/storage.k8s.io/v1/storageclasses")
         namespaces = _listed(api, "/api/v1/namespaces")
-    except (ApiException, HTTPError, OSError, ValueError) as exc:
+    except (ApiError, OSError, ValueError) as exc:
         raise unreachable(cluster, exc, "ask the cluster what it serves") from None
     git_version = str(info.get("gitVersion", ""))
     default = None
@@ -127,18 +124,18 @@ def discover(api: k8s.ApiClient, cluster: str) -> ClusterFacts:
     )
 
 
-def _listed(api: k8s.ApiClient, path: str) -> dict[str, Any] | None:
+def _listed(api: KubeClient, path: str) -> dict[str, Any] | None:
     """A cluster-wide list, or None when these credentials may not read it (403 Forbidden)."""
     try:
         listing: dict[str, Any] = get_json(api, path)
-    except ApiException as exc:
+    except ApiError as exc:
         if exc.status == 403:
             return None
         raise
     return listing
 
 
-def _resources(api: k8s.ApiClient) -> dict[tuple[str, str], Resource]:
+def _resources(api: KubeClient) -> dict[tuple[str, str], Resource]:
     found: dict[tuple[str, str], Resource] = {}
     for root in ("/api", "/apis"):
         document = get_json(api, root, accept=_AGGREGATED)
@@ -160,7 +157,7 @@ def _from_aggregated(document: dict[str, Any], root: str, found: dict[tuple[str,
                     _add(found, Resource(api_version, kind, resource["resource"], resource.get("scope") == "Namespaced"))
 
 
-def _from_legacy(api: k8s.ApiClient, document: dict[str, Any], root: str, found: dict[tuple[str, str], Resource]) -> None:
+def _from_legacy(api: KubeClient, document: dict[str, Any], root: str, found: dict[tuple[str, str], Resource]) -> None:
     if root == "/api":
         versions = [str(version) for version in document.get("versions") or []]
     else:

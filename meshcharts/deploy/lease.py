@@ -33,12 +33,9 @@ from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any
 
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
-
 from meshcharts.core.diagnostics import Diagnostic, ExitCode, MeshchartsError
-from meshcharts.deploy.live import REQUEST_TIMEOUT
+from meshcharts.deploy.live import REQUEST_TIMEOUT, request_json
+from meshcharts.kube import ApiError, KubeClient
 from meshcharts.ledger.provenance import current_identity
 
 NAMESPACE = "kube-system"
@@ -91,6 +88,17 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _time(value: Any) -> datetime | None:
+    """A MicroTime as the API server writes it (RFC 3339, ``Z``); None when unset or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 @dataclass(frozen=True)
 class LeaseRecord:
     """A Lease as read: who holds it, since and until when, and the version it was read at."""
@@ -103,15 +111,17 @@ class LeaseRecord:
     resource_version: str
 
     @classmethod
-    def of(cls, lease: Any) -> LeaseRecord:
-        spec = lease.spec or k8s.V1LeaseSpec()
+    def of(cls, lease: dict[str, Any]) -> LeaseRecord:
+        """The record of a Lease as the API server returns it (JSON)."""
+        spec = lease.get("spec") or {}
+        duration = spec.get("leaseDurationSeconds")
         return cls(
-            holder=spec.holder_identity or "",
-            acquired=spec.acquire_time,
-            renewed=spec.renew_time,
-            duration=spec.lease_duration_seconds,
-            transitions=spec.lease_transitions or 0,
-            resource_version=str(lease.metadata.resource_version),
+            holder=str(spec.get("holderIdentity") or ""),
+            acquired=_time(spec.get("acquireTime")),
+            renewed=_time(spec.get("renewTime")),
+            duration=duration if isinstance(duration, int) else None,
+            transitions=int(spec.get("leaseTransitions") or 0),
+            resource_version=str((lease.get("metadata") or {}).get("resourceVersion")),
         )
 
     def expired(self, now: datetime) -> bool:
@@ -139,7 +149,7 @@ class ClusterLease:
 
     def __init__(
         self,
-        api: k8s.ApiClient,
+        api: KubeClient,
         stack_name: str,
         cluster: str,
         holder: str,
@@ -151,7 +161,7 @@ class ClusterLease:
         duration: int = DURATION,
         namespace: str = NAMESPACE,
     ) -> None:
-        self.coordination = k8s.CoordinationV1Api(api)
+        self.api = api
         self.stack_name = stack_name
         self.cluster = cluster
         self.holder = holder
@@ -171,6 +181,14 @@ class ClusterLease:
     @property
     def where(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def _leases(self) -> str:
+        return f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases"
+
+    @property
+    def _lease(self) -> str:
+        return f"{self._leases}/{self.name}"
 
     def __enter__(self) -> ClusterLease:
         self.acquire()
@@ -220,15 +238,15 @@ class ClusterLease:
         """
         while True:
             try:
-                lease = self._call("read", self.coordination.read_namespaced_lease, self.name, self.namespace)
-            except ApiException as exc:
+                lease = self._call("read", "GET", self._lease)
+            except ApiError as exc:
                 if exc.status != 404:
                     raise self._failure("read", exc) from None
                 lease = None
             now = _now()
             if lease is None:
                 body = self._body(now, now, transitions=0)
-                if self._write("create", self.coordination.create_namespaced_lease, self.namespace, body):
+                if self._write("create", "POST", self._leases, body):
                     return None
                 continue
             current = LeaseRecord.of(lease)
@@ -236,7 +254,7 @@ class ClusterLease:
                 return current
             changes_hands = current.holder != self.holder
             body = self._body(now, now, transitions=current.transitions + (1 if changes_hands else 0), version=current.resource_version)
-            if self._write("update", self.coordination.replace_namespaced_lease, self.name, self.namespace, body):
+            if self._write("update", "PUT", self._lease, body):
                 return None
 
     def _free(self, record: LeaseRecord, now: datetime) -> bool:
@@ -271,31 +289,31 @@ class ClusterLease:
             },
         }
 
-    def _write(self, verb: str, call: Callable[..., Any], *args: Any) -> bool:
+    def _write(self, verb: str, method: str, path: str, body: dict[str, Any]) -> bool:
         """Create or update; False when another writer got there first (409), so nothing of ours was written."""
         try:
-            written = self._call(verb, call, *args)
-        except ApiException as exc:
+            written = self._call(verb, method, path, body)
+        except ApiError as exc:
             if exc.status == 409:
                 return False
             raise self._failure(verb, exc) from None
         self._mine = LeaseRecord.of(written)
         return True
 
-    def _call(self, verb: str, call: Callable[..., Any], *args: Any, timeout: tuple[float, float] = REQUEST_TIMEOUT, **kwargs: Any) -> Any:
-        """One API call with a bounded timeout; a connection failure is the cluster being unreachable."""
+    def _call(self, verb: str, method: str, path: str, body: dict[str, Any] | None = None, *, timeout: tuple[float, float] = REQUEST_TIMEOUT) -> Any:
+        """One API call (JSON on coordination.k8s.io/v1) with a bounded timeout; a connection failure is the cluster being unreachable."""
         try:
-            return call(*args, _request_timeout=timeout, **kwargs)
-        except ApiException:
+            return request_json(self.api, method, path, body=body, timeout=timeout)
+        except ApiError:
             raise
-        except (HTTPError, OSError) as exc:
+        except (OSError, ValueError) as exc:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise MeshchartsError(
                 Diagnostic(message=f"cannot {verb} the cluster lease {self.where}: {text}", rule="cluster.unreachable", cluster=self.cluster),
                 exit_code=ExitCode.INVALID,
             ) from None
 
-    def _failure(self, verb: str, exc: ApiException) -> MeshchartsError:
+    def _failure(self, verb: str, exc: ApiError) -> MeshchartsError:
         hint = "apply needs get, create, update and delete on leases in kube-system (docs/security.md)" if exc.status == 403 else None
         return MeshchartsError(
             Diagnostic(
@@ -316,12 +334,12 @@ class ClusterLease:
         while not self._done.wait(interval):
             try:
                 why = self._renew((max(2.0, interval), max(2.0, interval)))
-            except (ApiException, MeshchartsError) as exc:
+            except (ApiError, MeshchartsError) as exc:
                 if self._done.is_set():
                     return
                 if time.monotonic() - last_renewed <= self.duration:
                     continue  # try again; the lease is still good until its duration has passed
-                text = f"{exc.status} {exc.reason}" if isinstance(exc, ApiException) else exc.diagnostics[0].message
+                text = f"{exc.status} {exc.reason}" if isinstance(exc, ApiError) else exc.diagnostics[0].message
                 why = f"it could not be renewed for {self.duration}s ({text}); another apply may take it"
             if why is None:
                 last_renewed = time.monotonic()
@@ -346,12 +364,12 @@ class ClusterLease:
         for _ in range(3):
             body = self._body(mine.acquired, _now(), transitions=mine.transitions, version=mine.resource_version)
             try:
-                self._mine = LeaseRecord.of(self._call("renew", self.coordination.replace_namespaced_lease, self.name, self.namespace, body, timeout=timeout))
+                self._mine = LeaseRecord.of(self._call("renew", "PUT", self._lease, body, timeout=timeout))
                 return None
-            except ApiException as exc:
+            except ApiError as exc:
                 if exc.status != 409:
                     raise
-            found = LeaseRecord.of(self._call("renew", self.coordination.read_namespaced_lease, self.name, self.namespace, timeout=timeout))
+            found = LeaseRecord.of(self._call("renew", "GET", self._lease, timeout=timeout))
             if found.holder != self.holder or found.acquired != mine.acquired:
                 return f"it is now held by {found.describe()}"
             self._mine = mine = found
@@ -373,8 +391,8 @@ class ClusterLease:
         mine, self._mine = self._mine, None
         if mine is None or self.lost.is_set():
             return
-        options = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(resource_version=mine.resource_version))
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"resourceVersion": mine.resource_version}}
         # Not ours to report: 409 means someone else holds it by now, 404 that it is already gone, and
         # an unreachable server lets it expire on its own after the lease duration.
-        with contextlib.suppress(ApiException, MeshchartsError):
-            self._call("release", self.coordination.delete_namespaced_lease, self.name, self.namespace, body=options, timeout=RELEASE_TIMEOUT)
+        with contextlib.suppress(ApiError, MeshchartsError):
+            self._call("release", "DELETE", self._lease, options, timeout=RELEASE_TIMEOUT)

@@ -28,15 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
-import yaml
-from kubernetes.config.config_exception import ConfigException
-from urllib3.exceptions import HTTPError
-
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, MeshchartsError
-from meshcharts.core.kubeconfig import kubeconfig_problems, yaml_error_parts
+from meshcharts.core.kubeconfig import kubeconfig_problems
+from meshcharts.kube import ApiError, KubeClient, Response, connect
 
 PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 DESCRIPTION_PREFIX = "meshcharts"
@@ -103,7 +97,7 @@ def canonical_values_hash(values: Any) -> str:
 
 
 def request_json(
-    api: k8s.ApiClient,
+    api: KubeClient,
     method: str,
     path: str,
     *,
@@ -112,20 +106,19 @@ def request_json(
     body: Any = None,
     timeout: tuple[int, int] = REQUEST_TIMEOUT,
 ) -> Any:
-    """One bounded request to the API server, its JSON answer parsed; an HTTP error as ApiException.
+    """One bounded request to the API server, its JSON answer parsed; an HTTP error as :class:`ApiError`.
 
-    Through the client's own serializer, so its authentication (tokens, client certificates, exec
-    plugins) applies, without the generated per-kind methods: plan reads kinds the client has no
-    model for (CRDs), and a dict per object is all it compares.
+    Raw JSON, no generated per-kind methods: plan reads kinds no client has a model for (CRDs), and a
+    dict per object is all it compares.
     """
     response, data = send(api, method, path, query=query, headers=headers, body=body, timeout=timeout)
     if not 200 <= response.status < 300:
-        raise ApiException(status=response.status, reason=response.reason, body=data.decode("utf-8", "replace") if data else None)
+        raise ApiError(response.status, response.reason, data.decode("utf-8", "replace") if data else None)
     return json.loads(data)
 
 
 def send(
-    api: k8s.ApiClient,
+    api: KubeClient,
     method: str,
     path: str,
     *,
@@ -133,17 +126,13 @@ def send(
     headers: dict[str, str] | None = None,
     body: Any = None,
     timeout: tuple[int, int] = REQUEST_TIMEOUT,
-) -> tuple[Any, bytes]:
+) -> tuple[Response, bytes]:
     """One bounded request, its response and body, whatever the status; a 429 Too Many Requests is
     retried after the wait the server asks for (its watch cache of a new CRD still initializing, API
     priority and fairness), as client-go does, a bounded number of times."""
     for attempt in range(TOO_MANY_REQUESTS_TRIES):
-        serialized = api.param_serialize(
-            method, path, query_params=query or [], header_params={"Accept": "application/json", **(headers or {})},
-            body=body, auth_settings=["BearerToken"],
-        )
-        response = api.call_api(*serialized, _request_timeout=timeout)
-        data = response.read()
+        response = api.request(method, path, query=query, headers={"Accept": "application/json", **(headers or {})}, body=body, timeout=timeout)
+        data = response.data
         if response.status != 429 or attempt + 1 == TOO_MANY_REQUESTS_TRIES:
             return response, data
         time.sleep(_retry_after(response))
@@ -154,58 +143,34 @@ def send(
 TOO_MANY_REQUESTS_TRIES = 5
 
 
-def _retry_after(response: Any) -> float:
+def _retry_after(response: Response) -> float:
     """Seconds the server asks to wait (Retry-After), between 0.2 and 2."""
     try:
-        asked = float((response.getheader("Retry-After") if hasattr(response, "getheader") else None) or 1)
+        asked = float(response.getheader("Retry-After") or 1)
     except (TypeError, ValueError):
         asked = 1.0
     return min(max(asked, 0.2), 2.0)
 
 
 def get_json(
-    api: k8s.ApiClient, path: str, accept: str = "application/json", query: list[tuple[str, str]] | None = None,
+    api: KubeClient, path: str, accept: str = "application/json", query: list[tuple[str, str]] | None = None,
     timeout: tuple[int, int] = REQUEST_TIMEOUT,
 ) -> Any:
-    """GET a path of the API server as parsed JSON; errors as ApiException (HTTP) or urllib3/OS errors."""
+    """GET a path of the API server as parsed JSON; errors as ApiError (HTTP) or OSError (no answer: ``meshcharts.kube.TransportError``)."""
     return request_json(api, "GET", path, query=query, headers={"Accept": accept}, timeout=timeout)
 
 
-def api_client(kubeconfig: str | None, context: str, cluster: str) -> k8s.ApiClient:
-    """A Kubernetes client for one stack cluster: its kubeconfig (default $KUBECONFIG, ~/.kube/config) and context.
+def api_client(kubeconfig: str | None, context: str, cluster: str) -> KubeClient:
+    """A client for one stack cluster: its kubeconfig (default $KUBECONFIG, ~/.kube/config) and context.
 
-    No retries: urllib3 would log a warning per retry, burying the one line that says the cluster is
-    unreachable, and apply reads once per cluster anyway.
+    Each kubeconfig file is checked first, so one that is not YAML is one line at its file:line:col.
     """
     path = Path(kubeconfig).expanduser() if kubeconfig else None
-    where = str(path) if path else os.environ.get("KUBECONFIG") or "~/.kube/config"
-    hint = "check clusters.<name>.context/kubeconfig in the stack, or run `meshcharts sandbox up` and export KUBECONFIG=$(meshcharts sandbox kubeconfig)"
-    problems = kubeconfig_problems(path)  # read first: the client lets a YAML error out as it is
+    problems = kubeconfig_problems(path)
     if problems:
         where, reason = str(problems[0].location), problems[0].message
         raise ConfigError(Diagnostic(message=f"cannot use kube-context {context!r} from {where}: {reason}", rule="cluster.kubeconfig", cluster=cluster, hint=problems[0].hint))
-    configuration = k8s.Configuration()
-    try:
-        k8s_config.load_kube_config(
-            config_file=str(path) if path else os.environ.get("KUBECONFIG") or None,
-            context=context,
-            client_configuration=configuration,
-            persist_config=False,
-        )
-    except (ConfigException, OSError, TypeError, ValueError, yaml.YAMLError) as exc:
-        reason = f"not YAML ({yaml_error_parts(exc)[2]})" if isinstance(exc, yaml.YAMLError) else str(exc)
-        raise ConfigError(
-            Diagnostic(
-                message=f"cannot use kube-context {context!r} from {where}: {reason}",
-                rule="cluster.kubeconfig",
-                cluster=cluster,
-                hint=hint,
-            )
-        ) from None
-    configuration.retries = False
-    # plan reads a cluster's releases, objects and wiring from several threads: one connection each.
-    configuration.connection_pool_maxsize = 16
-    return k8s.ApiClient(configuration)
+    return connect(path, context, cluster)
 
 
 #: HELM_DRIVER values helm accepts for its two Kubernetes storage drivers ("" is helm's default).
@@ -234,11 +199,10 @@ def helm_driver(environ: Mapping[str, str]) -> str:
 class ReleaseStore:
     """helm's release records on one cluster, as its storage driver keeps them (Secrets or ConfigMaps).
 
-    Read as plain JSON through :func:`request_json`: the client's generated CoreV1Api costs a second of
-    imports on its first use, more than every read of an unchanged plan together.
+    Read as plain JSON through :func:`request_json`.
     """
 
-    def __init__(self, api: k8s.ApiClient, cluster: str, driver: str = "secret") -> None:
+    def __init__(self, api: KubeClient, cluster: str, driver: str = "secret") -> None:
         self.api = api
         self.cluster = cluster
         self.driver = driver
@@ -264,7 +228,7 @@ class ReleaseStore:
         selector = "owner=helm" + (f",name in ({','.join(wanted)})" if wanted else "")
         try:
             items = self._list(None, selector)
-        except (ApiException, HTTPError, OSError, ValueError) as exc:
+        except (ApiError, OSError, ValueError) as exc:
             raise MeshchartsError(
                 Diagnostic(message=f"cannot read helm's release records: {_api_message(exc)}", rule="cluster.unreachable", cluster=self.cluster)
             ) from None
@@ -274,7 +238,7 @@ class ReleaseStore:
         """The latest revision of one release, or None (also when the cluster cannot say: callers only report it)."""
         try:
             items = self._list(namespace, f"owner=helm,name={name}")
-        except (ApiException, HTTPError, OSError, ValueError):
+        except (ApiError, OSError, ValueError):
             return None
         return self._latest(items).get((namespace, name))
 
@@ -294,7 +258,7 @@ class ReleaseStore:
             metadata = stored.setdefault("metadata", {})
             metadata["labels"] = {**(metadata.get("labels") or {}), "status": "failed"}
             request_json(self.api, "PUT", path, headers={"Content-Type": "application/json"}, body=stored)
-        except (ApiException, HTTPError, OSError, KeyError, ValueError, TypeError) as exc:
+        except (ApiError, OSError, KeyError, ValueError, TypeError) as exc:
             raise MeshchartsError(
                 Diagnostic(
                     message=f"release {release.namespace}/{release.name} is {release.status} and could not be unlocked: {_api_message(exc)}",
@@ -347,6 +311,6 @@ class ReleaseStore:
 
 
 def _api_message(exc: Exception) -> str:
-    if isinstance(exc, ApiException):
+    if isinstance(exc, ApiError):
         return f"{exc.status} {exc.reason}"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -17,11 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
-
 from meshcharts.deploy.discovery import ClusterFacts, get_json, request_json, unreachable
+from meshcharts.kube import ApiError, KubeClient
 
 #: The field manager of plan's dry runs: never recorded anywhere, since nothing is stored.
 FIELD_MANAGER = "meshcharts-plan"
@@ -60,7 +57,7 @@ class LiveObjects:
     #: Objects of one kind in one namespace from which a LIST is cheaper than a GET each.
     LIST_FROM = 3
 
-    def __init__(self, api: k8s.ApiClient, facts: ClusterFacts) -> None:
+    def __init__(self, api: KubeClient, facts: ClusterFacts) -> None:
         self.api = api
         self.facts = facts
         self._listed: dict[ObjectKey, dict[str, Any] | None] = {}
@@ -77,7 +74,7 @@ class LiveObjects:
                 continue
             try:
                 listing = get_json(self.api, resource.path(namespace or None))
-            except (ApiException, HTTPError, OSError, ValueError) as exc:
+            except (ApiError, OSError, ValueError) as exc:
                 raise unreachable(self.facts.cluster, exc, f"list {api_version} {kind}") from None
             found = {str((item.get("metadata") or {}).get("name")): item for item in listing.get("items") or []}
             for key in members:
@@ -96,11 +93,11 @@ class LiveObjects:
         try:
             found: dict[str, Any] = get_json(self.api, resource.path(key.namespace or None, key.name))
             return found
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status == 404:
                 return None
             raise unreachable(self.facts.cluster, exc, f"read {key}") from None
-        except (HTTPError, OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             raise unreachable(self.facts.cluster, exc, f"read {key}") from None
 
     def dry_run_apply(self, key: ObjectKey, obj: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
@@ -124,15 +121,15 @@ class LiveObjects:
                 headers={"Content-Type": "application/apply-patch+yaml"}, body=body,
             )
             return result, None
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status and 400 <= exc.status < 500:
                 return None, _status_message(exc)
             raise unreachable(self.facts.cluster, exc, f"dry-run {key}") from None
-        except (HTTPError, OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             raise unreachable(self.facts.cluster, exc, f"dry-run {key}") from None
 
 
-def _status_message(exc: ApiException) -> str:
+def _status_message(exc: ApiError) -> str:
     """The API server's own message from its Status body."""
     try:
         status = json.loads(exc.body or "{}")

@@ -23,12 +23,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import yaml
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
 
 from meshcharts.deploy.live import DeployedRelease, ReleaseStore, get_json
 from meshcharts.deploy.readiness import JUDGES, Cluster, Obj, ResourceState, judge
+from meshcharts.kube import ApiError, KubeClient
 
 #: Seconds between two looks at a release's objects (helm's own wait polls every 2 s).
 POLL_SECONDS = 2.0
@@ -129,7 +127,7 @@ class LiveCluster:
     """Reads objects, what they own and their events from one API server, as plain JSON (no generated
     API classes: they cost a second of imports on first use)."""
 
-    def __init__(self, api: k8s.ApiClient) -> None:
+    def __init__(self, api: KubeClient) -> None:
         self.api = api
 
     def _get(self, path: str, query: list[tuple[str, str]] | None = None) -> dict[str, Any]:
@@ -140,7 +138,7 @@ class LiveCluster:
         """The object as the API server has it; None when it does not exist."""
         try:
             return self._get(_path(ref.kind, ref.namespace, ref.name))
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
@@ -314,7 +312,7 @@ class ReleaseTracker:
             if objects is None:
                 return None
             states = not_ready(cluster or self.cluster, objects)
-        except (ApiException, HTTPError, OSError, ValueError, _Stopped):
+        except (ApiError, OSError, ValueError, _Stopped):
             return None
         if states:
             self.last = states

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client as k8s
+from meshcharts.kube import KubeClient
 
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
@@ -87,7 +87,7 @@ class VerifyResult:
         return {"ok": self.ok, "clusters": {name: result.as_json() for name, result in self.clusters.items()}}
 
 
-def verify_cluster(project: Project, cluster: str, api: k8s.ApiClient) -> ClusterVerify:
+def verify_cluster(project: Project, cluster: str, api: KubeClient) -> ClusterVerify:
     """Verify one cluster of ``project`` through an ApiClient the caller opened (and closes).
 
     Never raises for what the cluster says: an API server that does not answer gives a result with
@@ -135,7 +135,7 @@ def verify_project(project: Project | Path | str, options: VerifyOptions | None 
                 problems.extend(problem for problem in composition.problems if problem.is_error and problem not in problems)
     if problems:
         raise ConfigError(problems)
-    clients: dict[str, k8s.ApiClient] = {}
+    clients: dict[str, KubeClient] = {}
     for name in names:
         cluster = stack.clusters[name]
         try:

@@ -14,8 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from kubernetes import client as k8s
-from urllib3.exceptions import HTTPError
+from meshcharts.kube import KubeClient
 
 from meshcharts.deploy.live import REQUEST_TIMEOUT, send
 
@@ -41,7 +40,7 @@ class ClusterReads:
     a second, paid by every plan that shows the live wiring.
     """
 
-    def __init__(self, api: k8s.ApiClient) -> None:
+    def __init__(self, api: KubeClient) -> None:
         self.api = api
         self._cache: dict[tuple[Any, ...], Any] = {}
 
@@ -53,7 +52,7 @@ class ClusterReads:
         """
         try:
             response, data = send(self.api, "GET", path, query=query, timeout=timeout)
-        except (HTTPError, OSError) as exc:
+        except OSError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise Unreachable(f"reading {what}: {reason}") from None
         status = response.status
