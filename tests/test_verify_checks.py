@@ -8,18 +8,18 @@ API server returns, as plain dicts.
 
 from __future__ import annotations
 
+import email.message
 import socket
 from typing import Any
 
 import pytest
-from kubernetes import client as k8s
-from urllib3.exceptions import MaxRetryError
 
 from meshcharts.core.diagnostics import Location, Severity
 from meshcharts.core.endpoints import parse_address
 from meshcharts.core.model import External
 from meshcharts.deploy.verify_live import Findings, check_cluster
 from meshcharts.deploy.verify_reads import ClusterReads, Forbidden, Unreachable
+from meshcharts.kube import KubeClient, Response, Settings, TransportError
 from meshcharts.deploy.verify_targets import AddressTarget, ClusterTargets, CrdTarget, DashboardTarget, MonitorSource
 
 STACK_LINE = Location("meshcharts.yaml", 33, 3)
@@ -215,25 +215,20 @@ def test_a_prometheus_with_a_null_namespace_selector_elsewhere_is_named_with_the
     assert problem.hint is not None and "spec.serviceMonitorNamespaceSelector of monitoring/k8s" in problem.hint
 
 
-class _Answer:
-    """What the client's REST layer returns: a status, a reason and the body."""
-
-    def __init__(self, status: int, reason: str, body: bytes = b"{}") -> None:
-        self.status, self.reason, self._body = status, reason, body
-
-    def read(self) -> bytes:
-        return self._body
+def _Answer(status: int, reason: str, body: bytes = b"{}") -> Response:  # noqa: N802  (reads as the answer it builds)
+    """What the client's transport returns: a status, a reason and the body."""
+    return Response(status, reason, email.message.Message(), body)  # type: ignore[arg-type]
 
 
-class _Answering(k8s.ApiClient):
-    """An ApiClient whose every request gets one answer (or raises one error)."""
+class _Answering(KubeClient):
+    """A client whose every request gets one answer (or raises one error)."""
 
-    def __init__(self, answer: _Answer | Exception) -> None:
-        super().__init__(k8s.Configuration())
+    def __init__(self, answer: Response | Exception) -> None:
+        super().__init__(Settings(context="east", server="http://127.0.0.1:1"))
         self.answer = answer
 
-    def call_api(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        assert kwargs["_request_timeout"], "every read is bounded"
+    def request(self, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        assert kwargs["timeout"], "every read is bounded"
         if isinstance(self.answer, Exception):
             raise self.answer
         return self.answer
@@ -246,7 +241,7 @@ def test_api_errors_are_told_apart() -> None:
     with pytest.raises(Unreachable, match="503"):
         ClusterReads(_Answering(_Answer(503, "Service Unavailable"))).service("a", "b")
     with pytest.raises(Unreachable, match="reading Service a/b"):
-        ClusterReads(_Answering(MaxRetryError(None, "/api", "connection refused"))).service("a", "b")  # type: ignore[arg-type]
+        ClusterReads(_Answering(TransportError("http://127.0.0.1:1: connection refused"))).service("a", "b")
     with pytest.raises(Unreachable, match="not JSON"):
         ClusterReads(_Answering(_Answer(200, "OK", b"<html>"))).service("a", "b")
     service = ClusterReads(_Answering(_Answer(200, "OK", b'{"metadata": {"name": "b"}, "spec": {"ports": [{"port": 9090, "targetPort": 9090}]}}'))).service("a", "b")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from meshcharts.deploy.live import api_client
+from meshcharts.sandbox import seed
 from tests.live.example import (
     NAMESPACE,
     RELEASES,
@@ -132,7 +132,7 @@ def test_pods_that_never_become_ready_are_named_with_their_reason_and_atomic_und
 def test_a_claim_no_provisioner_serves_and_an_object_the_api_server_rejects_are_reported_as_such(example: ExampleStack) -> None:
     # A StorageClass east has (so the pre-flight checks pass) but whose provisioner is not running.
     unserved = "meshcharts-test-unserved"
-    api = api_client(str(example.live.kubeconfig), example.contexts["east"], "east")
+    api = seed.api_client(example.live.kubeconfig, example.contexts["east"])
     storage = k8s.StorageV1Api(api)
     storage.create_storage_class(k8s.V1StorageClass(metadata=k8s.V1ObjectMeta(name=unserved), provisioner="example.com/nobody"))
     try:

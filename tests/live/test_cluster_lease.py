@@ -27,6 +27,8 @@ from kubernetes.client.exceptions import ApiException
 from meshcharts.core.diagnostics import MeshchartsError
 from meshcharts.deploy.lease import NAMESPACE, ClusterLease, ClusterLocked, LeaseRecord, lease_name
 from meshcharts.deploy.live import api_client
+from meshcharts.kube import KubeClient
+from meshcharts.sandbox import seed
 from tests.conftest import REPO_ROOT
 from tests.live.conftest import LIVE_HELM, LiveClusters, helm_for
 from tests.live.example import RELEASES, ExampleStack, example, hang_tracing_on_east, wait_for
@@ -36,19 +38,28 @@ __all__ = ["example"]  # the fixture
 
 
 @pytest.fixture()
-def east(live_clusters: LiveClusters) -> Iterator[client.ApiClient]:
+def east(live_clusters: LiveClusters) -> Iterator[KubeClient]:
+    """meshcharts' own client of the first cluster, as apply opens it."""
     api = api_client(str(live_clusters.kubeconfig), live_clusters.contexts[0], "east")
     yield api
     api.close()
 
 
 @pytest.fixture()
-def stack_name(east: client.ApiClient) -> Iterator[str]:
+def admin(live_clusters: LiveClusters) -> Iterator[client.ApiClient]:
+    """The test's side of the first cluster: the kubernetes package's typed client (not meshcharts' code)."""
+    api = seed.api_client(live_clusters.kubeconfig, live_clusters.contexts[0])
+    yield api
+    api.close()
+
+
+@pytest.fixture()
+def stack_name(admin: client.ApiClient) -> Iterator[str]:
     """A stack name of this test's own, its lease removed afterwards whatever the test left."""
     name = f"lease-test-{secrets.token_hex(4)}"
     yield name
     try:
-        client.CoordinationV1Api(east).delete_namespaced_lease(lease_name(name), NAMESPACE)
+        client.CoordinationV1Api(admin).delete_namespaced_lease(lease_name(name), NAMESPACE)
     except ApiException as exc:
         assert exc.status == 404
 
@@ -56,7 +67,8 @@ def stack_name(east: client.ApiClient) -> Iterator[str]:
 def _read(api: client.ApiClient, stack: str) -> LeaseRecord | None:
     """The stack's lease on the cluster as meshcharts reads it, or None when there is none."""
     try:
-        return LeaseRecord.of(client.CoordinationV1Api(api).read_namespaced_lease(lease_name(stack), NAMESPACE))
+        lease = client.CoordinationV1Api(api).read_namespaced_lease(lease_name(stack), NAMESPACE)
+        return LeaseRecord.of(api.sanitize_for_serialization(lease))
     except ApiException as exc:
         if exc.status == 404:
             return None
@@ -80,10 +92,10 @@ def _expired_lease(api: client.ApiClient, stack: str) -> None:
 
 
 @pytest.mark.parametrize("start", ["no-lease-yet", "an-expired-lease"])
-def test_of_takers_at_once_exactly_one_wins(live_clusters: LiveClusters, east: client.ApiClient, stack_name: str, start: str) -> None:
+def test_of_takers_at_once_exactly_one_wins(live_clusters: LiveClusters, east: KubeClient, admin: client.ApiClient, stack_name: str, start: str) -> None:
     """Six takers, each with its own connection, released together: one create, or one update, succeeds."""
     if start == "an-expired-lease":
-        _expired_lease(east, stack_name)
+        _expired_lease(admin, stack_name)
     takers = 6
     gate = threading.Barrier(takers)
     won: list[ClusterLease] = []
@@ -111,7 +123,7 @@ def test_of_takers_at_once_exactly_one_wins(live_clusters: LiveClusters, east: c
     try:
         assert len(won) == 1 and len(refused) == takers - 1, (won, refused)
         (winner,) = won
-        live = _read(east, stack_name)
+        live = _read(admin, stack_name)
         assert live is not None and live.holder == winner.holder
         assert live.transitions == (1 if start == "an-expired-lease" else 0)
         for error in refused:
@@ -121,29 +133,29 @@ def test_of_takers_at_once_exactly_one_wins(live_clusters: LiveClusters, east: c
                 f"stack {stack_name}, cluster east: another apply holds the cluster lease {NAMESPACE}/{lease_name(stack_name)}: {winner.holder} (since "
             ), diagnostic.message
         winner.release()
-        assert _read(east, stack_name) is None  # released: deleted, so the next apply takes it at once
+        assert _read(admin, stack_name) is None  # released: deleted, so the next apply takes it at once
     finally:
         for api in apis:
             api.close()
 
 
-def test_a_held_lease_is_renewed_past_its_duration_and_not_taken(east: client.ApiClient, stack_name: str) -> None:
+def test_a_held_lease_is_renewed_past_its_duration_and_not_taken(east: KubeClient, admin: client.ApiClient, stack_name: str) -> None:
     with ClusterLease(east, stack_name, "east", "first holder", timeout=0, duration=3) as held:
 
         def renewed_past_duration() -> bool:
-            live = _read(east, stack_name)
+            live = _read(admin, stack_name)
             return live is not None and _renewed_for(live) > timedelta(seconds=4)
 
         wait_for(renewed_past_duration, "the holder to renew its 3s lease past 4s", timeout=30, interval=0.2)
         with pytest.raises(ClusterLocked, match=r"another apply holds the cluster lease .*: first holder \(since "):
             ClusterLease(east, stack_name, "east", "second", timeout=0).acquire()
         assert not held.lost.is_set()
-    assert _read(east, stack_name) is None
+    assert _read(admin, stack_name) is None
 
 
-def test_a_lease_taken_by_someone_else_while_held_is_reported_lost_and_left_alone(east: client.ApiClient, stack_name: str) -> None:
+def test_a_lease_taken_by_someone_else_while_held_is_reported_lost_and_left_alone(east: KubeClient, admin: client.ApiClient, stack_name: str) -> None:
     lost: list[str] = []
-    coordination = client.CoordinationV1Api(east)
+    coordination = client.CoordinationV1Api(admin)
     with ClusterLease(east, stack_name, "east", "first", timeout=0, duration=3, on_lost=lost.append) as first:
         lease = coordination.read_namespaced_lease(lease_name(stack_name), NAMESPACE)
         assert lease.spec is not None
@@ -152,19 +164,19 @@ def test_a_lease_taken_by_someone_else_while_held_is_reported_lost_and_left_alon
         wait_for(first.lost.is_set, "the holder to notice at its next renewal", timeout=30, interval=0.2)
         (message,) = lost
         assert message.startswith(f"lost the cluster lease {NAMESPACE}/{lease_name(stack_name)}: it is now held by someone else (since "), message
-    live = _read(east, stack_name)
+    live = _read(admin, stack_name)
     assert live is not None and live.holder == "someone else"  # the first's exit did not delete it
 
 
-def test_a_lease_deleted_by_hand_while_its_holder_lives_is_written_again_by_the_next_renewal(east: client.ApiClient, stack_name: str) -> None:
+def test_a_lease_deleted_by_hand_while_its_holder_lives_is_written_again_by_the_next_renewal(east: KubeClient, admin: client.ApiClient, stack_name: str) -> None:
     with ClusterLease(east, stack_name, "east", "first", timeout=0, duration=3) as first:
-        client.CoordinationV1Api(east).delete_namespaced_lease(lease_name(stack_name), NAMESPACE)
-        wait_for(lambda: (live := _read(east, stack_name)) is not None and live.holder == "first", "the next renewal to write it again")
+        client.CoordinationV1Api(admin).delete_namespaced_lease(lease_name(stack_name), NAMESPACE)
+        wait_for(lambda: (live := _read(admin, stack_name)) is not None and live.holder == "first", "the next renewal to write it again")
         assert not first.lost.is_set()
-    assert _read(east, stack_name) is None
+    assert _read(admin, stack_name) is None
 
 
-def test_a_wait_ends_when_the_apply_is_interrupted(east: client.ApiClient, stack_name: str) -> None:
+def test_a_wait_ends_when_the_apply_is_interrupted(east: KubeClient, admin: client.ApiClient, stack_name: str) -> None:
     cancel = threading.Event()
     waits: list[str] = []
 
@@ -179,7 +191,7 @@ def test_a_wait_ends_when_the_apply_is_interrupted(east: client.ApiClient, stack
     assert waits and waits[0].startswith("holder (since ")
 
 
-def test_a_lease_left_by_a_killed_process_is_taken_over_once_it_expires(live_clusters: LiveClusters, east: client.ApiClient, stack_name: str) -> None:
+def test_a_lease_left_by_a_killed_process_is_taken_over_once_it_expires(live_clusters: LiveClusters, east: KubeClient, admin: client.ApiClient, stack_name: str) -> None:
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.lease_child", str(live_clusters.kubeconfig), live_clusters.contexts[0], stack_name, "3"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -192,7 +204,7 @@ def test_a_lease_left_by_a_killed_process_is_taken_over_once_it_expires(live_clu
         assert f" pid {child.pid}, run 0 of ledger tests.lease_child" in holder
 
         def renewed_twice() -> bool:
-            live = _read(east, stack_name)
+            live = _read(admin, stack_name)
             return live is not None and _renewed_for(live) > timedelta(seconds=4)
 
         wait_for(renewed_twice, "the child to renew its 3s lease past 4s", timeout=30, interval=0.2)
@@ -205,10 +217,10 @@ def test_a_lease_left_by_a_killed_process_is_taken_over_once_it_expires(live_clu
             child.stdout.close()
         if child.stderr is not None:
             child.stderr.close()
-    assert _read(east, stack_name) is not None  # left behind
+    assert _read(admin, stack_name) is not None  # left behind
     waited: list[str] = []
     with ClusterLease(east, stack_name, "east", "taker", timeout=60, on_wait=waited.append):
-        live = _read(east, stack_name)
+        live = _read(admin, stack_name)
         assert live is not None and live.holder == "taker" and live.transitions == 1
     assert all(item.startswith(f"{holder} (since ") for item in waited), waited
 
@@ -223,7 +235,7 @@ def test_two_checkouts_of_a_stack_with_two_ledgers_take_turns_on_a_cluster(
     first = example.start("apply", "--yes", "--cluster", "east", "--timeout", "5m", name="first")
     second = ExampleStack(tmp_path / "second", live_clusters, standin_charts, helm_for(LIVE_HELM), helm_home)
     second.pull()
-    api = api_client(str(live_clusters.kubeconfig), live_clusters.contexts[0], "east")
+    api = seed.api_client(live_clusters.kubeconfig, live_clusters.contexts[0])
     try:
         wait_for(
             lambda: (lease := _read(api, "mesh-observability")) is not None and f"pid {first.process.pid}," in lease.holder,
@@ -265,8 +277,23 @@ def _documented_role() -> Any:
     return yaml.safe_load(block)
 
 
+def _impersonating(live: LiveClusters, folder: Path, users: dict[str, str]) -> Path:
+    """The live kubeconfig plus, per entry, a context of that name on the first cluster whose user
+    impersonates the given user name (``as:``, as kubectl's --as)."""
+    config = yaml.safe_load(live.kubeconfig.read_text(encoding="utf-8"))
+    (context,) = [item["context"] for item in config["contexts"] if item["name"] == live.contexts[0]]
+    (user,) = [item["user"] for item in config["users"] if item["name"] == context["user"]]
+    for name, who in users.items():
+        config["users"].append({"name": name, "user": {**user, "as": who}})
+        config["contexts"].append({"name": name, "context": {**context, "user": name}})
+    path = folder / "kubeconfig"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
 def test_the_role_docs_security_gives_is_enough_and_without_it_the_error_names_the_lease(
-    live_clusters: LiveClusters, east: client.ApiClient, stack_name: str
+    live_clusters: LiveClusters, admin: client.ApiClient, stack_name: str, tmp_path: Path
 ) -> None:
     """Run as a user bound to exactly that Role (impersonated), a lease is taken, renewed and deleted;
     as a user with no rights, apply's line says which lease it could not read, with the 403."""
@@ -276,7 +303,7 @@ def test_the_role_docs_security_gives_is_enough_and_without_it_the_error_names_t
     for rule in role["rules"]:
         if "resourceNames" in rule:
             rule["resourceNames"] = [lease_name(stack_name)]
-    rbac = client.RbacAuthorizationV1Api(east)
+    rbac = client.RbacAuthorizationV1Api(admin)
     rbac.create_namespaced_role(NAMESPACE, role)
     binding: Any = {
         "metadata": {"name": user, "namespace": NAMESPACE},
@@ -284,15 +311,15 @@ def test_the_role_docs_security_gives_is_enough_and_without_it_the_error_names_t
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
     }
     rbac.create_namespaced_role_binding(NAMESPACE, binding)
-    bound = api_client(str(live_clusters.kubeconfig), live_clusters.contexts[0], "east")
-    bound.set_default_header("Impersonate-User", user)
-    stranger = api_client(str(live_clusters.kubeconfig), live_clusters.contexts[0], "east")
-    stranger.set_default_header("Impersonate-User", f"{user}-unbound")
+    # Impersonated as the kubeconfig says it (a user's ``as:``), which meshcharts' client honours.
+    kubeconfig = _impersonating(live_clusters, tmp_path, {"bound": user, "stranger": f"{user}-unbound"})
+    bound = api_client(str(kubeconfig), "bound", "east")
+    stranger = api_client(str(kubeconfig), "stranger", "east")
     try:
         with ClusterLease(bound, stack_name, "east", "bound", timeout=0, duration=3) as held:
-            wait_for(lambda: (live := _read(east, stack_name)) is not None and _renewed_for(live) > timedelta(seconds=4), "a renewal as that user")
+            wait_for(lambda: (live := _read(admin, stack_name)) is not None and _renewed_for(live) > timedelta(seconds=4), "a renewal as that user")
             assert not held.lost.is_set()
-        assert _read(east, stack_name) is None  # deleted as that user
+        assert _read(admin, stack_name) is None  # deleted as that user
         with pytest.raises(MeshchartsError) as caught:
             ClusterLease(stranger, stack_name, "east", "stranger", timeout=0).acquire()
         (diagnostic,) = caught.value.diagnostics

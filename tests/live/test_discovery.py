@@ -12,7 +12,9 @@ from kubernetes import client
 from meshcharts.deploy import discovery
 from meshcharts.deploy.discovery import ClusterFacts, Resource, discover
 from meshcharts.deploy.preflight import preflight
+from meshcharts.deploy.live import api_client as kube_client
 from meshcharts.helm import HelmClient
+from meshcharts.kube import KubeClient
 from meshcharts.sandbox import seed
 from tests.live.conftest import CRD_GROUP, STORAGE_CLASSES, LiveClusters
 from tests.preflight_helpers import copy_preset, open_stack, rendered_releases
@@ -22,24 +24,27 @@ pytestmark = pytest.mark.live
 
 
 @pytest.fixture(params=[0, 1], ids=["first-context", "second-context"])
-def api(request: pytest.FixtureRequest, live_clusters: LiveClusters) -> Iterator[tuple[str, client.ApiClient]]:
+def api(request: pytest.FixtureRequest, live_clusters: LiveClusters) -> Iterator[tuple[str, KubeClient]]:
+    """meshcharts' client of one cluster, as plan opens it."""
     context = live_clusters.contexts[request.param]
-    api_client = seed.api_client(live_clusters.kubeconfig, context)
+    api_client = kube_client(str(live_clusters.kubeconfig), context, context)
     yield context, api_client
     api_client.close()
 
 
-def test_the_version_is_the_servers(api: tuple[str, client.ApiClient]) -> None:
+def test_the_version_is_the_servers(api: tuple[str, KubeClient], live_clusters: LiveClusters) -> None:
     context, api_client = api
     facts = discover(api_client, context)
-    git_version = client.VersionApi(api_client).get_code().git_version
+    typed = seed.api_client(live_clusters.kubeconfig, context)  # the kubernetes package's own answer
+    git_version = client.VersionApi(typed).get_code().git_version
+    typed.close()
     assert facts.cluster == context
     assert facts.git_version == git_version
     assert git_version.startswith(f"v{facts.version}")
     assert facts.version.count(".") == 2 and all(part.isdigit() for part in facts.version.split("."))
 
 
-def test_built_in_kinds_with_their_scope_and_path(api: tuple[str, client.ApiClient]) -> None:
+def test_built_in_kinds_with_their_scope_and_path(api: tuple[str, KubeClient]) -> None:
     context, api_client = api
     facts = discover(api_client, context)
     assert facts.resource("v1", "Service") == Resource("v1", "Service", "services", True)
@@ -51,7 +56,7 @@ def test_built_in_kinds_with_their_scope_and_path(api: tuple[str, client.ApiClie
     assert not [key for key in facts.resources if key[1] == "Scale"]  # subresources (deployments/scale) are no kinds
 
 
-def test_kinds_from_crds_storage_classes_and_namespaces(api: tuple[str, client.ApiClient], live_clusters: LiveClusters) -> None:
+def test_kinds_from_crds_storage_classes_and_namespaces(api: tuple[str, KubeClient], live_clusters: LiveClusters) -> None:
     context, api_client = api
     facts = discover(api_client, context)
     assert facts.resource("monitoring.coreos.com/v1", "ServiceMonitor") == Resource("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", True)
@@ -63,7 +68,7 @@ def test_kinds_from_crds_storage_classes_and_namespaces(api: tuple[str, client.A
         assert facts.default_storage_class == STORAGE_CLASSES[0]
 
 
-def test_the_per_group_documents_give_what_the_aggregated_one_gives(api: tuple[str, client.ApiClient], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_per_group_documents_give_what_the_aggregated_one_gives(api: tuple[str, KubeClient], monkeypatch: pytest.MonkeyPatch) -> None:
     """Servers before 1.30 serve no aggregated discovery: asking for plain JSON takes that path here."""
     context, api_client = api
     aggregated = discover(api_client, context)
@@ -78,7 +83,7 @@ def test_preflight_on_the_sandbox_finds_the_gateway_seed_004_needs(
 ) -> None:
     """The existing-monitoring preset validates clean, but the sandbox serves no networking.istio.io:
     apply would install istio-addons and then fail on mesh-extras. The pre-flight says so first."""
-    api_client = seed.api_client(live_clusters.kubeconfig, live_clusters.contexts[0])
+    api_client = kube_client(str(live_clusters.kubeconfig), live_clusters.contexts[0], "homelab")
     try:
         facts = discover(api_client, "homelab")
     finally:
