@@ -237,3 +237,37 @@ def test_proxies_as_go_reads_them(tmp_path: Path) -> None:
         choose("https://api.example.com", "socks5://proxy:1080", {})
     path = _kubeconfig(tmp_path / "config", clusters={"c": {"server": "https://c", "proxy-url": "socks5://proxy:1080"}}, contexts={"east": {"cluster": "c"}})
     assert "proxy-url is a SOCKS proxy (socks5://proxy); meshcharts tunnels through http proxies only" in _problem(path, "east")
+
+
+class _ClosesAfterEachAnswer(BaseHTTPRequestHandler):
+    """An HTTP/1.1 server that answers as if keeping the connection alive, then closes it (an API server
+    or load balancer whose idle timeout ended while the connection sat in the pool)."""
+
+    protocol_version = "HTTP/1.1"
+    connections: set[int] = set()
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        type(self).connections.add(self.client_address[1])
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_kept_alive_connection_the_server_closed_is_not_an_error(tmp_path: Path) -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesAfterEachAnswer)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        path = _kubeconfig(tmp_path / "config", clusters={"c": {"server": f"http://127.0.0.1:{httpd.server_address[1]}"}}, contexts={"east": {"cluster": "c"}})
+        api = api_client(str(path), "east", "east")
+        assert [get_json(api, "/version") for _ in range(5)] == [{"ok": True}] * 5
+        assert len(_ClosesAfterEachAnswer.connections) == 5  # each on a connection of its own
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

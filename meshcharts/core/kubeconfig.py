@@ -1,10 +1,10 @@
 """Kubeconfig files read before a Kubernetes client is: a file that is no kubeconfig is one line naming it.
 
-The Kubernetes client parses kubeconfigs with PyYAML and lets a parse error out as it is, which apply
-reported as an internal error (exit 3). Which files a client reads follows the client: the file given
-(a stack cluster's ``kubeconfig:`` or ``--kubeconfig``), else each file ``$KUBECONFIG`` lists, else
-``~/.kube/config``; a setting may list several files (separated by ``os.pathsep``) and files that do
-not exist are skipped (the client then says it found no configuration, per cluster).
+A YAML parse error let out as it is was an internal error (exit 3) in apply; here it is the file and
+line. Which files are read follows client-go's loading rules (``meshcharts.kube`` merges them): the
+file given (a stack cluster's ``kubeconfig:`` or ``--kubeconfig``), else each file ``$KUBECONFIG``
+lists, else ``~/.kube/config``; a setting may list several files (separated by ``os.pathsep``) and
+files that do not exist are skipped (none left: the cluster's context cannot be used, per cluster).
 
 A kubeconfig holds credentials, so what is said about one names the file, the line and what is wrong,
 never what the file contains.

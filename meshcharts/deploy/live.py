@@ -21,7 +21,6 @@ import base64
 import gzip
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -104,7 +103,7 @@ def request_json(
     query: list[tuple[str, str]] | None = None,
     headers: dict[str, str] | None = None,
     body: Any = None,
-    timeout: tuple[int, int] = REQUEST_TIMEOUT,
+    timeout: tuple[float, float] = REQUEST_TIMEOUT,
 ) -> Any:
     """One bounded request to the API server, its JSON answer parsed; an HTTP error as :class:`ApiError`.
 
@@ -125,7 +124,7 @@ def send(
     query: list[tuple[str, str]] | None = None,
     headers: dict[str, str] | None = None,
     body: Any = None,
-    timeout: tuple[int, int] = REQUEST_TIMEOUT,
+    timeout: tuple[float, float] = REQUEST_TIMEOUT,
 ) -> tuple[Response, bytes]:
     """One bounded request, its response and body, whatever the status; a 429 Too Many Requests is
     retried after the wait the server asks for (its watch cache of a new CRD still initializing, API
@@ -154,7 +153,7 @@ def _retry_after(response: Response) -> float:
 
 def get_json(
     api: KubeClient, path: str, accept: str = "application/json", query: list[tuple[str, str]] | None = None,
-    timeout: tuple[int, int] = REQUEST_TIMEOUT,
+    timeout: tuple[float, float] = REQUEST_TIMEOUT,
 ) -> Any:
     """GET a path of the API server as parsed JSON; errors as ApiError (HTTP) or OSError (no answer: ``meshcharts.kube.TransportError``)."""
     return request_json(api, "GET", path, query=query, headers={"Accept": accept}, timeout=timeout)

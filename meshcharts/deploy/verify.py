@@ -88,7 +88,7 @@ class VerifyResult:
 
 
 def verify_cluster(project: Project, cluster: str, api: KubeClient) -> ClusterVerify:
-    """Verify one cluster of ``project`` through an ApiClient the caller opened (and closes).
+    """Verify one cluster of ``project`` through a KubeClient the caller opened (and closes).
 
     Never raises for what the cluster says: an API server that does not answer gives a result with
     ``unreachable`` set and one ``cluster.unreachable`` problem; what was found before stays listed.

@@ -18,6 +18,7 @@ import base64
 import http.client
 import json
 import os
+import select
 import socket
 import ssl
 import tempfile
@@ -58,12 +59,13 @@ class _TLSConnection(http.client.HTTPSConnection):
 
     def __init__(self, host: str, port: int, *, context: ssl.SSLContext, timeout: float, server_name: str | None) -> None:
         super().__init__(host, port, timeout=timeout, context=context)
+        self._tls = context
         self._server_name = server_name
 
     def connect(self) -> None:
         http.client.HTTPConnection.connect(self)  # TCP, and the proxy's CONNECT tunnel when set
-        name = self._server_name or self._tunnel_host or self.host
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=name)
+        name = self._server_name or getattr(self, "_tunnel_host", None) or self.host
+        self.sock = self._tls.wrap_socket(self.sock, server_hostname=name)
 
 
 class KubeClient:
@@ -201,7 +203,7 @@ class KubeClient:
     def _round_trip(self, method: str, target: str, headers: dict[str, Any], payload: bytes | None, timeout: tuple[float, float]) -> Response:
         connect, read = timeout
         for attempt in range(2):
-            generation, connection, reused = self._checkout(connect, read)
+            generation, connection, reused = self._checkout(connect, read, fresh=attempt > 0)
             try:
                 connection.putrequest(method, target, skip_accept_encoding=True)
                 self._impersonation(connection)
@@ -232,14 +234,21 @@ class KubeClient:
 
     # -- the pool ----------------------------------------------------------------------------------
 
-    def _checkout(self, connect: float, read: float) -> tuple[int, http.client.HTTPConnection, bool]:
+    def _checkout(self, connect: float, read: float, *, fresh: bool = False) -> tuple[int, http.client.HTTPConnection, bool]:
+        """An idle connection the server has not closed (unless ``fresh``), else a new one."""
+        while not fresh:
+            with self._lock:
+                generation, context = self._generation, self._context
+                if not self._idle:
+                    break
+                _, connection = self._idle.pop()
+            if connection.sock is None or _dropped(connection.sock):
+                connection.close()  # the server closed it while idle (its keep-alive timeout): take the next
+                continue
+            connection.sock.settimeout(read)
+            return generation, connection, True
         with self._lock:
             generation, context = self._generation, self._context
-            if self._idle:
-                _, connection = self._idle.pop()
-                if connection.sock is not None:
-                    connection.sock.settimeout(read)
-                return generation, connection, True
         connection = self._connection(context, connect)
         try:
             connection.connect()
@@ -292,10 +301,20 @@ def _load_client_certificate(context: ssl.SSLContext, cert: bytes, key: bytes) -
         Path(name).unlink(missing_ok=True)
 
 
+def _dropped(sock: socket.socket) -> bool:
+    """Whether an idle kept-alive socket was closed by the server: readable with nothing asked means EOF
+    (or a stray byte, equally unusable), the check urllib3 makes before reusing a connection."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 def _reason(exc: BaseException) -> str:
     """One line for a connection failure, without Python's errno decoration where a plain word says it."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS: {exc.verify_message or 'certificate verify failed'}"
+        return f"TLS: certificate verify failed: {exc.verify_message}" if exc.verify_message else "TLS: certificate verify failed"
     if isinstance(exc, ssl.SSLError):
         return f"TLS: {exc.reason or exc}"
     if isinstance(exc, ConnectionRefusedError):
