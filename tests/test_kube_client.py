@@ -4,9 +4,14 @@ local HTTP server receives."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
+import shutil
+import ssl
+import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -268,6 +273,69 @@ def test_a_kept_alive_connection_the_server_closed_is_not_an_error(tmp_path: Pat
         api = api_client(str(path), "east", "east")
         assert [get_json(api, "/version") for _ in range(5)] == [{"ok": True}] * 5
         assert len(_ClosesAfterEachAnswer.connections) == 5  # each on a connection of its own
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture()
+def pki(tmp_path: Path) -> Path:
+    """A CA, a server certificate for the name api.internal only, and a client certificate for alice (openssl)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: it makes the certificates of this test's TLS server")
+    folder = tmp_path / "pki"
+    folder.mkdir()
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=test-ca", cwd=folder)
+    for name, subject, extension in (("server", "/CN=api.internal", "subjectAltName=DNS:api.internal"), ("client", "/CN=alice", "extendedKeyUsage=clientAuth")):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=folder)
+        (folder / f"{name}.ext").write_text(extension + "\n", encoding="utf-8")
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.crt",
+                 "-days", "2", "-extfile", f"{name}.ext", cwd=folder)
+    return folder
+
+
+class _WhoAmI(BaseHTTPRequestHandler):
+    """Answers with the common name of the client certificate the TLS handshake presented."""
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        peer = self.connection.getpeercert()  # type: ignore[attr-defined]
+        names = [value for field in (peer or {}).get("subject", ()) for key, value in field if key == "commonName"]
+        body = json.dumps({"user": names[0] if names else None}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_tls_server_name_and_client_certificate_data_against_a_tls_server(pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.crt"))
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_cert_chain(str(pki / "server.crt"), str(pki / "server.key"))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _WhoAmI)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the client's key is loaded from, briefly
+    (tmp_path / "tmp").mkdir()
+    try:
+        data = {name: base64.b64encode((pki / name).read_bytes()).decode() for name in ("ca.crt", "client.crt", "client.key")}
+        user = {"client-certificate-data": data["client.crt"], "client-key-data": data["client.key"]}
+        server = f"https://127.0.0.1:{httpd.server_address[1]}"
+        named = _kubeconfig(tmp_path / "named", clusters={"c": {"server": server, "certificate-authority-data": data["ca.crt"], "tls-server-name": "api.internal"}},
+                            users={"u": user}, contexts={"east": {"cluster": "c", "user": "u"}})
+        assert get_json(api_client(str(named), "east", "east"), "/") == {"user": "alice"}
+        assert list((tmp_path / "tmp").iterdir()) == []  # the key's temporary file is gone
+        unnamed = _kubeconfig(tmp_path / "unnamed", clusters={"c": {"server": server, "certificate-authority-data": data["ca.crt"]}},
+                              users={"u": user}, contexts={"east": {"cluster": "c", "user": "u"}})
+        with pytest.raises(OSError) as refused:
+            get_json(api_client(str(unnamed), "east", "east"), "/")
+        assert str(refused.value).startswith(f"{server}: TLS: certificate verify failed: IP address mismatch"), refused.value
     finally:
         httpd.shutdown()
         httpd.server_close()
