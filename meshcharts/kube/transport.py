@@ -312,17 +312,15 @@ def _dropped(sock: socket.socket) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    """One line for a connection failure, without Python's errno decoration where a plain word says it."""
+    """One line for a connection failure: the system's own words, without Python's ``[Errno N]`` decoration."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"TLS: certificate verify failed: {exc.verify_message}" if exc.verify_message else "TLS: certificate verify failed"
     if isinstance(exc, ssl.SSLError):
         return f"TLS: {exc.reason or exc}"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve the host: {exc.strerror or exc}"
     if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror[0].lower() + exc.strerror[1:]
+        return exc.strerror  # the system's words: "Connection refused", "No route to host"
     text = str(exc).splitlines()[0] if str(exc) else ""
     return text or type(exc).__name__
 

@@ -6,6 +6,7 @@ neither the ``kubernetes`` package nor urllib3."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import socket
@@ -13,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +185,73 @@ def test_plan_as_a_whole_process_loads_neither_the_kubernetes_package_nor_urllib
     modules = json.loads(report.read_text(encoding="utf-8"))
     assert "meshcharts.kube.transport" in modules
     assert [name for name in modules if name.split(".")[0] in ("kubernetes", "urllib3", "requests", "oauthlib", "requests_oauthlib", "dateutil")] == []
+
+
+class _ConnectProxy:
+    """An http proxy on loopback that serves CONNECT tunnels (as squid does for https) and records each target."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = int(self.server.getsockname()[1])
+        self.targets: list[str] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        verb, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
+        assert verb == "CONNECT", verb
+        self.targets.append(target)
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_clusters_proxy_url_is_a_connect_tunnel(live_clusters: LiveClusters, tmp_path: Path) -> None:
+    """The API server reached only through the kubeconfig's proxy-url: TLS to the server inside the tunnel."""
+    _, cluster, user = _entries(live_clusters)
+    folder = live_clusters.kubeconfig.parent
+    proxy = _ConnectProxy()
+    try:
+        (tmp_path / "ca.crt").write_bytes(_pem(cluster, "certificate-authority", folder))
+        (tmp_path / "client.crt").write_bytes(_pem(user, "client-certificate", folder))
+        (tmp_path / "client.key").write_bytes(_pem(user, "client-key", folder))
+        kubeconfig = _write(tmp_path, {"server": cluster["server"], "certificate-authority": "ca.crt", "proxy-url": f"http://127.0.0.1:{proxy.port}"},
+                            {"client-certificate": "client.crt", "client-key": "client.key"})
+        _reads_work(kubeconfig)
+        target = cluster["server"].removeprefix("https://").rstrip("/")
+        assert proxy.targets and set(proxy.targets) == {target}, proxy.targets
+    finally:
+        proxy.close()
