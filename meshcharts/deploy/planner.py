@@ -245,7 +245,7 @@ def _value_change(item: ClusterRelease, path: tuple[Any, ...] | str, before: Any
         origin = composition.origin(path if isinstance(path, tuple) else tuple(path_steps(path)))
         if origin is not None:
             source = origin.describe() if origin.layer in ("defaults", "derived") else origin.layer
-            location = str(origin.location) if origin.location else None
+            location = origin.location or None
     elif composition is not None:
         source = "removed"
     return ValueChange(name, before, after, location, source)
