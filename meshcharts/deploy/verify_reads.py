@@ -17,6 +17,7 @@ from typing import Any
 from kubernetes import client as k8s
 from urllib3.exceptions import HTTPError
 
+from meshcharts.deploy.discovery import ClusterFacts
 from meshcharts.deploy.live import REQUEST_TIMEOUT, send
 
 #: (connect, read) seconds for the first call: a cluster that does not answer it is not read further.
@@ -44,9 +45,14 @@ class ClusterReads:
     A field the server left out is a missing key, not None: readers use ``.get``.
     """
 
-    def __init__(self, api: k8s.ApiClient) -> None:
+    def __init__(self, api: k8s.ApiClient, known: ClusterFacts | None = None) -> None:
+        """``known``: what plan's discovery already read of this cluster (its version and, when it could
+        list them, the namespaces), so verify inside plan does not ask the same twice."""
         self.api = api
         self._cache: dict[tuple[Any, ...], Any] = {}
+        self._version = (known.git_version or "unknown") if known is not None else None
+        if known is not None and known.namespaces_listed:
+            self._cache[("namespaces",)] = {name: dict(labels) for name, labels in known.namespace_labels.items()}
 
     def _call(self, what: str, path: str, *, query: list[tuple[str, str]] | None = None,
               timeout: tuple[int, int] = REQUEST_TIMEOUT) -> dict[str, Any] | None:
@@ -86,7 +92,9 @@ class ClusterReads:
         return self._cache[key]
 
     def probe(self) -> str:
-        """The server's version, asked with a short timeout: the first thing verify does."""
+        """The server's version, asked with a short timeout: the first thing verify does (known already inside plan)."""
+        if self._version is not None:
+            return self._version
         info = self._call("the server version", "/version", timeout=PROBE_TIMEOUT)
         return str(info.get("gitVersion", "unknown")) if info is not None else "unknown"
 
