@@ -9,14 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from typing import Any
+
 import pytest
-from kubernetes.client import (
-    DiscoveryV1EndpointPort,
-    V1Endpoint,
-    V1EndpointConditions,
-    V1EndpointSlice,
-    V1ServicePort,
-)
 
 import meshcharts
 from meshcharts.deploy.verify_live import _ready_endpoints
@@ -70,18 +65,24 @@ def test_a_switched_off_address_is_not_checked(tmp_path: Path, monkeypatch: pyte
     assert roles == {"prometheus", "tracing"}
 
 
-def _slice(port_name: str, *ready: bool | None) -> V1EndpointSlice:
-    return V1EndpointSlice(
-        address_type="IPv4",
-        ports=[DiscoveryV1EndpointPort(name=port_name, port=8081, protocol="TCP")],
-        endpoints=[V1Endpoint(addresses=[f"10.0.0.{index}"], conditions=None if flag is None else V1EndpointConditions(ready=flag)) for index, flag in enumerate(ready)],
-    )
+def _slice(port_name: str, *ready: bool | None) -> dict[str, Any]:
+    """An EndpointSlice as the API server's JSON: an unnamed port has no ``name`` key, unset conditions no ``conditions``."""
+    port: dict[str, Any] = {"port": 8081, "protocol": "TCP", **({"name": port_name} if port_name else {})}
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "addressType": "IPv4",
+        "ports": [port],
+        "endpoints": [{"addresses": [f"10.0.0.{index}"], **({} if flag is None else {"conditions": {"ready": flag}})} for index, flag in enumerate(ready)],
+    }
 
 
 def test_endpoints_count_per_service_port_and_unset_ready_means_ready() -> None:
-    web = V1ServicePort(name="http-web", port=9090, target_port="http-web", protocol="TCP")
+    web = {"name": "http-web", "port": 9090, "targetPort": "http-web", "protocol": "TCP"}
     slices = [_slice("http-web", True, None, False), _slice("reloader-web", True)]
     assert _ready_endpoints(slices, web) == (2, 1)
     assert _ready_endpoints([_slice("http-web", False)], web) == (0, 1)
-    unnamed = V1ServicePort(port=80, target_port=8080)
+    unnamed = {"port": 80, "targetPort": 8080}  # protocol unset: TCP
     assert _ready_endpoints([_slice("", True)], unnamed) == (1, 0)
+    assert _ready_endpoints([{**_slice("http-web"), "endpoints": None}], web) == (0, 0)  # a slice of a Service with no Pods
+    assert _ready_endpoints([{**_slice("http-web"), "endpoints": [{"addresses": ["10.0.0.9"], "conditions": {}}]}], web) == (1, 0)

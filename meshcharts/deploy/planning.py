@@ -89,7 +89,7 @@ def plan_cluster(
         helm = OnDemandHelm(kubeconfig=Path(config).expanduser() if config else None, kube_context=cluster.context, cluster=cluster.name)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meshcharts-verify") as aside:
             # The live wiring is read beside the objects (independent reads), only where every release exists.
-            live_wiring = aside.submit(verify_cluster, project, cluster.name, api) if wiring and not drift_only and all(
+            live_wiring = aside.submit(verify_cluster, project, cluster.name, api, facts) if wiring and not drift_only and all(
                 (item.namespace, item.name) in deployed for item in releases
             ) else None
             planned = plan_releases(list(releases), deployed, facts, LiveObjects(api, facts), helm_renderer(helm, facts), drift_only=drift_only)

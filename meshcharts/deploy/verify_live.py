@@ -104,20 +104,22 @@ def _check_address(reads: ClusterReads, target: AddressTarget, findings: Finding
         findings.problem_at(where, "verify.service-missing", f"{said}: cluster {findings.cluster} has no Service {name} in namespace {namespace}{declared}",
                          hint=_set_where(target) + ", or install what provides it")
         return None
-    spec = service.spec
-    selector = dict(spec.selector or {})
-    ports = list(spec.ports or [])
-    match = next((item for item in ports if item.port == port), None)
-    if spec.type == "ExternalName":
-        findings.checks.append(Check("address", target.component, subject, True, f"ExternalName {spec.external_name}"))
+    spec = service.get("spec") or {}
+    selector = dict(spec.get("selector") or {})
+    ports = [item for item in spec.get("ports") or [] if isinstance(item, dict)]
+    match = next((item for item in ports if item.get("port") == port), None)
+    if spec.get("type") == "ExternalName":
+        findings.checks.append(Check("address", target.component, subject, True, f"ExternalName {spec.get('externalName')}"))
         return LiveService(namespace, name, selector, True)
     if match is None:
-        listed = ", ".join(f"{item.port}" + (f" ({item.name})" if item.name else "") for item in ports) or "no port"
+        listed = ", ".join(f"{item.get('port')}" + (f" ({item['name']})" if item.get("name") else "") for item in ports) or "no port"
         findings.checks.append(Check("address", target.component, subject, False, f"ports {listed}"))
         findings.problem_at(where, "verify.service-port", f"{said}: Service {namespace}/{name} serves {listed}, not {port}", hint=_set_where(target))
         return LiveService(namespace, name, selector, False)
     ready, not_ready = _ready_endpoints(reads.endpoint_slices(namespace, name), match)
-    target_port = match.target_port if match.target_port is not None else port
+    target_port = match.get("targetPort")
+    if target_port is None:
+        target_port = port
     detail = f"targetPort {target_port}: {ready} ready endpoint{'s' if ready != 1 else ''}" + (f", {not_ready} not ready" if not_ready else "")
     findings.checks.append(Check("address", target.component, subject, ready > 0, detail))
     if ready:
@@ -127,20 +129,21 @@ def _check_address(reads: ClusterReads, target: AddressTarget, findings: Finding
     return LiveService(namespace, name, selector, False)
 
 
-def _ready_endpoints(slices: list[Any], service_port: Any) -> tuple[int, int]:
+def _ready_endpoints(slices: list[dict[str, Any]], service_port: dict[str, Any]) -> tuple[int, int]:
     """(ready, not ready) endpoints of the slices for one Service port (slice ports carry the Service port's name).
 
     ``conditions.ready`` unset counts as ready, as the EndpointSlice API says consumers must read it.
     """
-    wanted = service_port.name or ""
-    protocol = service_port.protocol or "TCP"
+    wanted = service_port.get("name") or ""
+    protocol = service_port.get("protocol") or "TCP"
     ready = not_ready = 0
     for item in slices:
-        if not any((port.name or "") == wanted and (port.protocol or "TCP") == protocol for port in (item.ports or [])):
+        ports = [port for port in item.get("ports") or [] if isinstance(port, dict)]
+        if not any((port.get("name") or "") == wanted and (port.get("protocol") or "TCP") == protocol for port in ports):
             continue
-        for endpoint in item.endpoints or []:
-            conditions = endpoint.conditions
-            if conditions is None or conditions.ready is not False:
+        for endpoint in item.get("endpoints") or []:
+            conditions = endpoint.get("conditions") if isinstance(endpoint, dict) else None
+            if not isinstance(conditions, dict) or conditions.get("ready") is not False:
                 ready += 1
             else:
                 not_ready += 1
@@ -202,9 +205,9 @@ def _role_services(reads: ClusterReads, targets: ClusterTargets, live: dict[tupl
              if t.role == role and t.parsed.in_cluster and (t.namespace, str(t.parsed.service)) in live]
     if not found:
         for namespace, name, _, _ in providers:
-            service = reads.service(namespace, name)
-            if service is not None:
-                found.append(LiveService(namespace, name, dict(service.spec.selector or {}), True))
+            answer = reads.service(namespace, name)
+            if answer is not None:
+                found.append(LiveService(namespace, name, dict((answer.get("spec") or {}).get("selector") or {}), True))
     unique: dict[tuple[str, str], LiveService] = {}
     for service in found:
         unique.setdefault((service.namespace, service.name), service)
@@ -329,16 +332,16 @@ def live_sidecar(reads: ClusterReads, service: LiveService) -> tuple[str, Dashbo
     """
     if not service.selector:
         return None
-    for workload in reads.workloads(service.namespace):
-        template = workload.spec.template
-        if not selector_matches({"matchLabels": service.selector}, dict(template.metadata.labels or {})):
+    for kind, workload in reads.workloads(service.namespace):
+        template = (workload.get("spec") or {}).get("template") or {}
+        if not selector_matches({"matchLabels": service.selector}, dict(_meta(template).get("labels") or {})):
             continue
-        kind = type(workload).__name__.removeprefix("V1")  # V1Deployment, V1StatefulSet: list items carry no kind
-        name = f"{kind} {service.namespace}/{workload.metadata.name}"
-        for container in template.spec.containers or []:
-            env = {item.name: item.value for item in container.env or [] if item.value is not None}
-            if container.name.endswith("sc-dashboard") or ("LABEL" in env and "dashboard" in env["LABEL"]):
-                sidecar = dashboard_sidecar(env.get("LABEL"), env.get("LABEL_VALUE"), env.get("NAMESPACE"), service.namespace, f"{name} (container {container.name})")
+        name = f"{kind} {service.namespace}/{_meta(workload).get('name')}"
+        for container in (template.get("spec") or {}).get("containers") or []:
+            container_name = str(container.get("name") or "")
+            env = {item.get("name"): item["value"] for item in container.get("env") or [] if item.get("value") is not None}
+            if container_name.endswith("sc-dashboard") or ("LABEL" in env and "dashboard" in env["LABEL"]):
+                sidecar = dashboard_sidecar(env.get("LABEL"), env.get("LABEL_VALUE"), env.get("NAMESPACE"), service.namespace, f"{name} (container {container_name})")
                 return name, sidecar, env.get("RESOURCE", "both")
         return name, None, ""
     return None
@@ -363,7 +366,7 @@ def _check_dashboards(reads: ClusterReads, targets: ClusterTargets, services: li
             findings.checks.append(Check("dashboard", target.component, subject, False, "not on the cluster"))
             findings.problem_at(where, "verify.dashboard-missing", f"dashboard ConfigMap {target.namespace}/{target.name} is not on the cluster", hint="run meshcharts apply")
             continue
-        labels = dict(config_map.metadata.labels or {})
+        labels = dict(_meta(config_map).get("labels") or {})
         if sidecar.searches(target.namespace) and sidecar.selects(labels):
             findings.checks.append(Check("dashboard", target.component, subject, True, f"loaded by {sidecar.source}"))
             continue
