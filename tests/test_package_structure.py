@@ -38,7 +38,7 @@ STAGE_RANKS = {
 
 # Imports inside functions are allowed only to keep start-up cheap (the pre-commit path must not
 # import render, helm or rich), never to dodge a loop: the rank check below applies to them too.
-LAZY_IMPORTERS = {"meshcharts", "meshcharts.api", "meshcharts.schema.store"}
+LAZY_IMPORTERS = {"meshcharts", "meshcharts.api", "meshcharts.schema.store", "meshcharts.deploy.apply", "meshcharts.helm.ondemand"}
 LAZY_PACKAGES = ("meshcharts.cli",)
 
 

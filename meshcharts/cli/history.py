@@ -179,7 +179,7 @@ def _stack_root(stack_path: Path | None) -> Path:
 def _stack_ledger(stack_path: Path | None) -> str | None:
     """The stack file's ``ledger:`` URL (a relative file is beside the stack), or None for the default file."""
     from meshcharts.api import open_project
-    from meshcharts.deploy.history import ledger_url_for
+    from meshcharts.ledger.urls import ledger_url_for
 
     return ledger_url_for(open_project(stack_path).stack, None)
 

@@ -1,6 +1,6 @@
 """Apply's live view: one line per cluster and release, updated as helm works; and its summary.
 
-On a terminal it is a rich ``Live`` table; elsewhere (CI logs, pipes) each change is one plain line,
+On a terminal it is a rich ``Live`` table (:mod:`meshcharts.cli.progress_live`); elsewhere (CI logs, pipes) each change is one plain line,
 so a log reads like a story instead of a redrawn screen. The observer is called from apply's worker
 threads; rich's Live is thread-safe for updates, and plain lines are written under a lock. The
 summary (:func:`summary_lines`, on stdout) says per release what was and was not done.
@@ -12,52 +12,56 @@ from __future__ import annotations
 import threading
 import time
 from types import TracebackType
+from typing import Protocol
 
 import click
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from meshcharts.deploy.results import ApplyResult, ReleaseResult
 
-STYLES = {"deployed": "green", "unchanged": "dim", "failed": "bold red", "skipped": "yellow"}
+
+class LiveView(Protocol):
+    """A redrawn view of the states (:class:`meshcharts.cli.progress_live.LiveTable` on a terminal)."""
+
+    def start(self) -> None: ...
+
+    def update(self, states: dict[tuple[str, str], tuple[str, float]]) -> None: ...
+
+    def stop(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None: ...
 
 
 class ApplyProgress:
-    """An apply observer; use as a context manager around ``apply_project``."""
+    """An apply observer; use as a context manager around ``apply_project``.
+
+    rich is imported only for the live view on a terminal: in CI logs and pipes (and for every apply
+    with nothing to do, which ends in a fraction of a second) its import would be most of the cost.
+    """
 
     def __init__(self, *, live: bool) -> None:
-        self.console = Console(stderr=True)
         self.states: dict[tuple[str, str], tuple[str, float]] = {}
-        self.started = time.monotonic()
         self._lock = threading.Lock()
-        self._live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False) if live else None
+        self._live: LiveView | None = None
+        if live:
+            from meshcharts.cli.progress_live import LiveTable
+
+            self._live = LiveTable(time.monotonic())
 
     def __enter__(self) -> ApplyProgress:
         if self._live is not None:
-            self._live.__enter__()
+            self._live.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         if self._live is not None:
-            self._live.update(self._table())
-            self._live.__exit__(kind, error, trace)
+            self._live.update(self.states)
+            self._live.stop(kind, error, trace)
 
     def __call__(self, cluster: str, release: str | None, state: str) -> None:
         with self._lock:
             self.states[(cluster, release or "")] = (state, time.monotonic())
             if self._live is not None:
-                self._live.update(self._table())
+                self._live.update(self.states)
             else:
                 click.echo(f"{cluster}{'/' + release if release else ''}: {state}", err=True)
-
-    def _table(self) -> Table:
-        table = Table(title=f"meshcharts apply ({time.monotonic() - self.started:.0f}s)", title_justify="left")
-        for column in ("cluster", "release", "state"):
-            table.add_column(column)
-        for (cluster, release), (state, _) in sorted(self.states.items()):
-            table.add_row(cluster, release or "(cluster)", f"[{STYLES.get(state, '')}]{state}[/]" if state in STYLES else state)
-        return table
 
 
 def summary_lines(result: ApplyResult) -> list[str]:
@@ -79,7 +83,10 @@ def summary_lines(result: ApplyResult) -> list[str]:
         for problem in cluster.wiring:
             where = f"{problem.location}: " if problem.location else ""
             lines.append(f"  ! wiring ({problem.severity.value}): {where}{problem.component or ''}: {problem.path + ': ' if problem.path else ''}{problem.message}")
-    lines.append(f"run {result.run_id} recorded in {result.ledger}")
+    if result.run_id is None:
+        lines.append("No changes: every release matches the stack and its live objects; nothing was run or recorded.")
+    else:
+        lines.append(f"run {result.run_id} recorded in {result.ledger}")
     return lines
 
 

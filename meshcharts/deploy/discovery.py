@@ -56,6 +56,8 @@ class ClusterFacts:
     storage_classes: frozenset[str] = frozenset()
     default_storage_class: str | None = None
     namespaces: frozenset[str] = frozenset()
+    #: every namespace's labels, by name: the monitor checks plan runs (verify's) read the same list
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     # False when the credentials may not list them (403): a namespace-scoped user can still install
     # releases, and nothing can then be said of the cluster's classes or namespaces.
     storage_classes_listed: bool = True
@@ -103,6 +105,7 @@ def discover(api: KubeClient, cluster: str) -> ClusterFacts:
     except (ApiError, OSError, ValueError) as exc:
         raise unreachable(cluster, exc, "ask the cluster what it serves") from None
     git_version = str(info.get("gitVersion", ""))
+    namespace_meta = [item.get("metadata") or {} for item in (namespaces or {}).get("items") or []]
     default = None
     names = set()
     for item in (classes or {}).get("items") or []:
@@ -118,7 +121,8 @@ def discover(api: KubeClient, cluster: str) -> ClusterFacts:
         resources=resources,
         storage_classes=frozenset(names),
         default_storage_class=default,
-        namespaces=frozenset((item.get("metadata") or {}).get("name", "") for item in (namespaces or {}).get("items") or []),
+        namespaces=frozenset(meta.get("name", "") for meta in namespace_meta),
+        namespace_labels={str(meta.get("name", "")): dict(meta.get("labels") or {}) for meta in namespace_meta},
         storage_classes_listed=classes is not None,
         namespaces_listed=namespaces is not None,
     )

@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from meshcharts.compose.project import Project
-from meshcharts.core.model import Stack
 from meshcharts.ledger.records import ReleaseRecord
 from meshcharts.ledger.store import open_ledger
-
-
-def ledger_url_for(stack: Stack, explicit: str | None) -> str | None:
-    """``--ledger`` if given, else the stack file's ``ledger:`` (a relative file is beside the stack), else None (the default file)."""
-    if explicit:
-        return explicit
-    if stack.ledger and "://" not in stack.ledger:
-        return str(stack.root / stack.ledger)
-    return stack.ledger
+from meshcharts.ledger.urls import ledger_url_for
 
 
 def release_history(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshcharts.core.diagnostics import Diagnostic
+from meshcharts.core.diagnostics import Diagnostic, Location
 from meshcharts.deploy.live import DeployedRelease
 from meshcharts.deploy.liveobjects import ObjectKey
 from meshcharts.deploy.objdiff import FieldChange
@@ -52,11 +52,11 @@ class ValueChange:
     path: str
     before: Any
     after: Any
-    location: str | None = None  # file:line:col of the layer that set it (None: defaults or wiring)
+    location: Location | None = None  # where the layer that set it sets it (None: defaults or wiring)
     source: str | None = None  # which layer or derivation set it
 
     def as_json(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after, "location": self.location, "source": self.source}
+        return {"path": self.path, "before": self.before, "after": self.after, "location": str(self.location) if self.location else None, "source": self.source}
 
 
 @dataclass

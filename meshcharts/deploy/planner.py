@@ -40,13 +40,15 @@ from meshcharts.deploy.objdiff import (
 )
 from meshcharts.deploy.plan import ObjectChange, ReleasePlan, ValueChange
 from meshcharts.deploy.releases import ClusterRelease, path_steps, placeholder_config, value_at, values_identity
-from meshcharts.helm.client import HelmClient, HelmError, parse_manifests
+from meshcharts.helm.failures import HelmError
+from meshcharts.helm.manifests import parse_manifests
+from meshcharts.helm.ondemand import OnDemandHelm
 
 #: Renders one release's objects for the cluster (``helm template`` with its Capabilities).
 Renderer = Callable[[ClusterRelease, bool], list[dict[str, Any]]]
 
 
-def helm_renderer(helm: HelmClient, facts: ClusterFacts) -> Renderer:
+def helm_renderer(helm: OnDemandHelm, facts: ClusterFacts) -> Renderer:
     """The renderer apply and plan use: the release's resolved chart and values, the cluster's Capabilities."""
 
     def render(item: ClusterRelease, is_upgrade: bool) -> list[dict[str, Any]]:
@@ -243,7 +245,7 @@ def _value_change(item: ClusterRelease, path: tuple[Any, ...] | str, before: Any
         origin = composition.origin(path if isinstance(path, tuple) else tuple(path_steps(path)))
         if origin is not None:
             source = origin.describe() if origin.layer in ("defaults", "derived") else origin.layer
-            location = str(origin.location) if origin.location else None
+            location = origin.location or None
     elif composition is not None:
         source = "removed"
     return ValueChange(name, before, after, location, source)

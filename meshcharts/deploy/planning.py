@@ -30,7 +30,7 @@ from meshcharts.deploy.releases import ClusterReleases, StackReleases, build_rel
 from meshcharts.deploy.render import write_releases
 from meshcharts.deploy.sources import read_lock
 from meshcharts.deploy.verify import verify_cluster
-from meshcharts.helm.client import HelmClient
+from meshcharts.helm.ondemand import OnDemandHelm
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,10 @@ def plan_cluster(
         facts = discover(api, cluster.name)
         plan.kubernetes = facts.version
         deployed = ReleaseStore(api, cluster.name, driver).deployed({item.name for item in releases})
-        helm = HelmClient(kubeconfig=Path(config).expanduser() if config else None, kube_context=cluster.context, cluster=cluster.name)
+        helm = OnDemandHelm(kubeconfig=Path(config).expanduser() if config else None, kube_context=cluster.context, cluster=cluster.name)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meshcharts-verify") as aside:
             # The live wiring is read beside the objects (independent reads), only where every release exists.
-            live_wiring = aside.submit(verify_cluster, project, cluster.name, api) if wiring and not drift_only and all(
+            live_wiring = aside.submit(verify_cluster, project, cluster.name, api, facts) if wiring and not drift_only and all(
                 (item.namespace, item.name) in deployed for item in releases
             ) else None
             planned = plan_releases(list(releases), deployed, facts, LiveObjects(api, facts), helm_renderer(helm, facts), drift_only=drift_only)

@@ -3,8 +3,10 @@
 Only the releases the plan would install or change are judged (an unchanged release is not applied,
 though its objects still count: the namespaces and CRDs it provides). The pre-flight checks
 (:mod:`meshcharts.deploy.preflight`) run on the objects each release would apply, with the chart's
-kubeVersion and crds/; a dry run the API server refused (an invalid field, a claim shrunk) and a
-chart helm could not render are reported at the component, with their own message.
+kubeVersion and crds/. A chart helm could not render is reported at the component; a dry run the
+API server refused (an invalid field, a claim shrunk) at the values line that changed when exactly one
+value of the release changed (that change is what the server refuses), else at the component with
+the changed values and their lines in the message.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import semver
 
-from meshcharts.core.diagnostics import Diagnostic
+from meshcharts.core.diagnostics import Diagnostic, Location
 from meshcharts.deploy.chartfiles import chart_crds, chart_kube_version
 from meshcharts.deploy.discovery import ClusterFacts
 from meshcharts.deploy.plan import ReleasePlan
@@ -46,10 +48,26 @@ def would_fail(facts: ClusterFacts, planned: Sequence[tuple[ReleasePlan, list[di
             problems.append(Diagnostic(message=release.error, rule="plan.render", cluster=facts.cluster, component=item.component, location=where))
         for change in release.objects:
             if change.error:
+                location, path, because = _cause(release, where)
                 problems.append(
                     Diagnostic(
-                        message=f"the API server refuses {change.key}: {change.error}", rule="plan.rejected",
-                        cluster=facts.cluster, component=item.component, location=where,
+                        message=f"the API server refuses {change.key}: {change.error}{because}", rule="plan.rejected",
+                        cluster=facts.cluster, component=item.component, location=location, path=path,
                     )
                 )
     return problems
+
+
+def _cause(release: ReleasePlan, component: Location | None) -> tuple[Location | None, str, str]:
+    """Where a refusal of ``release``'s objects comes from: (location, values path, words for the message).
+
+    One changed value set in a file: that line. Otherwise the component, with every changed value and
+    where it is set (the server's message names the object's field, not the values key behind it).
+    """
+    changed = release.values
+    if len(changed) == 1 and changed[0].location is not None:
+        return changed[0].location, changed[0].path, ""
+    if not changed:
+        return component, "", ""
+    listed = ", ".join(f"{value.path} ({value.location or value.source or 'default'})" for value in changed)
+    return component, "", f" (values changed in this release: {listed})"

@@ -109,7 +109,9 @@ def _on_disk(path: Path, origin: str, scratch: Path | None, release: str) -> Res
         if scratch is not None:
             copy = Path(tempfile.mkdtemp(prefix=f"{release}-", dir=scratch)) / path.name
             if path.is_dir():
-                shutil.copytree(path, copy)
+                # The bytes are what count (the digest is of them); copying each file's times, mode and
+                # extended attributes too was a third of preparing a generated chart.
+                shutil.copytree(path, copy, copy_function=shutil.copyfile)
             else:
                 shutil.copyfile(path, copy)
             path = copy

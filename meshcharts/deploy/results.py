@@ -1,6 +1,6 @@
 """What an apply did: per release, per cluster, per run, in the shape the CLI prints and ``--output json`` gives.
 
-Plain data, apart from the engine that fills it in (:mod:`meshcharts.deploy.apply`), so that the
+Plain data, apart from the engine that fills it in (:mod:`meshcharts.deploy.apply`, :mod:`~meshcharts.deploy.apply_run`), so that the
 progress view, the JSON document and scripts using ``meshcharts.apply(...)`` read one model.
 """
 
@@ -62,10 +62,11 @@ class ClusterResult:
 
 @dataclass
 class ApplyResult:
-    """What one apply did, per cluster; ``run_id`` is its run in the ``ledger``."""
+    """What one apply did, per cluster; ``run_id`` is its run in the ``ledger``, both None when the plan
+    found nothing to change anywhere and nothing was run or recorded."""
 
-    run_id: int
-    ledger: str
+    run_id: int | None
+    ledger: str | None
     clusters: dict[str, ClusterResult]
     interrupted: bool = False  # the user stopped it: what had not started was skipped
 

@@ -23,7 +23,7 @@ from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location, MeshchartsError
 from meshcharts.core.fs import display_path
 from meshcharts.core.kubeconfig import kubeconfig_problems
-from meshcharts.deploy.history import ledger_url_for
+from meshcharts.ledger.urls import ledger_url_for
 from meshcharts.helm.locate import find_helm
 from meshcharts.ledger.errors import LedgerError
 from meshcharts.ledger.urls import resolve_ledger_url

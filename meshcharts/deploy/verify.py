@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshcharts.kube import KubeClient
-
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.core.suggest import did_you_mean
+from meshcharts.deploy.discovery import ClusterFacts
 from meshcharts.deploy.live import api_client
 from meshcharts.deploy.verify_live import Check, Findings, check_cluster
 from meshcharts.deploy.verify_reads import ClusterReads, Forbidden, Unreachable
 from meshcharts.deploy.verify_targets import cluster_targets
+from meshcharts.kube import KubeClient
 
 
 @dataclass(frozen=True)
@@ -87,17 +87,19 @@ class VerifyResult:
         return {"ok": self.ok, "clusters": {name: result.as_json() for name, result in self.clusters.items()}}
 
 
-def verify_cluster(project: Project, cluster: str, api: KubeClient) -> ClusterVerify:
+def verify_cluster(project: Project, cluster: str, api: KubeClient, known: ClusterFacts | None = None) -> ClusterVerify:
     """Verify one cluster of ``project`` through a KubeClient the caller opened (and closes).
 
-    Never raises for what the cluster says: an API server that does not answer gives a result with
-    ``unreachable`` set and one ``cluster.unreachable`` problem; what was found before stays listed.
+    ``known``: the caller's discovery of the same cluster (plan's), whose version and namespaces verify
+    then does not ask again. Never raises for what the cluster says: an API server that does not answer
+    gives a result with ``unreachable`` set and one ``cluster.unreachable`` problem; what was found
+    before stays listed.
     """
     context, location = project.stack.clusters[cluster].context, project.stack.clusters[cluster].location
     targets = cluster_targets(project, cluster)
     findings = Findings(cluster)
     result = ClusterVerify(cluster)
-    reads = ClusterReads(api)
+    reads = ClusterReads(api, known)
     try:
         result.server_version = reads.probe()
         check_cluster(reads, targets, findings)

@@ -14,9 +14,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from meshcharts.kube import KubeClient
-
+from meshcharts.deploy.discovery import ClusterFacts
 from meshcharts.deploy.live import REQUEST_TIMEOUT, send
+from meshcharts.kube import KubeClient
 
 #: (connect, read) seconds for the first call: a cluster that does not answer it is not read further.
 PROBE_TIMEOUT = (5, 10)
@@ -43,9 +43,14 @@ class ClusterReads:
     A field the server left out is a missing key, not None: readers use ``.get``.
     """
 
-    def __init__(self, api: KubeClient) -> None:
+    def __init__(self, api: KubeClient, known: ClusterFacts | None = None) -> None:
+        """``known``: what plan's discovery already read of this cluster (its version and, when it could
+        list them, the namespaces), so verify inside plan does not ask the same twice."""
         self.api = api
         self._cache: dict[tuple[Any, ...], Any] = {}
+        self._version = (known.git_version or "unknown") if known is not None else None
+        if known is not None and known.namespaces_listed:
+            self._cache[("namespaces",)] = {name: dict(labels) for name, labels in known.namespace_labels.items()}
 
     def _call(self, what: str, path: str, *, query: list[tuple[str, str]] | None = None,
               timeout: tuple[int, int] = REQUEST_TIMEOUT) -> dict[str, Any] | None:
@@ -85,7 +90,9 @@ class ClusterReads:
         return self._cache[key]
 
     def probe(self) -> str:
-        """The server's version, asked with a short timeout: the first thing verify does."""
+        """The server's version, asked with a short timeout: the first thing verify does (known already inside plan)."""
+        if self._version is not None:
+            return self._version
         info = self._call("the server version", "/version", timeout=PROBE_TIMEOUT)
         return str(info.get("gitVersion", "unknown")) if info is not None else "unknown"
 

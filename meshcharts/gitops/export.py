@@ -24,7 +24,7 @@ from typing import Any
 from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, Location
 from meshcharts.core.fs import display_path
-from meshcharts.deploy.history import ledger_url_for
+from meshcharts.ledger.urls import ledger_url_for
 from meshcharts.deploy.releases import ClusterRelease, build_releases
 from meshcharts.deploy.render import write_releases
 from meshcharts.deploy.sources import ChartRequest, file_digest, read_lock, tree_digest

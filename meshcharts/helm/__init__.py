@@ -1,23 +1,34 @@
 """The helm adapter: everything meshcharts asks of the helm binary goes through here.
 
 ``runner`` finds and runs helm (no shell, values on stdin, version-aware flags) on top of pyhelm3's
-command builder; ``client`` is the typed, sync facade the rest of meshcharts uses.
+command builder; ``client`` is the typed, sync facade the rest of meshcharts uses; ``failures`` and
+``manifests`` are what code that reads helm's output needs without running helm.
+
+The names below are re-exported lazily: importing any module of this package (``locate``,
+``constraints``, ``manifests``) must not import pyhelm3, whose package brings pydantic and asyncio
+(about 0.2 s), paid by every plan and apply that calls no helm.
 """
 
-from meshcharts.helm.client import HelmClient, HelmError, LintResult, parse_manifests
-from meshcharts.helm.locate import HELM_ENV, HELM_VERSION_ENV, find_helm
-from meshcharts.helm.runner import HelmCommand, classify_error, interrupt_running_helm, run_sync
+from __future__ import annotations
 
-__all__ = [
-    "HELM_ENV",
-    "HELM_VERSION_ENV",
-    "HelmClient",
-    "HelmCommand",
-    "HelmError",
-    "LintResult",
-    "classify_error",
-    "interrupt_running_helm",
-    "find_helm",
-    "parse_manifests",
-    "run_sync",
-]
+import importlib
+from typing import Any
+
+#: Public name -> the module that defines it.
+_LAZY = {
+    **dict.fromkeys(("HelmClient", "LintResult"), "meshcharts.helm.client"),
+    "HelmError": "meshcharts.helm.failures",
+    "parse_manifests": "meshcharts.helm.manifests",
+    **dict.fromkeys(("HELM_ENV", "HELM_VERSION_ENV", "find_helm"), "meshcharts.helm.locate"),
+    **dict.fromkeys(("HelmCommand", "classify_error", "interrupt_running_helm", "run_sync"), "meshcharts.helm.runner"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'meshcharts.helm' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = sorted(_LAZY)

@@ -34,62 +34,14 @@ from pyhelm3 import errors
 
 from meshcharts.core.diagnostics import Diagnostic, ExitCode, MeshchartsError
 from meshcharts.core.secrets import PlaceholderValues, ResolvedValues, redact
+from meshcharts.helm.failures import HelmError
+from meshcharts.helm.manifests import parse_manifests
 from meshcharts.helm.runner import HelmCommand, run_sync
 
 T = TypeVar("T")
 
 #: ``engine.go:159: `` in front of helm's log lines.
 _GO_SOURCE_PREFIX = re.compile(r"^[\w./-]+\.go:\d+: ")
-
-#: pyhelm3 error class → stable diagnostic rule, most specific first (they subclass errors.Error).
-_RULES: tuple[tuple[type[errors.Error], str], ...] = (
-    (errors.ChartNotFoundError, "helm.chart-not-found"),
-    (errors.FailedToRenderChartError, "helm.render-failed"),
-    (errors.ReleaseNotFoundError, "helm.release-not-found"),
-    (errors.ResourceAlreadyExistsError, "helm.resource-exists"),
-    (errors.InvalidResourceError, "helm.invalid-resource"),
-    (errors.ConnectionError, "helm.connection"),
-    (errors.CommandCancelledError, "helm.cancelled"),
-)
-
-
-class HelmError(MeshchartsError):
-    """A helm command failed. Exit 1, like any other failed render, plan or apply."""
-
-    exit_code = ExitCode.INVALID
-
-    def __init__(self, helm_error: errors.Error, *, what: str, cluster: str | None = None,
-                 component: str | None = None, secrets: tuple[str, ...] = ()) -> None:
-        rule = next((r for cls, r in _RULES if isinstance(helm_error, cls)), "helm.command-failed")
-        stdout = redact(helm_error.stdout.decode(errors="replace"), secrets).encode()
-        stderr = redact(helm_error.stderr.decode(errors="replace"), secrets).encode()
-        # The same class as helm's error, but holding only redacted output: nothing keeps the clear text.
-        self.helm_error = type(helm_error)(helm_error.returncode, stdout, stderr)
-        detail = _helm_message(stderr) or f"exit code {helm_error.returncode}"
-        super().__init__(
-            Diagnostic(message=f"{what}: {detail}", rule=rule, cluster=cluster, component=component)
-        )
-
-
-def _helm_message(stderr: bytes) -> str:
-    """Helm's error without the ``Error: `` prefix, on one line; all of stderr if it has none.
-
-    Helm also prints warnings (e.g. about kubeconfig permissions) before it, which would bury the
-    cause. The error itself may run over several lines, and the cause is often not on the first:
-    ``1 error occurred:`` then ``\t* Deployment.apps "kiali" is invalid: ...`` (a rejected object),
-    or helm 4's ``resource ... not ready`` then ``context deadline exceeded``. Helm prints its error
-    last, so everything from the ``Error:`` line on is kept.
-    """
-    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
-    start = next((index for index, line in enumerate(lines) if line.startswith("Error: ")), None)
-    if start is None:
-        return "; ".join(lines)
-    message = lines[start].removeprefix("Error: ")
-    for line in lines[start + 1 :]:
-        line = line.removeprefix("Error: ").removeprefix("* ")
-        message += f" {line}" if message.endswith(":") else f"; {line}"
-    return message
-
 
 @dataclass(frozen=True)
 class LintResult:
@@ -120,32 +72,6 @@ def _lint_messages(stdout: bytes, stderr: bytes) -> list[str]:
             continue
         messages.append(_GO_SOURCE_PREFIX.sub("", line))
     return messages
-
-
-class _ManifestLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """YAML as Kubernetes reads it: timestamps stay strings (PyYAML would make them datetimes).
-
-    libyaml's parser where PyYAML has it (every wheel does): plan parses every release's manifest.
-    """
-
-
-_ManifestLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def parse_manifests(text: bytes, what: str) -> list[dict[str, Any]]:
-    """The objects of a multi-document manifest stream; unreadable YAML is a finding, not a crash."""
-    try:
-        documents = list(yaml.load_all(text, Loader=_ManifestLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise MeshchartsError(
-            Diagnostic(message=f"{what} printed YAML that does not parse{where}: {getattr(exc, 'problem', exc)}", rule="helm.bad-output")
-        ) from None
-    return [document for document in documents if isinstance(document, dict)]
 
 
 class HelmClient:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from meshcharts.core.model import Stack
 from meshcharts.ledger.errors import ledger_error
 
 DEFAULT_FILENAME = "meshcharts.ledger.sqlite"
@@ -134,3 +135,12 @@ def _postgres(url: str, rest: str) -> LedgerURL:
         sqlalchemy_url="postgresql+psycopg://" + rest,
         secrets=tuple(sorted(set(secrets), key=len, reverse=True)),
     )
+
+
+def ledger_url_for(stack: Stack, explicit: str | None) -> str | None:
+    """``--ledger`` if given, else the stack file's ``ledger:`` (a relative file is beside the stack), else None (the default file)."""
+    if explicit:
+        return explicit
+    if stack.ledger and "://" not in stack.ledger:
+        return str(stack.root / stack.ledger)
+    return stack.ledger

@@ -158,22 +158,40 @@ def test_the_canary_secret_is_nowhere_but_in_the_cluster(first: FirstApply, live
     assert recorded and values and all(first.canary not in row["values_json"] for row in values)
 
 
-def test_apply_output_json_gives_the_same_facts_as_the_ledger(first: FirstApply) -> None:
+def test_an_unchanged_apply_changes_and_records_nothing_and_says_so(first: FirstApply) -> None:
     stack = first.stack
+    runs_before = [tuple(row) for row in stack.ledger("SELECT id, outcome FROM meshcharts_runs ORDER BY id")]
     run = stack.apply("--output", "json")
     assert run.returncode == 0, run
     document = run.json()
     assert document["ok"] is True and set(document["clusters"]) == set(CLUSTERS)
-    rows = stack.release_rows(document["run"])
-    recorded = {(row["cluster"], row["release"]): (row["status"], row["helm_revision"]) for row in rows}
+    assert document["run"] is None and document["ledger"] is None
+    live = {(cluster, name): int(item["revision"]) for cluster in CLUSTERS for name, item in stack.releases(cluster).items()}
     reported = {
-        (cluster, item["release"]): (item["status"], item["revision"])
+        (cluster, item["release"]): (item["action"], item["status"], item["revision"])
         for cluster, result in document["clusters"].items()
         for item in result["releases"]
     }
-    assert reported == recorded and len(reported) == 8
-    assert all(item["action"] == "unchanged" for result in document["clusters"].values() for item in result["releases"])
-    assert run.stderr == "", "json mode prints no progress lines"
+    assert reported == {key: ("unchanged", "unchanged", revision) for key, revision in live.items()} and len(reported) == 8
+    assert [tuple(row) for row in stack.ledger("SELECT id, outcome FROM meshcharts_runs ORDER BY id")] == runs_before, "nothing was run, so nothing is recorded"
+    assert run.helm_calls == () and run.stderr == "", "json mode prints no progress lines"
+    text = stack.apply()
+    assert text.returncode == 0, text
+    assert text.stdout.splitlines()[-1] == "No changes: every release matches the stack and its live objects; nothing was run or recorded."
+
+
+#: What a run with nothing to do must not import: each is a large share of its start-up (pyhelm3 brings
+#: pydantic and asyncio; SQLAlchemy is the ledger; rich draws the live view on a terminal only).
+HEAVY_FOR_NOTHING_TO_DO = ("pyhelm3", "sqlalchemy", "rich")
+
+
+@pytest.mark.parametrize("command", [("plan", "--detailed-exitcode"), ("drift",), ("apply", "--yes")])
+def test_a_run_with_nothing_to_do_never_loads_helm_the_ledger_or_rich(first: FirstApply, command: tuple[str, ...]) -> None:
+    run = first.stack.cli(*command, env={"PYTHONPROFILEIMPORTTIME": "1"})  # python's own list of every import, on stderr
+    assert run.returncode == 0, run
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert "meshcharts.deploy.planning" in imported, "the list is there"
+    assert sorted(name for name in imported if name.split(".")[0] in HEAVY_FOR_NOTHING_TO_DO) == []
 
 
 def test_a_helm_upgrade_by_hand_is_seen_and_undone_by_the_next_apply(first: FirstApply) -> None:
@@ -193,3 +211,7 @@ def test_a_helm_upgrade_by_hand_is_seen_and_undone_by_the_next_apply(first: Firs
     assert stack.values("east", "rancher-tracing") == ours
     assert ours["jaeger"]["spanStorageType"] == "badger"
     assert [call[1] for call in run.helm_calls if call[0] == "upgrade"] == ["rancher-tracing"]
+    # The run is in the ledger exactly as the JSON reports it, the releases left alone included.
+    recorded = {(row["cluster"], row["release"]): (row["status"], row["helm_revision"]) for row in stack.release_rows(run.json()["run"])}
+    reported = {(cluster, item["release"]): (item["status"], item["revision"]) for cluster, result in run.json()["clusters"].items() for item in result["releases"]}
+    assert reported == recorded and len(reported) == 8

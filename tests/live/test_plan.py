@@ -234,6 +234,9 @@ def test_what_the_api_server_would_refuse_is_reported_by_plan_and_stops_apply_be
         assert run.returncode == 1, str(run)
         (problem,) = run.json()["clusters"]["west"]["problems"]
         assert problem["rule"] == "plan.rejected" and "istio-jaeger-pvc" in problem["message"], problem
+        # At the one value that changed, where the layer sets it: that change is what the server refuses.
+        line = 1 + original.splitlines().index(next(text for text in original.splitlines() if "10Gi" in text))
+        assert (problem["file"], problem["line"], problem["path"]) == ("values/clusters/west/tracing.yaml", line, "jaeger.persistentVolumeClaim.storage"), problem
         text = stack.cli("plan")
         assert any(line.strip().startswith("! would fail:") and "istio-jaeger-pvc" in line for line in text.stdout.splitlines()), str(text)
         applied = stack.apply()
