@@ -15,12 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from kubernetes import client
 
 import meshcharts
 from meshcharts.compose.project import Project
 from meshcharts.deploy.discovery import discover
 from meshcharts.deploy.verify import verify_cluster
+from meshcharts.kube import KubeClient, Settings
 from tests.conftest import REPO_ROOT
 
 _MONITORING = "/apis/monitoring.coreos.com/v1"
@@ -64,14 +64,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def api() -> Iterator[client.ApiClient]:
+def api() -> Iterator[KubeClient]:
     FORBIDDEN.clear()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    configuration = client.Configuration()
-    configuration.host = f"http://127.0.0.1:{httpd.server_address[1]}"
-    answering = client.ApiClient(configuration)
+    answering = KubeClient(Settings(context="east", server=f"http://127.0.0.1:{httpd.server_address[1]}"))
     try:
         yield answering
     finally:
@@ -89,7 +87,7 @@ def _example(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     return meshcharts.open_project(folder)
 
 
-def test_verify_inside_plan_asks_nothing_discovery_already_read(api: client.ApiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_inside_plan_asks_nothing_discovery_already_read(api: KubeClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = _example(tmp_path, monkeypatch)
     facts = discover(api, "east")
     ASKED.clear()
@@ -104,7 +102,7 @@ def test_verify_inside_plan_asks_nothing_discovery_already_read(api: client.ApiC
     assert (monitor.subject, monitor.ok, monitor.detail) == ("ServiceMonitor istio-system/istio-component-monitor", True, "selected by Prometheus monitoring/k8s")
 
 
-def test_a_namespace_list_discovery_may_not_read_is_asked_by_verify_itself(api: client.ApiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_namespace_list_discovery_may_not_read_is_asked_by_verify_itself(api: KubeClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Discovery carries on without the namespaces (403); verify then asks, and says it may not read them, as on its own."""
     FORBIDDEN.add("/api/v1/namespaces")
     facts = discover(api, "east")
