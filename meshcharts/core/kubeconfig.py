@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -38,15 +39,38 @@ def kubeconfig_problems(kubeconfig: str | os.PathLike[str] | None, environ: Mapp
     return [problem for problem in found if problem is not None]
 
 
+#: Parsed kubeconfig files by (path, inode, size, mtime): a run reads each file for its checks and for
+#: every cluster's client, and parsing it is most of what opening a client costs.
+_PARSED: dict[tuple[str, int, int, int], Any] = {}
+
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, in every PyYAML wheel
+
+
+def read_kubeconfig(path: Path) -> Any:
+    """The YAML document of a kubeconfig file, parsed once per process while the file stays the same.
+
+    Raises OSError when it cannot be read and yaml.YAMLError when it is not YAML (the error of PyYAML's
+    own parser, whose messages say where and what, as :func:`file_problem` reports them).
+    """
+    status = path.stat()
+    key = (str(path), status.st_ino, status.st_size, status.st_mtime_ns)
+    if key not in _PARSED:
+        text = path.read_bytes()
+        try:
+            _PARSED[key] = yaml.load(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            yaml.safe_load(text)  # the pure-Python parser's error, with its line and wording
+            raise
+    return _PARSED[key]
+
+
 def file_problem(path: Path) -> Diagnostic | None:
     """One line at the file (and the line of a YAML error) when ``path`` cannot be a kubeconfig."""
     shown = str(path)
     try:
-        text = path.read_bytes()
+        document = read_kubeconfig(path)
     except OSError as exc:
         return _problem(Location(shown), f"cannot read the kubeconfig: {exc.strerror or exc}")
-    try:
-        document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         line, column, reason = yaml_error_parts(exc)
         return _problem(Location(shown, line or 0, column or 0), f"not a kubeconfig: not YAML ({reason})")
@@ -86,4 +110,4 @@ def _problem(location: Location, message: str) -> Diagnostic:
     )
 
 
-__all__ = ["kubeconfig_files", "kubeconfig_problems", "file_problem", "yaml_error_parts"]
+__all__ = ["kubeconfig_files", "kubeconfig_problems", "file_problem", "read_kubeconfig", "yaml_error_parts"]

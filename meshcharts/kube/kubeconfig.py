@@ -26,9 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from meshcharts.core.kubeconfig import kubeconfig_files
+from meshcharts.core.kubeconfig import kubeconfig_files, read_kubeconfig
 
 #: ExecCredential API versions an exec plugin may speak (client-go's ``apiVersions``).
 EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
@@ -104,7 +102,7 @@ def merge(files: list[Path]) -> Merged:
     """The files merged in order: the first to set a name (or the current context) wins."""
     merged = Merged()
     for path in files:
-        document = yaml.safe_load(path.read_bytes()) or {}
+        document = read_kubeconfig(path) or {}  # parsed once per process, shared: read, never changed
         if not isinstance(document, dict):
             continue  # kubeconfig_problems reports it before this is reached
         folder = path.expanduser().absolute().parent

@@ -181,8 +181,9 @@ def test_an_unchanged_apply_changes_and_records_nothing_and_says_so(first: First
 
 
 #: What a run with nothing to do must not import: each is a large share of its start-up (pyhelm3 brings
-#: pydantic and asyncio; SQLAlchemy is the ledger; rich draws the live view on a terminal only).
-HEAVY_FOR_NOTHING_TO_DO = ("pyhelm3", "sqlalchemy", "rich")
+#: pydantic and asyncio; SQLAlchemy is the ledger; rich draws the live view on a terminal only; the
+#: kubernetes package, with urllib3 and pydantic, is not on the deploy path at all: meshcharts.kube is).
+HEAVY_FOR_NOTHING_TO_DO = ("pyhelm3", "pydantic", "sqlalchemy", "rich", "kubernetes", "urllib3")
 
 
 @pytest.mark.parametrize("command", [("plan", "--detailed-exitcode"), ("drift",), ("apply", "--yes")])
