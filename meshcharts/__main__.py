@@ -1,5 +1,5 @@
 """``python -m meshcharts`` runs the CLI."""
 
-from meshcharts.cli import main
+from meshcharts.cli import run
 
-main()
+run()

@@ -6,6 +6,6 @@ the error handling live in :mod:`meshcharts.cli.app`. Commands import the API in
 """
 
 from meshcharts.cli import apply, export, history, plan, render, scaffold, validate
-from meshcharts.cli.app import main
+from meshcharts.cli.app import main, run
 
-__all__ = ["apply", "export", "history", "main", "plan", "render", "scaffold", "validate"]
+__all__ = ["apply", "export", "history", "main", "plan", "render", "run", "scaffold", "validate"]
