@@ -5,43 +5,28 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from meshcharts.deploy.discovery import ClusterUnreachable, discover
 from meshcharts.kube import KubeClient, Settings
+from tests.json_server import JsonHandler, serving
 
 ANSWERS: dict[str, tuple[int, bytes]] = {}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     def do_GET(self) -> None:  # noqa: N802  (http.server's name)
-        status, body = ANSWERS.get(self.path.split("?")[0], (404, b'{"kind":"Status","code":404}'))
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(*ANSWERS.get(self.path.split("?")[0], (404, b'{"kind":"Status","code":404}')))
 
 
 @pytest.fixture()
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     ANSWERS.clear()
     ANSWERS["/version"] = (200, json.dumps({"gitVersion": "v1.37.2"}).encode())
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Handler) as url:
+        yield url
 
 
 def _api(host: str) -> KubeClient:

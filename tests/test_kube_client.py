@@ -12,9 +12,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from meshcharts.core.reporter import format_diagnostic
 from meshcharts.deploy.live import api_client, get_json
 from meshcharts.kube import ApiError, load_settings
 from meshcharts.kube.proxy import ProxyProblem, choose
+from tests.json_server import JsonHandler, serving
 
 
 def _kubeconfig(path: Path, *, clusters: dict[str, dict[str, Any]] | None = None, users: dict[str, dict[str, Any]] | None = None,
@@ -102,7 +101,7 @@ def test_token_and_basic_auth_together_are_refused_as_clientcmd_refuses_them(tmp
     assert "more than one authentication method found for user 'u'" in line and "t0ken" not in line and "pa55" not in line
 
 
-class _Recorder(BaseHTTPRequestHandler):
+class _Recorder(JsonHandler):
     """An API server that records each request's auth headers and wants ``token`` (401 otherwise)."""
 
     seen: list[dict[str, Any]] = []
@@ -112,27 +111,14 @@ class _Recorder(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         type(self).seen.append({"auth": auth, "as": self.headers.get("Impersonate-User"), "groups": self.headers.get_all("Impersonate-Group") or []})
         ok = not type(self).token or auth == f"Bearer {type(self).token}"
-        body = json.dumps({"path": self.path} if ok else {"kind": "Status", "code": 401}).encode()
-        self.send_response(200 if ok else 401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(200 if ok else 401, json.dumps({"path": self.path} if ok else {"kind": "Status", "code": 401}).encode())
 
 
 @pytest.fixture()
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     _Recorder.seen, _Recorder.token = [], ""
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/prefix"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Recorder) as url:
+        yield f"{url}/prefix"
 
 
 def test_a_token_impersonation_and_the_servers_path_prefix_reach_the_server(tmp_path: Path, server: str) -> None:
@@ -244,7 +230,7 @@ def test_proxies_as_go_reads_them(tmp_path: Path) -> None:
     assert "proxy-url is a SOCKS proxy (socks5://proxy); meshcharts tunnels through http proxies only" in _problem(path, "east")
 
 
-class _ClosesAfterEachAnswer(BaseHTTPRequestHandler):
+class _ClosesAfterEachAnswer(JsonHandler):
     """An HTTP/1.1 server that answers as if keeping the connection alive, then closes it (an API server
     or load balancer whose idle timeout ended while the connection sat in the pool)."""
 
@@ -253,29 +239,16 @@ class _ClosesAfterEachAnswer(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802  (http.server's name)
         type(self).connections.add(self.client_address[1])
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.answer(200, b'{"ok": true}')
         self.close_connection = True
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def test_a_kept_alive_connection_the_server_closed_is_not_an_error(tmp_path: Path) -> None:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesAfterEachAnswer)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        path = _kubeconfig(tmp_path / "config", clusters={"c": {"server": f"http://127.0.0.1:{httpd.server_address[1]}"}}, contexts={"east": {"cluster": "c"}})
+    with serving(_ClosesAfterEachAnswer) as url:
+        path = _kubeconfig(tmp_path / "config", clusters={"c": {"server": url}}, contexts={"east": {"cluster": "c"}})
         api = api_client(str(path), "east", "east")
         assert [get_json(api, "/version") for _ in range(5)] == [{"ok": True}] * 5
         assert len(_ClosesAfterEachAnswer.connections) == 5  # each on a connection of its own
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -298,35 +271,24 @@ def pki(tmp_path: Path) -> Path:
     return folder
 
 
-class _WhoAmI(BaseHTTPRequestHandler):
+class _WhoAmI(JsonHandler):
     """Answers with the common name of the client certificate the TLS handshake presented."""
 
     def do_GET(self) -> None:  # noqa: N802  (http.server's name)
         peer = self.connection.getpeercert()  # type: ignore[attr-defined]
         names = [value for field in (peer or {}).get("subject", ()) for key, value in field if key == "commonName"]
-        body = json.dumps({"user": names[0] if names else None}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(200, json.dumps({"user": names[0] if names else None}).encode())
 
 
 def test_tls_server_name_and_client_certificate_data_against_a_tls_server(pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.crt"))
     context.verify_mode = ssl.CERT_REQUIRED
     context.load_cert_chain(str(pki / "server.crt"), str(pki / "server.key"))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _WhoAmI)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the client's key is loaded from, briefly
     (tmp_path / "tmp").mkdir()
-    try:
+    with serving(_WhoAmI, wrap=lambda listening: context.wrap_socket(listening, server_side=True)) as server:
         data = {name: base64.b64encode((pki / name).read_bytes()).decode() for name in ("ca.crt", "client.crt", "client.key")}
         user = {"client-certificate-data": data["client.crt"], "client-key-data": data["client.key"]}
-        server = f"https://127.0.0.1:{httpd.server_address[1]}"
         named = _kubeconfig(tmp_path / "named", clusters={"c": {"server": server, "certificate-authority-data": data["ca.crt"], "tls-server-name": "api.internal"}},
                             users={"u": user}, contexts={"east": {"cluster": "c", "user": "u"}})
         assert get_json(api_client(str(named), "east", "east"), "/") == {"user": "alice"}
@@ -336,6 +298,3 @@ def test_tls_server_name_and_client_certificate_data_against_a_tls_server(pki: P
         with pytest.raises(OSError) as refused:
             get_json(api_client(str(unnamed), "east", "east"), "/")
         assert str(refused.value).startswith(f"{server}: TLS: certificate verify failed: IP address mismatch"), refused.value
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from meshcharts.deploy.saved_plan import check_saved_plan, read_plan, write_plan
 from meshcharts.kube import ApiError, KubeClient, Settings
 from meshcharts.wiring.order import install_order
 from tests.conftest import REPO_ROOT, StackDir
+from tests.json_server import JsonHandler, serving
 
 
 def _deployment(**spec: object) -> dict[str, object]:
@@ -155,7 +154,7 @@ def test_plan_needs_a_valid_stack_before_any_cluster(stack_dir: StackDir) -> Non
     assert result.exit_code in (1, 2) and "Traceback" not in result.output
 
 
-class _Busy(BaseHTTPRequestHandler):
+class _Busy(JsonHandler):
     """An API server whose watch cache is still initializing: 429 with Retry-After for the first ``busy`` GETs."""
 
     busy = 0
@@ -163,28 +162,16 @@ class _Busy(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802  (http.server's name)
         type(self).seen += 1
-        status, body = (429, b'{"kind":"Status","code":429}') if type(self).seen <= type(self).busy else (200, b'{"items": []}')
-        self.send_response(status)
-        if status == 429:
-            self.send_header("Retry-After", "0")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        if type(self).seen <= type(self).busy:
+            self.answer(429, b'{"kind":"Status","code":429}', {"Retry-After": "0"})
+        else:
+            self.answer(200, b'{"items": []}')
 
 
 @pytest.fixture()
 def busy_server() -> Iterator[KubeClient]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield KubeClient(Settings(context="east", server=f"http://127.0.0.1:{httpd.server_address[1]}"))
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Busy) as url:
+        yield KubeClient(Settings(context="east", server=url))
 
 
 def test_a_429_from_the_api_server_is_waited_out_a_bounded_number_of_times(busy_server: KubeClient) -> None:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from meshcharts.deploy.discovery import discover
 from meshcharts.deploy.verify import verify_cluster
 from meshcharts.kube import KubeClient, Settings
 from tests.conftest import REPO_ROOT
+from tests.json_server import JsonHandler, serving
 
 _MONITORING = "/apis/monitoring.coreos.com/v1"
 ANSWERS: dict[str, object] = {
@@ -42,40 +41,28 @@ ASKED: Counter[str] = Counter()
 FORBIDDEN: set[str] = set()  # paths answered 403, as to credentials whose role is namespaced
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     def do_GET(self) -> None:  # noqa: N802  (http.server's name)
         path = self.path.split("?")[0]
         ASKED[path] += 1
         answer = ANSWERS.get(path)
         if path in FORBIDDEN:
-            status, body = 403, b'{"kind":"Status","code":403,"reason":"Forbidden"}'
+            self.answer(403, b'{"kind":"Status","code":403,"reason":"Forbidden"}')
         elif answer is None:
-            status, body = 404, b'{"kind":"Status","code":404}'
+            self.answer(404, b'{"kind":"Status","code":404}')
         else:
-            status, body = 200, json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self.answer(200, json.dumps(answer).encode())
 
 
 @pytest.fixture()
 def api() -> Iterator[KubeClient]:
     FORBIDDEN.clear()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    answering = KubeClient(Settings(context="east", server=f"http://127.0.0.1:{httpd.server_address[1]}"))
-    try:
-        yield answering
-    finally:
-        answering.close()
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Handler) as url:
+        answering = KubeClient(Settings(context="east", server=url))
+        try:
+            yield answering
+        finally:
+            answering.close()
 
 
 def _example(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
