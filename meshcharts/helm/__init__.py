@@ -11,8 +11,7 @@ The names below are re-exported lazily: importing any module of this package (``
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from meshcharts.core.lazy import lazy_exports
 
 #: Public name -> the module that defines it.
 _LAZY = {
@@ -24,11 +23,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'meshcharts.helm' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)

@@ -7,7 +7,7 @@ import the Kubernetes client or click.
 
 from __future__ import annotations
 
-from typing import Any
+from meshcharts.core.lazy import lazy_exports
 
 _EXPORTS = {
     "Sandbox": "meshcharts.sandbox.cluster",
@@ -28,13 +28,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'meshcharts.sandbox' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = sorted(_EXPORTS)
