@@ -298,3 +298,11 @@ def test_tls_server_name_and_client_certificate_data_against_a_tls_server(pki: P
         with pytest.raises(OSError) as refused:
             get_json(api_client(str(unnamed), "east", "east"), "/")
         assert str(refused.value).startswith(f"{server}: TLS: certificate verify failed: IP address mismatch"), refused.value
+
+
+def test_an_encrypted_client_key_is_one_line_not_a_password_prompt(pki: Path, tmp_path: Path) -> None:
+    _openssl("pkey", "-in", "client.key", "-aes256", "-passout", "pass:secret", "-out", "client.enc.key", cwd=pki)
+    data = {name: base64.b64encode((pki / name).read_bytes()).decode() for name in ("client.crt", "client.enc.key")}
+    path = _kubeconfig(tmp_path / "config", clusters={"c": {"server": "https://127.0.0.1:1"}}, contexts={"east": {"cluster": "c", "user": "u"}},
+                       users={"u": {"client-certificate-data": data["client.crt"], "client-key-data": data["client.enc.key"]}})
+    assert "the client certificate and key do not load (not PEM, an encrypted key, or the key does not match)" in _problem(path, "east")

@@ -294,9 +294,11 @@ def _load_client_certificate(context: ssl.SSLContext, cert: bytes, key: bytes) -
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(cert.rstrip(b"\n") + b"\n" + key)
-        context.load_cert_chain(name)
+        # An encrypted key would make OpenSSL ask for its password on the terminal (kubectl cannot read
+        # one either): no password is given, so it fails here instead, in one line.
+        context.load_cert_chain(name, password=lambda: b"")
     except ssl.SSLError:
-        raise KubeconfigProblem("the client certificate and key do not load (not PEM, or the key does not match)") from None
+        raise KubeconfigProblem("the client certificate and key do not load (not PEM, an encrypted key, or the key does not match)") from None
     finally:
         Path(name).unlink(missing_ok=True)
 
