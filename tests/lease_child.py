@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 import threading
 
-from meshcharts.deploy.lease import ClusterLease, holder_identity
+from meshcharts.deploy.lease import ClusterLease
+from meshcharts.deploy.lease_record import holder_identity
 from meshcharts.deploy.live import api_client
 
 

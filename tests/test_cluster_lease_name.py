@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from meshcharts.deploy.lease import LeaseRecord, holder_identity, lease_name
+from meshcharts.deploy.lease_record import LeaseRecord, holder_identity, lease_name
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

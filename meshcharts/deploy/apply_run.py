@@ -27,7 +27,8 @@ from meshcharts.compose.project import Project
 from meshcharts.core.diagnostics import Diagnostic, MeshchartsError
 from meshcharts.core.model import Cluster
 from meshcharts.deploy.apply_options import DEFAULT_TIMEOUT, ApplyOptions, Observer
-from meshcharts.deploy.lease import ClusterLease, holder_identity
+from meshcharts.deploy.lease import ClusterLease
+from meshcharts.deploy.lease_record import holder_identity
 from meshcharts.deploy.live import ReleaseStore, api_client, describe
 from meshcharts.deploy.plan import ClusterPlan, Plan, ReleasePlan
 from meshcharts.deploy.planning import plan_cluster

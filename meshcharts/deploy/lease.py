@@ -23,20 +23,17 @@ lease is deleted, on condition that it is still the version we wrote.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from meshcharts.core.diagnostics import Diagnostic, ExitCode, MeshchartsError
+from meshcharts.deploy.lease_record import LeaseRecord, is_dns_label, lease_name, stamp, utc_now
 from meshcharts.deploy.live import REQUEST_TIMEOUT, request_json
 from meshcharts.kube import ApiError, KubeClient
-from meshcharts.ledger.provenance import current_identity
 
 NAMESPACE = "kube-system"
 #: How long a lease stays good without renewal: a killed apply blocks the next one at most this long.
@@ -48,94 +45,12 @@ POLL_FIRST = 0.2
 POLL_MAX = 2.0
 LABELS = {"app.kubernetes.io/managed-by": "meshcharts"}
 STACK_LABEL = "meshcharts.io/stack"
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_MAX_NAME = 63  # a DNS label (stricter than the DNS subdomain a Lease name must be), usable as a label value too
 
 
 class ClusterLocked(MeshchartsError):
     """Another apply holds the stack's lease on this cluster and did not let go in time (exit 1)."""
 
     exit_code = ExitCode.INVALID
-
-
-def lease_name(stack_name: str) -> str:
-    """``meshcharts-<stack>``: a DNS label; a name that is not one, or too long, is cut and given a hash.
-
-    The hash is of the whole stack name, so two stacks whose names differ only past the cut or in
-    characters a DNS label cannot hold still get two leases.
-    """
-    name = f"meshcharts-{stack_name}"
-    if _LABEL.match(name) and len(name) <= _MAX_NAME:
-        return name
-    digest = hashlib.sha256(stack_name.encode("utf-8")).hexdigest()[:10]
-    safe = re.sub(r"[^a-z0-9-]+", "-", stack_name.lower()).strip("-")
-    head = f"meshcharts-{safe}"[: _MAX_NAME - len(digest) - 1].rstrip("-")
-    return f"{head}-{digest}"
-
-
-def holder_identity(run_id: int, ledger: str) -> str:
-    """Who holds the lease, as another apply will print it: user@host, pid, and the run in which ledger."""
-    me = current_identity()
-    return f"{me.who} pid {me.pid}, run {run_id} of ledger {ledger}"
-
-
-def _stamp(moment: datetime) -> str:
-    """A MicroTime as the API server parses it (RFC 3339 with exactly six fractional digits)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _time(value: Any) -> datetime | None:
-    """A MicroTime as the API server writes it (RFC 3339, ``Z``); None when unset or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True)
-class LeaseRecord:
-    """A Lease as read: who holds it, since and until when, and the version it was read at."""
-
-    holder: str
-    acquired: datetime | None
-    renewed: datetime | None
-    duration: int | None
-    transitions: int
-    resource_version: str
-
-    @classmethod
-    def of(cls, lease: dict[str, Any]) -> LeaseRecord:
-        """The record of a Lease as the API server returns it (JSON)."""
-        spec = lease.get("spec") or {}
-        duration = spec.get("leaseDurationSeconds")
-        return cls(
-            holder=str(spec.get("holderIdentity") or ""),
-            acquired=_time(spec.get("acquireTime")),
-            renewed=_time(spec.get("renewTime")),
-            duration=duration if isinstance(duration, int) else None,
-            transitions=int(spec.get("leaseTransitions") or 0),
-            resource_version=str((lease.get("metadata") or {}).get("resourceVersion")),
-        )
-
-    def expired(self, now: datetime) -> bool:
-        """No holder, or its last renewal plus the duration it claimed is past (by our clock)."""
-        last = self.renewed or self.acquired
-        if not self.holder:
-            return True
-        if last is None or not self.duration:
-            return False  # nothing to judge by the clock: only watching it unchanged can free it
-        return last + timedelta(seconds=self.duration) < now
-
-    def describe(self) -> str:
-        since = f" (since {self.acquired.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M:%SZ')})" if self.acquired else ""
-        return f"{self.holder}{since}"
 
 
 class ClusterLease:
@@ -243,7 +158,7 @@ class ClusterLease:
                 if exc.status != 404:
                     raise self._failure("read", exc) from None
                 lease = None
-            now = _now()
+            now = utc_now()
             if lease is None:
                 body = self._body(now, now, transitions=0)
                 if self._write("create", "POST", self._leases, body):
@@ -272,7 +187,7 @@ class ClusterLease:
         metadata: dict[str, Any] = {
             "name": self.name,
             "namespace": self.namespace,
-            "labels": {**LABELS, **({STACK_LABEL: self.stack_name} if _LABEL.match(self.stack_name) and len(self.stack_name) <= 63 else {})},
+            "labels": {**LABELS, **({STACK_LABEL: self.stack_name} if is_dns_label(self.stack_name) else {})},
         }
         if version is not None:
             metadata["resourceVersion"] = version
@@ -282,8 +197,8 @@ class ClusterLease:
             "metadata": metadata,
             "spec": {
                 "holderIdentity": self.holder,
-                "acquireTime": _stamp(acquired),
-                "renewTime": _stamp(renewed),
+                "acquireTime": stamp(acquired),
+                "renewTime": stamp(renewed),
                 "leaseDurationSeconds": self.duration,
                 "leaseTransitions": transitions,
             },
@@ -362,7 +277,7 @@ class ClusterLease:
         mine = self._mine
         assert mine is not None and mine.acquired is not None, "renewing a lease that was never taken"
         for _ in range(3):
-            body = self._body(mine.acquired, _now(), transitions=mine.transitions, version=mine.resource_version)
+            body = self._body(mine.acquired, utc_now(), transitions=mine.transitions, version=mine.resource_version)
             try:
                 self._mine = LeaseRecord.of(self._call("renew", "PUT", self._lease, body, timeout=timeout))
                 return None

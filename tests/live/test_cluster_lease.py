@@ -25,7 +25,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from meshcharts.core.diagnostics import MeshchartsError
-from meshcharts.deploy.lease import NAMESPACE, ClusterLease, ClusterLocked, LeaseRecord, lease_name
+from meshcharts.deploy.lease import NAMESPACE, ClusterLease, ClusterLocked
+from meshcharts.deploy.lease_record import LeaseRecord, lease_name
 from meshcharts.deploy.live import api_client
 from meshcharts.kube import KubeClient
 from meshcharts.sandbox import seed
