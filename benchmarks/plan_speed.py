@@ -84,8 +84,10 @@ class Bench(ApplyBench):
 
 
 def report(name: str, ours: list[float], reference: list[float], goal: str) -> None:
+    """Medians and their ratio, then each side's runs (the machine is shared: the spread says how much)."""
     a, b = statistics.median(ours), statistics.median(reference)
-    print(f"{name:<48} {a:6.2f} s vs {b:6.2f} s   {b / a:5.1f}x faster   goal {goal}")
+    runs = " ".join(f"{value:.2f}" for value in ours)
+    print(f"{name:<48} {a:6.2f} s vs {b:6.2f} s   {b / a:5.1f}x faster   goal {goal}   (runs: {runs})")
 
 
 def main() -> None:

@@ -281,7 +281,7 @@ class ReleaseStore:
 
     def _latest(self, stored: Iterable[dict[str, Any]]) -> dict[tuple[str, str], DeployedRelease]:
         latest: dict[tuple[str, str], DeployedRelease] = {}
-        for item in stored:
+        for item in _newest_records(stored):
             meta = item.get("metadata") or {}
             if not meta or not item.get("data"):
                 continue
@@ -307,6 +307,28 @@ class ReleaseStore:
             if key not in latest or latest[key].revision < release.revision:
                 latest[key] = release
         return latest
+
+
+def _newest_records(stored: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of each release's records, the newest by the labels helm puts on them (``name``, ``version``).
+
+    helm keeps up to ``--history-max`` revisions (10 by default) of every release, and decoding one
+    (base64, gzip, JSON of the whole chart and manifest) is the costly part of reading them: only the
+    newest is decoded. A record without helm's labels is kept, to be judged by what it holds.
+    """
+    newest: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    unlabelled: list[dict[str, Any]] = []
+    for item in stored:
+        meta = item.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        version = str(labels.get("version", ""))
+        if not version.isdigit() or not labels.get("name"):
+            unlabelled.append(item)
+            continue
+        key = (str(meta.get("namespace", "")), str(labels["name"]))
+        if key not in newest or int(version) > newest[key][0]:
+            newest[key] = (int(version), item)
+    return [item for _, item in newest.values()] + unlabelled
 
 
 def _api_message(exc: Exception) -> str:

@@ -121,7 +121,7 @@ def plan_release(
             desired, error = [], "; ".join(diagnostic.message for diagnostic in failed.diagnostics)
     hide = _redactor(item, live)
     changes = _object_changes(hide, item.namespace, previous, desired, facts, objects, inputs_changed=not (drift_only or unchanged_inputs))
-    values = [] if drift_only or live is None else value_changes(item, live)
+    values = [] if drift_only or live is None or unchanged_inputs else value_changes(item, live)
     if live is None:
         action, reason = "install", "not on the cluster"
     elif live.pending:
