@@ -19,12 +19,13 @@ from typing import Any
 import semver
 
 from meshcharts.checks.removed_apis import rendering_key
-from meshcharts.compose.project import USER_LAYERS, Composition
+from meshcharts.compose.project import Composition
 from meshcharts.core.diagnostics import Diagnostic, Location
 from meshcharts.core.kubeapis import removal
-from meshcharts.core.model import Branch, Leaf, PathT, dotted
+from meshcharts.core.model import Branch, PathT, dotted
 from meshcharts.deploy.chartfiles import chart_crds, chart_kube_version, crd_kinds, mapping
 from meshcharts.deploy.discovery import ClusterFacts
+from meshcharts.deploy.preflight_keys import api_group, object_key, value_key
 from meshcharts.helm.constraints import ConstraintError, parse_constraint, parse_version
 
 UNSERVED = "preflight.unserved-kind"
@@ -161,9 +162,9 @@ def _unserved(place: _Place, provided: dict[tuple[str, str], bool]) -> list[Diag
 
 def _unserved_finding(place: _Place, api_version: str, kind: str, names: list[str], provided: dict[tuple[str, str], bool]) -> Diagnostic:
     facts = place.facts
-    group = _group(api_version)
-    elsewhere = sorted({api for api, served_kind in [*facts.resources, *provided] if served_kind == kind and _group(api) == group})
-    versions = sorted({api.rpartition("/")[2] for api, _ in [*facts.resources, *provided] if _group(api) == group})
+    group = api_group(api_version)
+    elsewhere = sorted({api for api, served_kind in [*facts.resources, *provided] if served_kind == kind and api_group(api) == group})
+    versions = sorted({api.rpartition("/")[2] for api, _ in [*facts.resources, *provided] if api_group(api) == group})
     if elsewhere:
         serves = f"it serves {kind} as {', '.join(elsewhere)}"
     else:
@@ -185,41 +186,7 @@ def _unserved_finding(place: _Place, api_version: str, kind: str, names: list[st
             hint = f"install the {group} CRDs before this release (a component earlier in the install order, or on the cluster), or turn off what renders it"
     if cause is not None:
         return place.diagnostic(UNSERVED, message, hint, cause.path, cause.user_set)
-    return place.diagnostic(UNSERVED, message, hint, _object_key(place.values, api_version, kind, names))
-
-
-def _object_key(composition: Composition | None, api_version: str, kind: str, names: list[str]) -> PathT | None:
-    """The values key that made the chart render these objects: a layer's value that is the apiVersion
-    or the kind itself (``monitors.envoy.kind: ServiceMonitor``), else the keys a layer set that are
-    named like the objects (``exposure.istio.kiali`` for the Gateway ``kiali``; their common parent
-    for several), preferring paths that mention the kind or its group (``istio``, ``navLinks``)."""
-    if composition is None:
-        return None
-    nodes = list(_nodes(composition.tree, (), True))
-    typed = [path for path, node in nodes if isinstance(node, Leaf) and (node.value == api_version or (node.value == kind and str(path[-1]).lower() == "kind"))]
-    if typed:
-        return typed[0]
-    words = {part for part in _group(api_version).split(".") if part not in ("io", "com", "k8s", "x")} | {kind.lower()}
-    named = [path for path, node in nodes if isinstance(node, Branch) and path[-1] in names]
-    fitting = [path for path in named if any(str(part).lower().rstrip("s") in words or str(part).lower() in words for part in path)]
-    candidates = fitting or named
-    chosen: list[PathT] = []
-    for name in dict.fromkeys(names):  # the first key named like each object
-        path = next((path for path in candidates if path[-1] == name), None)
-        if path is not None and path not in chosen:
-            chosen.append(path)
-    if len(chosen) > 1:
-        return _common_prefix(chosen) or chosen[0]
-    return chosen[0] if chosen else None
-
-
-def _common_prefix(paths: list[PathT]) -> PathT:
-    prefix: list[str | int] = []
-    for parts in zip(*paths):
-        if len(set(parts)) != 1:
-            break
-        prefix.append(parts[0])
-    return tuple(prefix)
+    return place.diagnostic(UNSERVED, message, hint, object_key(place.values, api_version, kind, names))
 
 
 # --- StorageClasses the volume claims name ---------------------------------------------------------
@@ -249,7 +216,7 @@ def _storage(place: _Place) -> list[Diagnostic]:
             found.append(place.diagnostic(STORAGE_CLASS, message, "name a class the cluster has, or mark one as the cluster's default", None))
             continue
         message = f'{place.item.release} claims a volume of StorageClass "{wanted}" ({what}), which cluster {facts.cluster} lacks ({has})'
-        key, user_set = _value_key(place.values, wanted, ("storage", "class"))
+        key, user_set = value_key(place.values, wanted, ("storage", "class"))
         found.append(place.diagnostic(STORAGE_CLASS, message, "name a class the cluster has, or create that class first", key, user_set))
     return found
 
@@ -267,7 +234,7 @@ def _claims(objects: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dic
             for template in spec.get("volumeClaimTemplates") or []:
                 if isinstance(template, dict):
                     yield obj, template
-        elif (_group(str(obj.get("apiVersion", ""))), kind) in _OPERATOR_STORAGE:
+        elif (api_group(str(obj.get("apiVersion", ""))), kind) in _OPERATOR_STORAGE:
             template = mapping(spec.get("storage")).get("volumeClaimTemplate")
             if isinstance(template, dict):
                 yield obj, template
@@ -299,7 +266,7 @@ def _namespaces(place: _Place, provided: dict[tuple[str, str], bool], namespaces
             hint = f"release {creator} creates it later: install {place.item.release} after it (needs:), or create the namespace first"
         else:
             hint = "create the namespace first, or name one that exists"
-        key, user_set = _value_key(place.values, namespace, ("namespace",))
+        key, user_set = value_key(place.values, namespace, ("namespace",))
         found.append(place.diagnostic(NAMESPACE, message, hint, key, user_set))
     return found
 
@@ -309,34 +276,6 @@ def _namespace_objects(objects: list[dict[str, Any]]) -> set[str]:
 
 
 # --- shared --------------------------------------------------------------------------------------
-
-
-def _value_key(composition: Composition | None, value: str, words: tuple[str, ...]) -> tuple[PathT | None, bool]:
-    """The key set to ``value`` whose name says what it is (``storageClassName``, ``namespace``), and
-    whether a layer file set it; a key the wiring derived has no line of its own (the component's then)."""
-    if composition is None:
-        return None, False
-    for user_only in (True, False):
-        for path, node in _nodes(composition.tree, (), user_only):
-            if isinstance(node, Leaf) and node.value == value and path and any(word in str(path[-1]).lower() for word in words):
-                return path, user_only
-    return None, False
-
-
-def _nodes(branch: Branch, path: PathT, user_only: bool) -> Iterator[tuple[PathT, Branch | Leaf]]:
-    """Every node (with ``user_only``: that a layer file set, or that holds one), in the order of the values."""
-    for key, child in branch.children.items():
-        child_path = path + (key,)
-        if isinstance(child, Branch):
-            if not user_only or child.origin.layer in USER_LAYERS or any(True for _ in _nodes(child, child_path, True)):
-                yield child_path, child
-                yield from _nodes(child, child_path, user_only)
-        elif not user_only or child.origin.layer in USER_LAYERS:
-            yield child_path, child
-
-
-def _group(api_version: str) -> str:
-    return api_version.rpartition("/")[0]
 
 
 def _name(obj: dict[str, Any]) -> str:
