@@ -17,7 +17,8 @@ import pytest
 from meshcharts.core.diagnostics import Location, Severity
 from meshcharts.core.endpoints import parse_address
 from meshcharts.core.model import External
-from meshcharts.deploy.verify_live import Findings, check_cluster
+from meshcharts.deploy.verify_findings import Findings
+from meshcharts.deploy.verify_live import check_cluster
 from meshcharts.deploy.verify_reads import ClusterReads, Forbidden, Unreachable
 from meshcharts.kube import KubeClient, Response, Settings, TransportError
 from meshcharts.deploy.verify_targets import AddressTarget, ClusterTargets, CrdTarget, DashboardTarget, MonitorSource

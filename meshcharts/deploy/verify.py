@@ -24,7 +24,8 @@ from meshcharts.core.diagnostics import ConfigError, Diagnostic
 from meshcharts.core.suggest import did_you_mean
 from meshcharts.deploy.discovery import ClusterFacts
 from meshcharts.deploy.live import api_client
-from meshcharts.deploy.verify_live import Check, Findings, check_cluster
+from meshcharts.deploy.verify_findings import Check, Findings
+from meshcharts.deploy.verify_live import check_cluster
 from meshcharts.deploy.verify_reads import ClusterReads, Forbidden, Unreachable
 from meshcharts.deploy.verify_targets import cluster_targets
 from meshcharts.kube import KubeClient

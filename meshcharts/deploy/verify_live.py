@@ -4,8 +4,7 @@
   EndpointSlice endpoint with ``conditions.ready`` not false, on the slice port of that Service
   port); an address outside the cluster is one the stack declares under ``external:`` and that resolves.
 * The Prometheus objects behind the cluster's Prometheus Service select every ServiceMonitor and
-  PodMonitor the stack's releases created (found by helm's ``meta.helm.sh/release-name`` annotation),
-  read with the operator's rules (:mod:`meshcharts.deploy.selectors`).
+  PodMonitor the stack's releases created (:mod:`meshcharts.deploy.verify_monitors`).
 * Every CRD kind a release uses is served: its CustomResourceDefinition exists and is Established.
 * Every dashboard ConfigMap exists where, and with the label, the live Grafana's dashboard sidecar looks.
 
@@ -16,57 +15,17 @@ from __future__ import annotations
 
 import socket
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
-from meshcharts.core.diagnostics import Diagnostic, Location, Severity
+from meshcharts.core.diagnostics import Severity
 from meshcharts.core.grafana_sidecar import DashboardSidecar, dashboard_sidecar
-from meshcharts.deploy.selectors import describe_selector, monitor_selection, plain_labels_fix, selector_matches
+from meshcharts.deploy.selectors import describe_selector, selector_matches
+from meshcharts.deploy.verify_findings import Check, Findings, LiveService, meta_of
+from meshcharts.deploy.verify_monitors import check_monitors
 from meshcharts.deploy.verify_reads import ClusterReads
-from meshcharts.deploy.verify_targets import AddressTarget, ClusterTargets, MonitorSource
+from meshcharts.deploy.verify_targets import AddressTarget, ClusterTargets
 
 RESOLVE_TIMEOUT = 5.0  # seconds for one DNS lookup of an external host
-RELEASE_NAME = "meta.helm.sh/release-name"
-RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
-KIALI_NO_TRAFFIC = "Istio's metrics are never scraped and Kiali shows no traffic"
-
-
-@dataclass
-class Check:
-    """One thing verify looked at, for the JSON report and the summary counts."""
-
-    kind: str  # address | monitor | crd | dashboard
-    component: str
-    subject: str  # what was checked: "external_services.prometheus.url -> Service ns/name:port"
-    ok: bool
-    detail: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "component": self.component, "subject": self.subject, "ok": self.ok, "detail": self.detail}
-
-
-@dataclass
-class Findings:
-    cluster: str
-    checks: list[Check] = field(default_factory=list)
-    problems: list[Diagnostic] = field(default_factory=list)
-
-    def problem(self, rule: str, message: str, *, component: str | None, path: str = "", location: Location | None = None,
-                hint: str | None = None, severity: Severity = Severity.ERROR) -> None:
-        self.problems.append(Diagnostic(message=message, rule=rule, location=location, cluster=self.cluster, component=component, path=path, severity=severity, hint=hint))
-
-    def problem_at(self, where: tuple[str, str, Location | None], rule: str, message: str, *, hint: str | None = None, severity: Severity = Severity.ERROR) -> None:
-        """A problem at (component, values key, file:line)."""
-        component, path, location = where
-        self.problem(rule, message, component=component, path=path, location=location, hint=hint, severity=severity)
-
-
-@dataclass(frozen=True)
-class LiveService:
-    namespace: str
-    name: str
-    selector: dict[str, str]
-    ok: bool  # exists, has the port and ready endpoints
 
 
 def check_cluster(reads: ClusterReads, targets: ClusterTargets, findings: Findings) -> None:
@@ -78,7 +37,7 @@ def check_cluster(reads: ClusterReads, targets: ClusterTargets, findings: Findin
             services.setdefault((checked.namespace, checked.name), checked)
     prometheus = _role_services(reads, targets, services, "prometheus", targets.prometheus_services)
     if targets.monitors:
-        _check_monitors(reads, targets, prometheus, findings)
+        check_monitors(reads, targets, prometheus, findings)
     _check_crds(reads, targets, findings)
     if targets.dashboards:
         grafana = _role_services(reads, targets, services, "grafana", targets.grafana_services)
@@ -214,90 +173,6 @@ def _role_services(reads: ClusterReads, targets: ClusterTargets, live: dict[tupl
     return list(unique.values())
 
 
-# --- monitors ------------------------------------------------------------------------------------
-
-
-def _meta(item: dict[str, Any]) -> dict[str, Any]:
-    return item.get("metadata") or {}
-
-
-def _name(item: dict[str, Any]) -> str:
-    meta = _meta(item)
-    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-
-
-def _prometheus_behind(reads: ClusterReads, services: list[LiveService]) -> tuple[list[dict[str, Any]], str]:
-    """The Prometheus objects whose Pods the cluster's Prometheus Services select, and which Services those were.
-
-    The operator labels a Prometheus' Pods ``prometheus: <name>`` (and ``operator.prometheus.io/name``
-    since 0.65); a Service selecting on neither is taken to front every Prometheus of its namespace.
-    """
-    everything = reads.monitoring_objects("Prometheus")
-    if not services:
-        return everything, "on the cluster"
-    found: dict[str, dict[str, Any]] = {}
-    for service in services:
-        wanted = service.selector.get("operator.prometheus.io/name") or service.selector.get("prometheus")
-        for item in everything:
-            meta = _meta(item)
-            if meta.get("namespace") == service.namespace and wanted in (None, meta.get("name")):
-                found.setdefault(_name(item), item)
-    names = ", ".join(f"{service.namespace}/{service.name}" for service in services)
-    return list(found.values()), f"behind Service{'s' if len(services) > 1 else ''} {names}"
-
-
-def _check_monitors(reads: ClusterReads, targets: ClusterTargets, services: list[LiveService], findings: Findings) -> None:
-    prometheuses, behind = _prometheus_behind(reads, services)
-    namespaces = reads.namespace_labels()
-    for source in targets.monitors:
-        for kind in source.kinds:
-            monitors = [item for item in reads.monitoring_objects(kind) if _of_release(item, source)]
-            if not monitors:
-                findings.checks.append(Check("monitor", source.component, f"{kind}s of release {source.release}", False, "none on the cluster"))
-                findings.problem("verify.monitor-missing", f"release {source.namespace}/{source.release} has no {kind} on the cluster, though its values create one; {KIALI_NO_TRAFFIC}",
-                                 component=source.component, location=source.location, hint="run meshcharts apply")
-                continue
-            for monitor in monitors:
-                _check_monitor(monitor, kind, source, prometheuses, behind, namespaces, findings)
-
-
-def _of_release(item: dict[str, Any], source: MonitorSource) -> bool:
-    annotations = _meta(item).get("annotations") or {}
-    return annotations.get(RELEASE_NAME) == source.release and annotations.get(RELEASE_NAMESPACE, source.namespace) == source.namespace
-
-
-def _check_monitor(monitor: dict[str, Any], kind: str, source: MonitorSource, prometheuses: list[dict[str, Any]], behind: str,
-                   namespaces: dict[str, dict[str, str]], findings: Findings) -> None:
-    meta = _meta(monitor)
-    namespace = str(meta.get("namespace", ""))
-    labels = dict(meta.get("labels") or {})
-    subject = f"{kind} {_name(monitor)}"
-    if not prometheuses:
-        findings.checks.append(Check("monitor", source.component, subject, False, f"no Prometheus object {behind}"))
-        findings.problem("verify.no-prometheus", f"no Prometheus object (monitoring.coreos.com/v1) runs {behind}: nothing scrapes {subject}; {KIALI_NO_TRAFFIC}",
-                         component=source.component, location=source.location,
-                         hint="point the stack at the operator-run Prometheus (its Service), or turn the monitors off and use scrape jobs")
-        return
-    refusals = []
-    for prometheus in prometheuses:
-        spec = prometheus.get("spec") or {}
-        selection = monitor_selection(spec, str(_meta(prometheus).get("namespace", "")), kind, namespace, labels, namespaces.get(namespace, {}))
-        if selection.selected:
-            findings.checks.append(Check("monitor", source.component, subject, True, f"selected by Prometheus {_name(prometheus)}"))
-            return
-        refusals.append((prometheus, selection))
-    prometheus, selection = refusals[0]
-    findings.checks.append(Check("monitor", source.component, subject, False, selection.reason))
-    spec = prometheus.get("spec") or {}
-    missing = plain_labels_fix(spec.get(selection.field), labels) if selection.field.endswith("MonitorSelector") else None
-    if missing and source.labels_path:
-        hint = f"add {', '.join(f'{key}: {value}' for key, value in missing.items())} to {source.labels_path}"
-    else:
-        hint = f"change the Prometheus' {selection.field} (spec.{selection.field} of {_name(prometheus)}, set by the values of the release that installs it)"
-    findings.problem("verify.monitor-not-selected", f"Prometheus {_name(prometheus)} ({behind}) does not select {subject}: {selection.reason}; {KIALI_NO_TRAFFIC}",
-                     component=source.component, path=source.labels_path if missing else "", location=source.location, hint=hint)
-
-
 # --- CRDs ----------------------------------------------------------------------------------------
 
 
@@ -334,9 +209,9 @@ def live_sidecar(reads: ClusterReads, service: LiveService) -> tuple[str, Dashbo
         return None
     for kind, workload in reads.workloads(service.namespace):
         template = (workload.get("spec") or {}).get("template") or {}
-        if not selector_matches({"matchLabels": service.selector}, dict(_meta(template).get("labels") or {})):
+        if not selector_matches({"matchLabels": service.selector}, dict(meta_of(template).get("labels") or {})):
             continue
-        name = f"{kind} {service.namespace}/{_meta(workload).get('name')}"
+        name = f"{kind} {service.namespace}/{meta_of(workload).get('name')}"
         for container in (template.get("spec") or {}).get("containers") or []:
             container_name = str(container.get("name") or "")
             env = {item.get("name"): item["value"] for item in container.get("env") or [] if item.get("value") is not None}
@@ -366,7 +241,7 @@ def _check_dashboards(reads: ClusterReads, targets: ClusterTargets, services: li
             findings.checks.append(Check("dashboard", target.component, subject, False, "not on the cluster"))
             findings.problem_at(where, "verify.dashboard-missing", f"dashboard ConfigMap {target.namespace}/{target.name} is not on the cluster", hint="run meshcharts apply")
             continue
-        labels = dict(_meta(config_map).get("labels") or {})
+        labels = dict(meta_of(config_map).get("labels") or {})
         if sidecar.searches(target.namespace) and sidecar.selects(labels):
             findings.checks.append(Check("dashboard", target.component, subject, True, f"loaded by {sidecar.source}"))
             continue
