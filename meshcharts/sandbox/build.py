@@ -341,13 +341,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("what", nargs="?", default="sandbox", choices=("sandbox", "helm"))
     parser.add_argument("version", nargs="?", help="helm version, e.g. 3.22.0")
     args = parser.parse_args(argv)
+    if args.what == "helm" and not args.version:
+        parser.error("helm needs a VERSION")
+    return run_build(lambda: [ensure_helm(args.version) if args.what == "helm" else ensure_sandbox_binaries().bin_dir])
+
+
+def run_build(build: Callable[[], Sequence[object]]) -> int:
+    """A build entry point's run: what ``build`` made printed on stdout one per line, exit 0; a
+    MeshchartsError as ``meshcharts sandbox: ...`` lines on stderr, exit 1; Ctrl-C, exit 130."""
     try:
-        if args.what == "helm":
-            if not args.version:
-                parser.error("helm needs a VERSION")
-            print(ensure_helm(args.version))
-        else:
-            print(ensure_sandbox_binaries().bin_dir)
+        made = build()
     except MeshchartsError as exc:
         for diagnostic in exc.diagnostics:
             print(f"meshcharts sandbox: {diagnostic.message}" + (f" ({diagnostic.hint})" if diagnostic.hint else ""), file=sys.stderr)
@@ -355,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("meshcharts sandbox: build interrupted", file=sys.stderr)
         return 130
+    for item in made:
+        print(item)
     return 0
 
 

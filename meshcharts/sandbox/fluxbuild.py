@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from meshcharts.core.diagnostics import Diagnostic, InvalidInput, MeshchartsError
+from meshcharts.core.diagnostics import Diagnostic, InvalidInput
 from meshcharts.sandbox.build import (
     Progress,
     cache_root,
@@ -45,6 +45,7 @@ from meshcharts.sandbox.build import (
     find_go,
     is_built,
     locked,
+    run_build,
     run_go,
     stderr_progress,
 )
@@ -214,18 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv:
         print("usage: python -m meshcharts.sandbox.fluxbuild (no arguments)", file=sys.stderr)
         return 2
-    try:
-        build = ensure_flux()
-    except MeshchartsError as exc:
-        for diagnostic in exc.diagnostics:
-            print(f"meshcharts sandbox: {diagnostic.message}" + (f" ({diagnostic.hint})" if diagnostic.hint else ""), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("meshcharts sandbox: build interrupted", file=sys.stderr)
-        return 130
-    for path in build.binaries.values():
-        print(path.parent)
-    return 0
+    return run_build(lambda: [path.parent for path in ensure_flux().binaries.values()])
 
 
 if __name__ == "__main__":
