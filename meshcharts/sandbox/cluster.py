@@ -13,7 +13,6 @@ absent per cluster.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from dataclasses import replace
 from collections.abc import Callable, Mapping, Sequence
@@ -24,9 +23,10 @@ from typing import Any
 import yaml
 
 from meshcharts.core.diagnostics import ConfigError, Diagnostic, InvalidInput
-from meshcharts.sandbox import logs, ports, procs, seed, standins
+from meshcharts.sandbox import controlplane, logs, ports, procs, seed, standins
 from meshcharts.sandbox.chartrepo import ChartArchive
 from meshcharts.sandbox.gitops import ENGINES, FluxSandbox, GitopsStatus
+from meshcharts.sandbox.kubeconfigs import write_kubeconfig
 from meshcharts.sandbox.build import (
     Progress,
     SandboxBinaries,
@@ -37,7 +37,6 @@ from meshcharts.sandbox.build import (
 )
 from meshcharts.sandbox.kwok import (
     Kwokctl,
-    cluster_components,
     cluster_server,
     kwokctl_configuration,
     volume_stages,
@@ -195,7 +194,7 @@ class Sandbox:
         else:
             what = f"restarting {', '.join(current.dead)}" if current.state is ClusterState.DEGRADED else "starting"
             progress(f"sandbox {cluster.name}: {current.state.value}; {what}")
-            self._forget_dead(kwokctl, cluster.name)
+            controlplane.forget_dead(kwokctl.cluster_dir(cluster.name))
             with ports.taking_ports(kwokctl.cluster_dir(cluster.name), progress, self._running(cluster), new=False):
                 kwokctl.start(cluster.name)
             after = self._status_one(cluster, with_server=False)
@@ -245,18 +244,6 @@ class Sandbox:
         message += f" (logs in {cluster_dir / 'logs'})"
         return InvalidInput(Diagnostic(message=message, rule="sandbox.not-running", cluster=status.name))
 
-    @staticmethod
-    def _forget_dead(kwokctl: Kwokctl, name: str) -> None:
-        """Remove the pid files of dead components, or kwokctl will not start them again.
-
-        kwokctl counts a pid as running while the number exists at all: a zombie nobody has reaped
-        yet, or an unrelated process that got the number, would keep a component down forever.
-        """
-        for pid_file, binary in (cluster_components(kwokctl.cluster_dir(name)) or {}).values():
-            pid = procs.read_pid(pid_file)
-            if pid is not None and not procs.is_alive(pid, binary):
-                pid_file.unlink(missing_ok=True)
-
     def _seed(self, cluster: SandboxCluster, fresh: bool, crds: dict[str, list[dict[str, Any]]], progress: Progress) -> None:
         api = seed.api_client(self.kubeconfig_path, cluster.context_name)
         try:
@@ -273,29 +260,8 @@ class Sandbox:
     # kubeconfig ----------------------------------------------------------------------------------
 
     def _write_kubeconfig(self, kwokctl: Kwokctl) -> None:
-        """Merge kwokctl's per-cluster kubeconfigs, renamed to the stack's context names; 0600."""
-        merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
-        for cluster in self.clusters:
-            source = kwokctl.cluster_dir(cluster.name) / "kubeconfig.yaml"
-            try:
-                data = yaml.safe_load(source.read_text(encoding="utf-8"))
-                server = data["clusters"][0]["cluster"]
-                user = data["users"][0]["user"]
-            except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
-                raise InvalidInput(
-                    Diagnostic(message=f"cannot read kwokctl's kubeconfig {source}: {exc}", rule="sandbox.kubeconfig")
-                ) from exc
-            name = cluster.context_name
-            merged["clusters"].append({"name": name, "cluster": server})
-            merged["users"].append({"name": name, "user": user})
-            merged["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
-        if self.clusters:
-            merged["current-context"] = self.clusters[0].context_name
-        temporary = self.kubeconfig_path.with_name(".kubeconfig.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(merged, handle, sort_keys=False)
-        os.replace(temporary, self.kubeconfig_path)
+        """One kubeconfig for every cluster, contexts named as the stack names them."""
+        write_kubeconfig(self.kubeconfig_path, [(cluster.context_name, kwokctl.cluster_dir(cluster.name) / "kubeconfig.yaml") for cluster in self.clusters])
 
     # status --------------------------------------------------------------------------------------
 
@@ -320,13 +286,10 @@ class Sandbox:
 
     def _status_one(self, cluster: SandboxCluster, *, with_server: bool) -> ClusterStatus:
         kwokctl = self._kwokctl()
-        components = cluster_components(kwokctl.cluster_dir(cluster.name))
+        components = controlplane.components(kwokctl.cluster_dir(cluster.name))
         if components is None:
             return ClusterStatus(cluster.name, cluster.context_name, ClusterState.ABSENT)
-        statuses = []
-        for name, (pid_file, binary) in components.items():
-            pid = procs.read_pid(pid_file)
-            statuses.append(ComponentStatus(name, pid, pid is not None and procs.is_alive(pid, binary)))
+        statuses = [ComponentStatus(component.name, component.pid, component.running) for component in components]
         alive = [status for status in statuses if status.running]
         if alive and len(alive) == len(statuses):
             state = ClusterState.RUNNING
@@ -341,10 +304,7 @@ class Sandbox:
         kwokctl = self._kwokctl()
         found: dict[int, Path] = {}
         for name in kwokctl.known_clusters():
-            for pid_file, binary in (cluster_components(kwokctl.cluster_dir(name)) or {}).values():
-                pid = procs.read_pid(pid_file)
-                if pid is not None and procs.is_alive(pid, binary):
-                    found[pid] = binary
+            found.update(controlplane.live_processes(kwokctl.cluster_dir(name)))
         found.update(self.flux.processes())
         return found
 
@@ -365,11 +325,7 @@ class Sandbox:
             self.kubeconfig_path.unlink(missing_ok=True)
 
     def _delete(self, kwokctl: Kwokctl, name: str) -> None:
-        running: dict[int, Path] = {}
-        for pid_file, binary in (cluster_components(kwokctl.cluster_dir(name)) or {}).values():
-            pid = procs.read_pid(pid_file)
-            if pid is not None and procs.is_alive(pid, binary):
-                running[pid] = binary
+        running = controlplane.live_processes(kwokctl.cluster_dir(name))
         if kwokctl.binaries.kwokctl.is_file():
             kwokctl.delete(name)
             # kwokctl signals and returns; make sure every process is really gone before we say so.
