@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -189,14 +188,7 @@ def processes(state_dir: Path) -> dict[int, Path]:
 
 def stop(state_dir: Path) -> None:
     """Stop the server (SIGTERM, SIGKILL after a grace period); a survivor is an error, not a shrug."""
-    running = processes(state_dir)
-    for pid in running:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-    procs.wait_gone(running, timeout=10.0)
-    leftover = [pid for pid in running if not procs.is_gone(pid)]
+    leftover = procs.terminate(processes(state_dir), timeout=10.0)
     if leftover:
         raise InvalidInput(Diagnostic(message=f"the sandbox's chart repository server {leftover} survived SIGKILL", rule="sandbox.down"))
     _record_path(state_dir).unlink(missing_ok=True)

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Sequence
@@ -199,14 +198,7 @@ def ensure_cluster(build: FluxBuild, cluster: ClusterFlux, kubeconfig: bytes, pr
 
 def stop_cluster(cluster: ClusterFlux) -> None:
     """Stop one cluster's controllers (SIGTERM, SIGKILL after a grace period) and forget them."""
-    running = cluster.processes()
-    for pid in running:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-    procs.wait_gone(running, timeout=15.0)
-    leftover = [pid for pid in running if not procs.is_gone(pid)]
+    leftover = procs.terminate(cluster.processes(), timeout=15.0)
     if leftover:
         raise InvalidInput(
             Diagnostic(message=f"Flux controllers {leftover} of sandbox {cluster.state_dir.name} survived SIGKILL", rule="sandbox.down")

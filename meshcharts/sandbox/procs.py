@@ -174,6 +174,18 @@ def wait_gone(processes: dict[int, Path], timeout: float = 15.0) -> list[int]:
     return killed
 
 
+def terminate(processes: dict[int, Path], timeout: float) -> list[int]:
+    """SIGTERM the given pid → binary processes (ours), SIGKILL what is left after ``timeout``; the pids
+    that survived even that (the caller reports them: a survivor is an error, not a shrug)."""
+    for pid in processes:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    wait_gone(processes, timeout=timeout)
+    return [pid for pid in processes if not is_gone(pid)]
+
+
 def cmdline(pid: int) -> str:
     """The process's argv joined by spaces, or "" when it cannot be read (to tell our process from a
     reused pid running the same executable, such as Python)."""
